@@ -1,0 +1,55 @@
+#pragma once
+// A checkpoint: Hugging Face tensor names -> tensors. Safetensors files and
+// the data records of pytorch_model.bin are memory-mapped and the tensors are
+// views into the mapping (no copy at load; the mapping is copy-on-write, so
+// nothing can ever write to the file). Tensors that share a storage in a .bin
+// share it here too, so ties stay visible.
+
+#include <ATen/core/Tensor.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hfjit/io/dtype.h"
+#include "hfjit/io/model_dir.h"
+
+namespace hfjit {
+
+class MappedFile;
+
+at::ScalarType to_scalar_type(DType t);
+DType from_scalar_type(at::ScalarType t, const std::string& where);
+
+class Checkpoint {
+ public:
+  // Loads the weights of a model folder (see find_weights).
+  static Checkpoint load(const std::string& dir);
+  static Checkpoint load(const WeightFiles& files);
+  // One file: *.safetensors, or a torch.save zip (pytorch_model.bin).
+  static Checkpoint load_file(const std::string& path);
+
+  const std::map<std::string, at::Tensor>& tensors() const { return tensors_; }
+  bool contains(const std::string& name) const { return tensors_.count(name) != 0; }
+  // Throws Error naming the tensor when absent.
+  const at::Tensor& at(const std::string& name) const;
+  // Which file a tensor came from (for errors).
+  const std::string& file_of(const std::string& name) const;
+  const WeightFiles& files() const { return files_; }
+  // Safetensors __metadata__ (merged over shards).
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  uint64_t total_bytes() const;
+
+ private:
+  void add_safetensors(const std::string& path);
+  void add_pytorch_bin(const std::string& path);
+  void insert(const std::string& name, at::Tensor t, const std::string& file);
+
+  WeightFiles files_;
+  std::map<std::string, at::Tensor> tensors_;
+  std::map<std::string, std::string> origin_;
+  std::map<std::string, std::string> metadata_;
+};
+
+}  // namespace hfjit

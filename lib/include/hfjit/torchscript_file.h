@@ -1,0 +1,23 @@
+#pragma once
+// A TorchScript file (torch.jit.save's zip) with all of its extra files.
+// torch::jit::load only returns the extra files it is asked for by name, so
+// the names are read from the archive's directory first.
+
+#include <torch/script.h>
+
+#include <map>
+#include <string>
+
+namespace hfjit {
+
+struct TorchScriptFile {
+  torch::jit::Module module;
+  std::map<std::string, std::string> extra_files;  // name (without "extra/") -> contents
+
+  // Throws Error when the file is missing or not a TorchScript archive.
+  static TorchScriptFile load(const std::string& path);
+  // Saves atomically (temporary file in the same folder, then rename).
+  void save(const std::string& path) const;
+};
+
+}  // namespace hfjit

@@ -1,0 +1,55 @@
+#include "hfjit/torchscript_file.h"
+
+#include <cstring>
+
+#include "hfjit/error.h"
+#include "hfjit/io/file.h"
+#include "hfjit/io/zip.h"
+
+namespace hfjit {
+
+TorchScriptFile TorchScriptFile::load(const std::string& path) {
+  auto file = MappedFile::open(path);
+  if (!looks_like_zip(file->data(), file->size()))
+    throw Error(context(path, "not a TorchScript file (not a zip archive)"));
+  std::vector<ZipEntry> entries = read_zip_directory(file->data(), file->size(), path);
+  TorchScriptFile ts;
+  bool has_code = false;
+  for (const auto& e : entries) {
+    auto slash = e.name.find('/');
+    if (slash == std::string::npos) continue;
+    std::string rest = e.name.substr(slash + 1);
+    if (rest.rfind("extra/", 0) == 0) ts.extra_files[rest.substr(6)] = "";
+    if (rest == "constants.pkl" || rest.rfind("code/", 0) == 0) has_code = true;
+  }
+  if (!has_code)
+    throw Error(context(path, "not a TorchScript file (a zip without TorchScript code; "
+                              "torch.save checkpoints are not TorchScript)"));
+  torch::jit::ExtraFilesMap extra(ts.extra_files.begin(), ts.extra_files.end());
+  try {
+    ts.module = torch::jit::load(path, at::kCPU, extra);
+  } catch (const c10::Error& e) {
+    std::string msg = e.what_without_backtrace();
+    msg = msg.substr(0, msg.find('\n'));
+    throw Error(context(path, "cannot load TorchScript: " + msg));
+  }
+  ts.extra_files.clear();
+  ts.extra_files.insert(extra.begin(), extra.end());
+  return ts;
+}
+
+void TorchScriptFile::save(const std::string& path) const {
+  check_writable_destination(path);
+  AtomicFile out(path);
+  out.close();
+  torch::jit::ExtraFilesMap extra(extra_files.begin(), extra_files.end());
+  try {
+    module.save(out.temp_path(), extra);
+  } catch (const c10::Error& e) {
+    std::string msg = e.what_without_backtrace();
+    throw Error(context(path, "cannot save TorchScript: " + msg.substr(0, msg.find('\n'))));
+  }
+  out.commit();
+}
+
+}  // namespace hfjit

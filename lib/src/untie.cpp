@@ -1,0 +1,167 @@
+#include "hfjit/untie.h"
+
+#include <ATen/ATen.h>
+#include <torch/script.h>
+
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "hfjit/checkpoint.h"
+#include "hfjit/config.h"
+#include "hfjit/error.h"
+#include "hfjit/io/file.h"
+#include "hfjit/io/model_dir.h"
+#include "hfjit/io/safetensors.h"
+#include "hfjit/io/zip.h"
+#include "hfjit/tie.h"
+#include "hfjit/torchscript_file.h"
+
+namespace fs = std::filesystem;
+
+namespace hfjit {
+namespace {
+
+std::vector<int64_t> shape_of(const at::Tensor& t) { return t.sizes().vec(); }
+
+// Refuses outputs that would overwrite or nest inside the input.
+void check_output(const std::string& input, const std::string& output, bool force) {
+  if (output.empty()) throw Error("no output given (-o OUT)");
+  if (same_path(input, output)) throw Error(context(output, "output is the input; choose another path"));
+  std::error_code ec;
+  if (fs::is_directory(input, ec)) {
+    fs::path in = fs::weakly_canonical(input, ec);
+    fs::path out = fs::weakly_canonical(output, ec);
+    auto [a, b] = std::mismatch(in.begin(), in.end(), out.begin(), out.end());
+    if (a == in.end()) throw Error(context(output, "output is inside the input folder " + input));
+  }
+  if (fs::exists(fs::symlink_status(output, ec)) && !force)
+    throw Error(context(output, "already exists (use --force to replace it)"));
+  check_writable_destination(output);
+}
+
+void copy_tree(const fs::path& from, const fs::path& to, const std::set<std::string>& skip_top) {
+  for (const auto& entry : fs::directory_iterator(from)) {
+    const std::string name = entry.path().filename().string();
+    if (skip_top.count(name)) continue;
+    if (entry.is_directory()) {
+      fs::create_directory(to / name);
+      copy_tree(entry.path(), to / name, {});
+    } else if (entry.is_regular_file()) {  // follows links: hub snapshots link to blobs
+      fs::copy_file(entry.path(), to / name);
+    }
+  }
+}
+
+UntieReport untie_folder(const std::string& input, const std::string& output,
+                         const UntieOptions& opts) {
+  ModelDir dir = resolve_model(input, opts.revision);
+  ModelConfig config = load_config(dir.path);
+  Checkpoint ckpt = Checkpoint::load(dir.path);
+  std::vector<TiedGroup> groups = find_tied_groups(ckpt, config);
+
+  UntieReport report;
+  report.input = input;
+  report.output = output;
+  report.kind = "folder";
+  for (const TiedGroup& g : groups) {
+    const at::Tensor& src = ckpt.at(g.source);
+    for (size_t i = 1; i < g.names.size(); ++i) {
+      report.untied.push_back({g.names[i], g.source, shape_of(src), dtype_name(from_scalar_type(src.scalar_type(), g.source)),
+                               static_cast<uint64_t>(src.numel() * src.element_size()), g.reason});
+    }
+  }
+  check_output(dir.path, output, opts.force);
+  if (opts.dry_run) return report;
+
+  TempDir tmp(output);
+  // Every tensor as its own bytes; the missing members of tied groups take
+  // their source's bytes. Contiguous tensors are written straight from the mapping.
+  std::vector<TensorBytes> out;
+  std::vector<at::Tensor> keep;  // contiguous copies of strided views
+  auto add = [&](const std::string& name, const at::Tensor& t) {
+    at::Tensor c = t.is_contiguous() ? t : keep.emplace_back(t.contiguous());
+    out.push_back({name, from_scalar_type(c.scalar_type(), name), shape_of(c), c.data_ptr(),
+                   static_cast<uint64_t>(c.numel() * c.element_size())});
+  };
+  for (const auto& [name, t] : ckpt.tensors()) add(name, t);
+  for (const TiedGroup& g : groups)
+    for (size_t i = 0; i < g.names.size(); ++i)
+      if (!g.present[i]) add(g.names[i], ckpt.at(g.source));
+  std::map<std::string, std::string> metadata = ckpt.metadata();
+  metadata.emplace("format", "pt");
+  const std::string weights = (fs::path(tmp.temp_path()) / "model.safetensors").string();
+  write_safetensors(weights, out, metadata,
+                    [](const TensorBytes& t) { release_pages(t.data, t.nbytes); });
+  report.bytes_written = fs::file_size(weights);
+
+  // config.json, keys kept in their order.
+  auto cfg = nlohmann::ordered_json::parse(read_text_file((fs::path(dir.path) / "config.json").string()));
+  cfg["tie_word_embeddings"] = false;
+  cfg["torchscript"] = true;
+  write_file_atomic((fs::path(tmp.temp_path()) / "config.json").string(), cfg.dump(2) + "\n");
+
+  std::set<std::string> skip = {"config.json", "model.safetensors"};
+  for (const auto& f : ckpt.files().files) skip.insert(fs::path(f).filename().string());
+  if (!ckpt.files().index.empty()) skip.insert(fs::path(ckpt.files().index).filename().string());
+  copy_tree(dir.path, tmp.temp_path(), skip);
+  tmp.commit(opts.force);
+  report.written = true;
+  return report;
+}
+
+UntieReport untie_torchscript(const std::string& input, const std::string& output,
+                              const UntieOptions& opts) {
+  UntieReport report;
+  report.input = input;
+  report.output = output;
+  report.kind = "torchscript";
+  TorchScriptFile ts = TorchScriptFile::load(input);
+  torch::jit::Module& module = ts.module;
+
+  // Group every parameter and buffer by the storage it views.
+  std::map<const void*, std::vector<std::pair<std::string, at::Tensor>>> by_storage;
+  auto collect = [&](auto named) {
+    for (const auto& item : named)
+      if (item.value.defined() && item.value.numel() > 0)
+        by_storage[item.value.storage().data()].emplace_back(item.name, item.value);
+  };
+  collect(module.named_parameters(true));
+  collect(module.named_buffers(true));
+  std::vector<std::pair<std::string, at::Tensor>> to_clone;
+  for (auto& [ptr, members] : by_storage) {
+    std::set<std::string> seen;  // a tensor reachable by two paths is listed twice
+    for (size_t i = 1; i < members.size(); ++i) {
+      const auto& [name, t] = members[i];
+      report.untied.push_back({name, members[0].first, shape_of(t),
+                               dtype_name(from_scalar_type(t.scalar_type(), name)),
+                               static_cast<uint64_t>(t.numel() * t.element_size()), "shared storage"});
+      to_clone.emplace_back(name, t);
+    }
+  }
+  check_output(input, output, opts.force);
+  if (opts.dry_run) return report;
+
+  for (const auto& [name, t] : to_clone) {
+    torch::jit::Module owner = module;
+    std::string attr = name;
+    for (size_t dot; (dot = attr.find('.')) != std::string::npos; attr = attr.substr(dot + 1))
+      owner = owner.attr(attr.substr(0, dot)).toModule();
+    owner.setattr(attr, t.clone());
+  }
+  ts.save(output);
+  report.bytes_written = fs::file_size(output);
+  report.written = true;
+  return report;
+}
+
+}  // namespace
+
+UntieReport untie(const std::string& input, const std::string& output, const UntieOptions& opts) {
+  std::error_code ec;
+  if (fs::is_regular_file(input, ec)) return untie_torchscript(input, output, opts);
+  return untie_folder(input, output, opts);
+}
+
+}  // namespace hfjit
