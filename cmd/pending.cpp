@@ -9,6 +9,8 @@ namespace hfjit::cmd {
 namespace {
 
 Runner pending(CLI::App& app, const std::string& name, const std::string& issue) {
+  static std::vector<std::string> ignored;
+  app.add_option("args", ignored, "Arguments (not used yet)");
   app.allow_extras();
   return [name, issue]() -> int {
     throw Error("'" + name + "' is not implemented in this build yet (" + issue + ")");

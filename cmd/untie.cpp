@@ -65,6 +65,7 @@ Runner add_untie(CLI::App& app) {
   return [a]() {
     if (a->output.empty() && !a->opts.dry_run) throw Error("untie needs an output: -o OUT (or --dry-run)");
     UntieReport r = untie(a->input, a->output, a->opts);
+    for (const auto& note : r.notes) spdlog::warn("{}", note);
     if (a->json)
       print_json(r);
     else

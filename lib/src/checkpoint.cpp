@@ -123,6 +123,7 @@ void Checkpoint::add_pytorch_bin(const std::string& path) {
     }
   }
   if (!pkl) throw Error(context(path, "torch.save archive has no data.pkl"));
+  if (pkl->compressed) throw Error(context(path, "data.pkl is compressed"));
   const std::string prefix = pkl->name.substr(0, pkl->name.size() - std::strlen("data.pkl"));
   std::map<std::string, const ZipEntry*> records;
   for (const auto& e : entries) records[e.name] = &e;
@@ -136,6 +137,8 @@ void Checkpoint::add_pytorch_bin(const std::string& path) {
       auto rec = records.find(prefix + "data/" + p.storage_key);
       if (rec == records.end())
         throw Error(where + ": storage record data/" + p.storage_key + " is missing");
+      if (rec->second->compressed)
+        throw Error(where + ": storage record data/" + p.storage_key + " is compressed");
       if (rec->second->size != p.storage_numel * dtype_size(p.dtype))
         throw Error(where + ": storage record data/" + p.storage_key + " holds " +
                     std::to_string(rec->second->size) + " bytes, expected " +

@@ -72,6 +72,7 @@ UntieReport untie_folder(const std::string& input, const std::string& output,
                                static_cast<uint64_t>(src.numel() * src.element_size()), g.reason});
     }
   }
+  if (opts.dry_run && output.empty()) return report;
   check_output(dir.path, output, opts.force);
   if (opts.dry_run) return report;
 
@@ -98,7 +99,19 @@ UntieReport untie_folder(const std::string& input, const std::string& output,
 
   // config.json, keys kept in their order.
   auto cfg = nlohmann::ordered_json::parse(read_text_file((fs::path(dir.path) / "config.json").string()));
-  cfg["tie_word_embeddings"] = false;
+  // T5 and its kin rescale the decoder output by d_model^-0.5 only while the
+  // embeddings are tied, so they keep the flag: the file still stores lm_head
+  // as its own bytes, and torchscript: true makes transformers clone it.
+  static const std::set<std::string> kScaledWhenTied = {"t5", "mt5", "umt5", "longt5",
+                                                        "switch_transformers"};
+  if (kScaledWhenTied.count(config.model_type) && config.tie_word_embeddings.value_or(true)) {
+    report.notes.push_back(config.model_type +
+                           ": tie_word_embeddings kept true, since the model scales its decoder output "
+                           "only when tied; lm_head.weight is stored as its own tensor and "
+                           "torchscript: true makes transformers clone it");
+  } else {
+    cfg["tie_word_embeddings"] = false;
+  }
   cfg["torchscript"] = true;
   write_file_atomic((fs::path(tmp.temp_path()) / "config.json").string(), cfg.dump(2) + "\n");
 
@@ -140,6 +153,7 @@ UntieReport untie_torchscript(const std::string& input, const std::string& outpu
       to_clone.emplace_back(name, t);
     }
   }
+  if (opts.dry_run && output.empty()) return report;
   check_output(input, output, opts.force);
   if (opts.dry_run) return report;
 

@@ -5,6 +5,8 @@
 
 #include <thread>
 
+#include "hfjit_version_config.h"
+
 namespace hfjit {
 
 std::string version() { return HFJIT_VERSION; }

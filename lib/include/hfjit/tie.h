@@ -24,13 +24,17 @@ struct TiedGroup {
   std::string reason;              // "shared storage", or "implicit" (transformers ties it)
 };
 
-// The implicit ties transformers declares, by tensor name: {input, output,
-// follows tie_word_embeddings}. Output keys never need tie_word_embeddings
-// when they are bias ties (decoder.bias = bias in HF's LM heads).
+// The implicit ties transformers declares, by tensor name. A missing output
+// is only materialised when the checkpoint has that head: its `witness`
+// tensor is present, or (for heads without other weights, like GPT-2's
+// lm_head) architectures[0] is one of `architectures`. Bias ties
+// (decoder.bias = bias in HF's LM heads) do not follow tie_word_embeddings.
 struct TieRule {
-  const char* input;
-  const char* output;
+  std::string input;
+  std::string output;
   bool follows_tie_word_embeddings;
+  std::string witness;
+  std::vector<std::string> architectures;
 };
 const std::vector<TieRule>& tie_rules();
 

@@ -34,6 +34,7 @@ struct UntieReport {
   std::vector<UntiedTensor> untied;
   uint64_t bytes_written = 0;
   bool written = false;
+  std::vector<std::string> notes;  // things the user should know (printed as warnings)
 };
 
 UntieReport untie(const std::string& input, const std::string& output, const UntieOptions& opts);

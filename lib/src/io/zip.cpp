@@ -88,16 +88,16 @@ std::vector<ZipEntry> read_zip_directory(const uint8_t* data, size_t size,
       }
       k += 4 + len;
     }
-    if (method != 0)
-      throw fail("zip entry \"" + name + "\" is compressed (method " + std::to_string(method) +
-                 "); PyTorch archives store entries uncompressed");
-    if (csize != usize) throw fail("zip entry \"" + name + "\" has inconsistent sizes");
+    if (method != 0 && method != 8)
+      throw fail("zip entry \"" + name + "\" uses compression method " + std::to_string(method) +
+                 " (only stored and deflated entries exist in PyTorch archives)");
+    if (method == 0 && csize != usize) throw fail("zip entry \"" + name + "\" has inconsistent sizes");
     if (local > size || size - local < 30 || le(data + local, 4) != kLocalSig)
       throw fail("zip entry \"" + name + "\" has a bad local header offset");
     uint64_t start = local + 30 + le(data + local + 26, 2) + le(data + local + 28, 2);
-    if (start > size || usize > size - start)
+    if (start > size || csize > size - start)
       throw fail("zip entry \"" + name + "\" extends beyond the end of the file");
-    entries.push_back({std::move(name), start, usize});
+    entries.push_back({std::move(name), start, csize, method != 0});
     p += 46 + name_len + extra_len + comment_len;
   }
   return entries;

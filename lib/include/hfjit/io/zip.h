@@ -1,7 +1,8 @@
 #pragma once
 // A reader for the uncompressed ("stored") zip archives that torch.save and
 // torch.jit.save write, over bytes in memory (usually a mapping). ZIP64 is
-// understood; compressed entries are an error, since PyTorch never writes them.
+// understood. Compressed entries are listed but flagged: callers that need
+// their bytes (tensor records) refuse them.
 
 #include <cstdint>
 #include <string>
@@ -12,7 +13,8 @@ namespace hfjit {
 struct ZipEntry {
   std::string name;
   uint64_t offset = 0;  // of the entry's data in the archive
-  uint64_t size = 0;
+  uint64_t size = 0;    // stored bytes
+  bool compressed = false;  // torch.jit.save deflates its code; tensor records are never compressed
 };
 
 // Parses the central directory; every entry's data is checked to lie inside
