@@ -3,6 +3,9 @@
 #include <ATen/ATen.h>
 #include <torch/script.h>
 
+#include <spdlog/spdlog.h>
+
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -22,6 +25,12 @@ namespace fs = std::filesystem;
 
 namespace hfjit {
 namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
 
 std::vector<int64_t> shape_of(const at::Tensor& t) { return t.sizes().vec(); }
 
@@ -56,10 +65,13 @@ void copy_tree(const fs::path& from, const fs::path& to, const std::set<std::str
 
 UntieReport untie_folder(const std::string& input, const std::string& output,
                          const UntieOptions& opts) {
+  const auto t0 = Clock::now();
   ModelDir dir = resolve_model(input, opts.revision);
   ModelConfig config = load_config(dir.path);
   Checkpoint ckpt = Checkpoint::load(dir.path);
   std::vector<TiedGroup> groups = find_tied_groups(ckpt, config);
+  spdlog::info("loaded {} tensors ({:.1f} MB) from {} in {:.1f} ms", ckpt.tensors().size(),
+               ckpt.total_bytes() / 1e6, dir.path, ms_since(t0));
 
   UntieReport report;
   report.input = input;
@@ -93,9 +105,13 @@ UntieReport untie_folder(const std::string& input, const std::string& output,
   std::map<std::string, std::string> metadata = ckpt.metadata();
   metadata.emplace("format", "pt");
   const std::string weights = (fs::path(tmp.temp_path()) / "model.safetensors").string();
+  const auto t1 = Clock::now();
   write_safetensors(weights, out, metadata,
                     [](const TensorBytes& t) { release_pages(t.data, t.nbytes); });
   report.bytes_written = fs::file_size(weights);
+  const double write_ms = ms_since(t1);
+  spdlog::info("wrote model.safetensors ({:.1f} MB) in {:.1f} ms ({:.0f} MB/s)", report.bytes_written / 1e6,
+               write_ms, report.bytes_written / 1e3 / std::max(write_ms, 1e-3));
 
   // config.json, keys kept in their order.
   auto cfg = nlohmann::ordered_json::parse(read_text_file((fs::path(dir.path) / "config.json").string()));
