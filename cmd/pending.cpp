@@ -1,6 +1,6 @@
-// trace, run and bench: their options are declared here so `hfjit --help`
-// shows the whole tool; they are implemented by later work (issues 4, 6, 7)
-// and say so with an error and exit 1 until then.
+// bench: its options are declared here so `hfjit --help`
+// shows the whole tool; it is implemented by later work (issue 7) and says so
+// with an error and exit 1 until then.
 
 #include "commands.h"
 #include "hfjit/error.h"
@@ -19,8 +19,6 @@ Runner pending(CLI::App& app, const std::string& name, const std::string& issue)
 
 }  // namespace
 
-Runner add_trace(CLI::App& app) { return pending(app, "trace", "issue 4"); }
-Runner add_run(CLI::App& app) { return pending(app, "run", "issue 6"); }
 Runner add_bench(CLI::App& app) { return pending(app, "bench", "issue 7"); }
 
 }  // namespace hfjit::cmd

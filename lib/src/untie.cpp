@@ -67,10 +67,11 @@ UntieReport untie_folder(const std::string& input, const std::string& output,
                          const UntieOptions& opts) {
   const auto t0 = Clock::now();
   ModelDir dir = resolve_model(input, opts.revision);
+  if (!(opts.dry_run && output.empty())) check_output(dir.path, output, opts.force);
   ModelConfig config = load_config(dir.path);
   Checkpoint ckpt = Checkpoint::load(dir.path);
   std::vector<TiedGroup> groups = find_tied_groups(ckpt, config);
-  spdlog::info("loaded {} tensors ({:.1f} MB) from {} in {:.1f} ms", ckpt.tensors().size(),
+  spdlog::debug("loaded {} tensors ({:.1f} MB) from {} in {:.1f} ms", ckpt.tensors().size(),
                ckpt.total_bytes() / 1e6, dir.path, ms_since(t0));
 
   UntieReport report;
@@ -84,8 +85,6 @@ UntieReport untie_folder(const std::string& input, const std::string& output,
                                static_cast<uint64_t>(src.numel() * src.element_size()), g.reason});
     }
   }
-  if (opts.dry_run && output.empty()) return report;
-  check_output(dir.path, output, opts.force);
   if (opts.dry_run) return report;
 
   TempDir tmp(output);
@@ -110,7 +109,7 @@ UntieReport untie_folder(const std::string& input, const std::string& output,
                     [](const TensorBytes& t) { release_pages(t.data, t.nbytes); });
   report.bytes_written = fs::file_size(weights);
   const double write_ms = ms_since(t1);
-  spdlog::info("wrote model.safetensors ({:.1f} MB) in {:.1f} ms ({:.0f} MB/s)", report.bytes_written / 1e6,
+  spdlog::debug("wrote model.safetensors ({:.1f} MB) in {:.1f} ms ({:.0f} MB/s)", report.bytes_written / 1e6,
                write_ms, report.bytes_written / 1e3 / std::max(write_ms, 1e-3));
 
   // config.json, keys kept in their order.

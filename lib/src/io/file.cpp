@@ -185,8 +185,11 @@ void check_writable_destination(const std::string& path) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
     throw Error(context(path, "output folder " + dir.string() + " does not exist"));
-  if (::access(dir.c_str(), W_OK) != 0)
-    throw Error(context(path, "output folder " + dir.string() + " is not writable"));
+  // Try it: permission bits do not stop root, read-only mounts and sysfs do.
+  std::string probe = (dir / ".hfjit-probe-XXXXXX").string();
+  int fd = ::mkstemp(probe.data());
+  if (fd < 0) throw Error(context(path, "output folder " + dir.string() + " is not writable (" + errno_text() + ")"));
+  ::close(fd);
+  ::unlink(probe.c_str());
 }
-
 }  // namespace hfjit

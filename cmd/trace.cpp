@@ -1,0 +1,91 @@
+// hfjit trace MODEL -o OUT.pt [--task T] [--max-length N] [--batch-size B] [--lengths L,...]
+//             [--keep-tied] [--atol X] [--no-verify] [--force] [--json] [--revision R] [--seed S]
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "format.h"
+#include "hfjit/error.h"
+#include "hfjit/trace.h"
+
+namespace hfjit::cmd {
+namespace {
+
+struct TraceArgs {
+  std::string model;
+  std::string output;
+  int64_t max_length = 0;
+  bool no_verify = false;
+  bool json = false;
+  TraceOptions opts;
+};
+
+void print_json(const TraceReport& r) {
+  nlohmann::ordered_json j;
+  j["model"] = r.model;
+  j["output"] = r.output;
+  j["model_type"] = r.model_type;
+  j["task"] = r.task;
+  j["class"] = r.hf_class;
+  j["batch_size"] = r.batch_size;
+  j["lengths"] = r.lengths;
+  j["inputs"] = r.input_names;
+  j["outputs"] = r.output_names;
+  j["verified"] = r.verified;
+  j["max_abs_diff"] = r.max_abs_diff;
+  j["untied"] = r.untied;
+  j["file_bytes"] = r.file_bytes;
+  j["extra_files"] = r.extra_files;
+  nlohmann::ordered_json stages = nlohmann::ordered_json::object();
+  for (const auto& s : r.stages) stages[s.name] = s.ms;
+  j["stage_ms"] = stages;
+  j["warnings"] = r.warnings;
+  std::printf("%s\n", j.dump().c_str());
+}
+
+}  // namespace
+
+Runner add_trace(CLI::App& app) {
+  auto a = std::make_shared<TraceArgs>();
+  app.add_option("model", a->model, "Model folder or cached hub id")->required();
+  app.add_option("-o,--output", a->output, "The .pt file to write")->required();
+  app.add_option("--task", a->opts.task,
+                 "Task (default: from config.json's architectures): feature-extraction, fill-mask, "
+                 "text-classification, token-classification, question-answering, text-generation");
+  app.add_option("--max-length", a->max_length, "Sequence length to trace at (default 128, capped by the model)");
+  app.add_option("--batch-size", a->opts.batch_size, "Batch size to trace at (default 1)");
+  app.add_option("--lengths", a->opts.lengths,
+                 "Also trace these lengths as methods forward_<L> sharing the weights (e.g. 16,32,64)")
+      ->delimiter(',');
+  app.add_flag("--keep-tied", a->opts.keep_tied, "Keep tied weights as one shared tensor instead of clones");
+  app.add_option("--atol", a->opts.atol, "Verification tolerance (default 1e-5)");
+  app.add_flag("--no-verify", a->no_verify, "Skip comparing the trace with the eager model");
+  app.add_flag("--force", a->opts.force, "Replace the output if it exists");
+  app.add_flag("--json", a->json, "Print a JSON summary on stdout");
+  app.add_option("--revision", a->opts.revision, "Hub revision (branch or commit) for a hub id");
+  app.add_option("--seed", a->opts.seed, "Seed of the dummy and verification inputs (default 0)");
+  CLI::App* self = &app;
+  return [a, self]() {
+    if (self->count("--max-length")) a->opts.max_length = a->max_length;
+    a->opts.verify = !a->no_verify;
+    TraceReport r = trace_model(a->model, a->output, a->opts, [](const TraceStage& s) {
+      spdlog::info("{:<8} {:>9.1f} ms  {}", s.name, s.ms, s.detail);
+    });
+    for (const auto& w : r.warnings) spdlog::warn("{}", w);
+    if (a->json) {
+      print_json(r);
+    } else {
+      std::string lengths;
+      for (int64_t l : r.lengths) lengths += (lengths.empty() ? "" : ",") + std::to_string(l);
+      std::printf("traced %s (%s, %s) at batch %lld x length %s -> %s (%s)%s\n", r.hf_class.c_str(),
+                  r.model_type.c_str(), r.task.c_str(), static_cast<long long>(r.batch_size), lengths.c_str(),
+                  r.output.c_str(), human_bytes(r.file_bytes).c_str(), r.verified ? ", verified" : ", NOT verified");
+    }
+    return 0;
+  };
+}
+
+}  // namespace hfjit::cmd

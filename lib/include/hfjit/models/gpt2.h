@@ -1,0 +1,168 @@
+#pragma once
+// GPT-2, mirroring transformers' models/gpt2/modeling_gpt2.py (eager
+// attention, no past inputs): Conv1D projections (weights [in, out]), the
+// causal mask combined with the padding mask as 4.47 does (where(causal,
+// scores, finfo.min) + (1 - mask) * finfo.min), and each layer's keys and
+// values returned as "presents" when use_cache is on.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hfjit/config.h"
+#include "hfjit/models/layers.h"
+#include "hfjit/models/model.h"
+#include "hfjit/weights.h"
+
+namespace hfjit::models {
+
+// GPT2Config's fields (config.json names) with transformers' defaults.
+struct GPT2Config {
+  int64_t vocab_size = 50257;
+  int64_t n_positions = 1024;
+  int64_t n_embd = 768;
+  int64_t n_layer = 12;
+  int64_t n_head = 12;
+  std::optional<int64_t> n_inner;  // 4 * n_embd when absent
+  Activation activation_function = Activation::GeluNew;
+  double layer_norm_epsilon = 1e-5;
+  bool scale_attn_weights = true;
+  bool scale_attn_by_inverse_layer_idx = false;
+  bool reorder_and_upcast_attn = false;
+  bool use_cache = true;
+  std::optional<int64_t> pad_token_id;
+  bool tie_word_embeddings = true;
+  int64_t num_labels = 2;
+
+  static GPT2Config from(const ModelConfig& config);
+};
+
+// Mirrors GPT2Attention (self-attention, eager, both _attn and
+// _upcast_and_reordered_attn).
+class GPT2Attention : public torch::nn::Module {
+ public:
+  GPT2Attention(const WeightLoader& w, const GPT2Config& c, int64_t layer_idx);
+  struct Output {
+    at::Tensor hidden;
+    at::Tensor key, value;  // the present: [batch, heads, length, head_dim]
+  };
+  Output forward(const at::Tensor& hidden, const at::Tensor& mask) const;
+
+ private:
+  at::Tensor attn(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                  const at::Tensor& mask) const;
+  at::Tensor upcast_and_reordered_attn(const at::Tensor& q, const at::Tensor& k,
+                                       const at::Tensor& v, const at::Tensor& mask) const;
+  std::shared_ptr<Conv1D> c_attn_, c_proj_;
+  int64_t heads_, embed_dim_, layer_idx_;
+  bool scale_attn_weights_, scale_by_inverse_layer_idx_, reorder_and_upcast_;
+};
+
+// Mirrors GPT2MLP: c_proj(act(c_fc(x))).
+class GPT2MLP : public torch::nn::Module {
+ public:
+  GPT2MLP(const WeightLoader& w, const GPT2Config& c);
+  at::Tensor forward(const at::Tensor& x) const;
+
+ private:
+  std::shared_ptr<Conv1D> c_fc_, c_proj_;
+  Activation act_;
+};
+
+// Mirrors GPT2Block: x + attn(ln_1(x)), then x + mlp(ln_2(x)).
+class GPT2Block : public torch::nn::Module {
+ public:
+  GPT2Block(const WeightLoader& w, const GPT2Config& c, int64_t layer_idx);
+  GPT2Attention::Output forward(const at::Tensor& hidden, const at::Tensor& mask) const;
+
+ private:
+  std::shared_ptr<LayerNorm> ln_1_, ln_2_;
+  std::shared_ptr<GPT2Attention> attn_;
+  std::shared_ptr<GPT2MLP> mlp_;
+};
+
+// Mirrors GPT2Model: wte, wpe, h, ln_f.
+class GPT2Model : public torch::nn::Module {
+ public:
+  GPT2Model(const WeightLoader& w, const GPT2Config& c);
+  struct Output {
+    at::Tensor last_hidden_state;
+    std::vector<at::Tensor> presents;  // key, value of layer 0, key, value of layer 1, ...
+  };
+  // Appends the embeddings, each block's input after that, and ln_f's output to `hidden`.
+  Output forward(const ModelInputs& in, std::vector<at::Tensor>* hidden) const;
+  const at::Tensor& wte() const { return wte_->weight; }
+
+ private:
+  std::shared_ptr<Embedding> wte_, wpe_;
+  ModuleList<GPT2Block> h_;
+  std::shared_ptr<LayerNorm> ln_f_;
+};
+
+// GPT2Model as a whole model: last_hidden_state, then the presents with use_cache.
+class GPT2Base : public Model {
+ public:
+  GPT2Base(const WeightLoader& w, const GPT2Config& c, bool hidden);
+  std::vector<at::Tensor> forward(const ModelInputs& in) override;
+
+ private:
+  std::shared_ptr<GPT2Model> model_;
+  bool use_cache_;
+};
+
+// Mirrors GPT2LMHeadModel: logits [batch, length, vocab], then the presents with use_cache.
+class GPT2LMHeadModel : public Model {
+ public:
+  GPT2LMHeadModel(const WeightLoader& w, const GPT2Config& c, bool hidden);
+  std::vector<at::Tensor> forward(const ModelInputs& in) override;
+
+ private:
+  std::shared_ptr<GPT2Model> transformer_;
+  std::shared_ptr<Linear> lm_head_;
+  bool use_cache_;
+};
+
+// Mirrors GPT2ForSequenceClassification: logits [batch, num_labels] at each
+// row's last token before the first pad_token_id (the last token when there is
+// none, or no pad_token_id), then the presents with use_cache.
+class GPT2ForSequenceClassification : public Model {
+ public:
+  GPT2ForSequenceClassification(const WeightLoader& w, const GPT2Config& c, bool hidden);
+  std::vector<at::Tensor> forward(const ModelInputs& in) override;
+
+ private:
+  std::shared_ptr<GPT2Model> transformer_;
+  std::shared_ptr<Linear> score_;
+  std::optional<int64_t> pad_token_id_;
+  bool use_cache_;
+};
+
+// Mirrors GPT2ForTokenClassification: logits [batch, length, num_labels] (no presents).
+class GPT2ForTokenClassification : public Model {
+ public:
+  GPT2ForTokenClassification(const WeightLoader& w, const GPT2Config& c, bool hidden);
+  std::vector<at::Tensor> forward(const ModelInputs& in) override;
+
+ private:
+  std::shared_ptr<GPT2Model> transformer_;
+  std::shared_ptr<Linear> classifier_;
+};
+
+// Mirrors GPT2ForQuestionAnswering: start_logits, end_logits [batch, length] (no presents).
+class GPT2ForQuestionAnswering : public Model {
+ public:
+  GPT2ForQuestionAnswering(const WeightLoader& w, const GPT2Config& c, bool hidden);
+  std::vector<at::Tensor> forward(const ModelInputs& in) override;
+
+ private:
+  std::shared_ptr<GPT2Model> transformer_;
+  std::shared_ptr<Linear> qa_outputs_;
+};
+
+// The GPT-2 model for a task (see registry.h), loaded through `w`.
+std::shared_ptr<Model> make_gpt2(const std::string& task, const ModelConfig& config,
+                                 const WeightLoader& w, const BuildOptions& options);
+
+}  // namespace hfjit::models

@@ -1,0 +1,134 @@
+#pragma once
+// The pieces every family shares, written once: activations (transformers'
+// ACT2FN), the torch.nn layers with their HF parameter names (Linear, Embedding,
+// LayerNorm, GPT-2's Conv1D), and the attention arithmetic. Forwards use
+// at::linear / at::addmm / at::layer_norm directly, so a trace records one op
+// per layer that freezing can fold.
+
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hfjit/config.h"
+#include "hfjit/weights.h"
+
+namespace hfjit::models {
+
+// transformers.activations.ACT2FN, by name.
+enum class Activation {
+  Gelu,             // "gelu": erf GELU (nn.functional.gelu)
+  Gelu10,           // "gelu_10": erf GELU clipped to [-10, 10]
+  GeluFast,         // "gelu_fast"
+  GeluNew,          // "gelu_new" (OpenAI GPT's tanh approximation, written out)
+  GeluPython,       // "gelu_python": x * 0.5 * (1 + erf(x / sqrt(2)))
+  GeluPytorchTanh,  // "gelu_pytorch_tanh": nn.functional.gelu(approximate="tanh")
+  GeluAccurate,     // "gelu_accurate"
+  Laplace,          // "laplace"
+  LeakyRelu,        // "leaky_relu" (slope 0.01)
+  Linear,           // "linear": identity
+  Mish,             // "mish"
+  QuickGelu,        // "quick_gelu": x * sigmoid(1.702 x)
+  Relu,             // "relu"
+  Relu2,            // "relu2": relu(x)^2
+  Relu6,            // "relu6"
+  Sigmoid,          // "sigmoid"
+  Silu,             // "silu" and "swish"
+  Tanh,             // "tanh"
+};
+
+// `key` is the config field ("hidden_act"); an unknown name is an Error listing the known ones.
+Activation parse_activation(const std::string& name, const ModelConfig& config,
+                            const std::string& key);
+at::Tensor activate(Activation act, const at::Tensor& x);
+
+// Mirrors torch.nn.Linear: weight [out, in], bias [out].
+class Linear : public torch::nn::Module {
+ public:
+  Linear(const WeightLoader& w, int64_t in, int64_t out, bool bias = true);
+  // A Linear whose weight is given (a decoder tied to the input embeddings).
+  Linear(at::Tensor weight, at::Tensor bias);
+  at::Tensor forward(const at::Tensor& x) const { return at::linear(x, weight, bias); }
+  at::Tensor weight, bias;  // bias undefined when absent
+};
+
+// Mirrors transformers.pytorch_utils.Conv1D (GPT-2): weight [in, out], y = addmm(bias, x, weight).
+class Conv1D : public torch::nn::Module {
+ public:
+  Conv1D(const WeightLoader& w, int64_t in, int64_t out);
+  at::Tensor forward(const at::Tensor& x) const;
+  at::Tensor weight, bias;
+};
+
+// Mirrors torch.nn.Embedding: weight [num, dim].
+class Embedding : public torch::nn::Module {
+ public:
+  Embedding(const WeightLoader& w, int64_t num, int64_t dim);
+  at::Tensor forward(const at::Tensor& ids) const { return at::embedding(weight, ids); }
+  at::Tensor weight;
+};
+
+// Mirrors torch.nn.LayerNorm over the last dimension.
+class LayerNorm : public torch::nn::Module {
+ public:
+  LayerNorm(const WeightLoader& w, int64_t dim, double eps);
+  at::Tensor forward(const at::Tensor& x) const {
+    return at::layer_norm(x, {weight.size(0)}, weight, bias, eps_);
+  }
+  at::Tensor weight, bias;
+
+ private:
+  double eps_;
+};
+
+// A child module registered under `name`: add<Linear>(*this, "dense", w.sub("dense"), 32, 32).
+template <class M, class... Args>
+std::shared_ptr<M> add(torch::nn::Module& parent, const std::string& name, Args&&... args) {
+  return parent.register_module(name, std::make_shared<M>(std::forward<Args>(args)...));
+}
+
+// nn.ModuleList: children named "0", "1", ... under `name`.
+template <class M>
+class ModuleList {
+ public:
+  ModuleList(torch::nn::Module& parent, const std::string& name)
+      : list_(parent.register_module(name, std::make_shared<torch::nn::Module>("ModuleList"))) {}
+  void push_back(std::shared_ptr<M> m) {
+    list_->register_module(std::to_string(items_.size()), m);
+    items_.push_back(std::move(m));
+  }
+  size_t size() const { return items_.size(); }
+  M& operator[](size_t i) const { return *items_[i]; }
+
+ private:
+  std::shared_ptr<torch::nn::Module> list_;
+  std::vector<std::shared_ptr<M>> items_;
+};
+
+// torch.finfo(dtype).min, the value transformers masks attention scores with.
+double finfo_min(at::ScalarType dtype);
+
+// Attention arithmetic, as transformers' eager attention does it.
+// [batch, length, heads * head_dim] -> [batch, heads, length, head_dim] (view + permute).
+at::Tensor split_heads(const at::Tensor& x, int64_t heads);
+// [batch, heads, length, head_dim] -> [batch, length, heads * head_dim].
+at::Tensor merge_heads(const at::Tensor& x);
+// get_extended_attention_mask: [batch, length] of 1/0 -> [batch, 1, 1, length] of
+// 0 / finfo(dtype).min, to add to attention scores.
+at::Tensor extended_attention_mask(const at::Tensor& attention_mask, at::ScalarType dtype);
+// BertSelfAttention's eager path: softmax(q k^T / sqrt(head_dim) + mask) v, over
+// [batch, heads, length, head_dim] tensors; `mask` from extended_attention_mask.
+at::Tensor bert_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                          const at::Tensor& mask);
+
+// The QA heads' `start, end = logits.split(1, -1)`, squeezed and contiguous.
+std::vector<at::Tensor> split_span_logits(const at::Tensor& logits);
+
+// Config fields several families read.
+int64_t num_labels(const ModelConfig& config);  // len(id2label), else num_labels, else 2
+// hidden % heads == 0, or an Error naming the config.
+void check_heads(const ModelConfig& config, int64_t hidden, int64_t heads);
+
+}  // namespace hfjit::models

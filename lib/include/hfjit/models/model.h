@@ -1,0 +1,69 @@
+#pragma once
+// What every native model is: a torch::nn::Module laid out as the Hugging Face
+// class it mirrors (same module tree, same parameter names), called with the
+// tokenizer's tensors and returning its outputs in the order transformers
+// returns them with return_dict=False / torchscript=True.
+
+#include <ATen/core/Tensor.h>
+#include <torch/nn/module.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hfjit::models {
+
+struct ModelInputs {
+  at::Tensor input_ids;       // [batch, length] int64
+  at::Tensor attention_mask;  // [batch, length] int64: 1 token, 0 padding (always given)
+  at::Tensor token_type_ids;  // [batch, length] int64; undefined means zeros. Families
+                              // without token types (DistilBERT, RoBERTa, GPT-2) ignore it.
+};
+
+struct BuildOptions {
+  // Floating-point weights load as this dtype (F16/BF16 checkpoints become fp32 by default).
+  at::ScalarType dtype = at::kFloat;
+  // Append hidden_states.0 (embedding output) ... hidden_states.N to the outputs.
+  bool output_hidden_states = false;
+  // GPT-2: return the per-layer keys and values (HF's presents); unset follows
+  // config.json's use_cache (true by default, as transformers does).
+  std::optional<bool> use_cache;
+  // Unexpected checkpoint keys are an error. Unset: strict when the class built
+  // is the checkpoint's architectures[0]; otherwise the weights of the other head
+  // are reported as unused.
+  std::optional<bool> strict;
+};
+
+class Model : public torch::nn::Module {
+ public:
+  // Outputs in the order of output_names().
+  virtual std::vector<at::Tensor> forward(const ModelInputs& inputs) = 0;
+  const std::vector<std::string>& output_names() const { return output_names_; }
+
+ protected:
+  explicit Model(bool output_hidden_states) : hidden_(output_hidden_states) {}
+  // Called by each model's constructor: its outputs, then hidden_states.0 ...
+  // hidden_states.<num_hidden_states - 1> when they are asked for.
+  void set_output_names(std::vector<std::string> names, int64_t num_hidden_states) {
+    if (hidden_)
+      for (int64_t i = 0; i < num_hidden_states; ++i)
+        names.push_back("hidden_states." + std::to_string(i));
+    output_names_ = std::move(names);
+  }
+  // Where a base model collects hidden states: `storage` when they are asked for, else nullptr.
+  std::vector<at::Tensor>* hidden_states(std::vector<at::Tensor>& storage) const {
+    return hidden_ ? &storage : nullptr;
+  }
+  // `outputs` followed by the collected hidden states.
+  static std::vector<at::Tensor> finish_outputs(std::vector<at::Tensor> outputs,
+                                                std::vector<at::Tensor>& hidden) {
+    outputs.insert(outputs.end(), hidden.begin(), hidden.end());
+    return outputs;
+  }
+
+ private:
+  bool hidden_;
+  std::vector<std::string> output_names_;
+};
+
+}  // namespace hfjit::models

@@ -1,0 +1,68 @@
+#pragma once
+// `hfjit trace`: a Hugging Face model folder -> one verified, self-describing
+// TorchScript file.
+//
+//   resolve -> config + checkpoint -> native model (registry) -> untie
+//   -> dummy inputs [batch, length] -> torch::jit tracer (the model's
+//   parameters as attributes of a torch::jit::Module) -> verify the trace
+//   against the eager model on fresh inputs -> save atomically with
+//   hfjit/meta.json, config.json and the tokenizer files as extra files.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hfjit {
+
+struct TraceOptions {
+  std::string task;            // "" = from config.json's architectures[0]
+  std::string revision;        // for hub ids
+  int64_t batch_size = 1;
+  std::optional<int64_t> max_length;  // unset: 128 (or the largest of lengths), capped by the model's positions
+  std::vector<int64_t> lengths;  // extra traced lengths (methods forward_<L>), sharing weights
+  bool keep_tied = false;      // keep tied weights as one shared tensor instead of clones
+  bool verify = true;
+  double atol = 1e-5;
+  bool force = false;          // replace an existing output
+  uint64_t seed = 0;           // for the dummy and verification inputs
+};
+
+struct TraceStage {
+  std::string name;  // resolve, load, build, trace, verify, save
+  double ms = 0;
+  std::string detail;
+};
+
+struct TraceReport {
+  std::string model;
+  std::string output;
+  std::string model_type;
+  std::string task;
+  std::string hf_class;
+  int64_t batch_size = 0;
+  std::vector<int64_t> lengths;  // traced lengths, ascending; the last is max_length
+  std::vector<std::string> input_names;
+  std::vector<std::string> output_names;
+  std::map<std::string, double> max_abs_diff;  // per output, over the verification inputs
+  std::vector<TraceStage> stages;
+  std::vector<std::string> warnings;
+  std::vector<std::string> extra_files;
+  std::vector<std::string> untied;  // parameters cloned (or kept shared with keep_tied)
+  uint64_t file_bytes = 0;
+  bool verified = false;
+};
+
+// Runs the whole export. `on_stage` is called as each stage ends (for progress).
+// Throws Error for bad input, VerifyError when the trace differs from the
+// eager model by more than atol (nothing is written then).
+TraceReport trace_model(const std::string& model, const std::string& output, const TraceOptions& opts,
+                        const std::function<void(const TraceStage&)>& on_stage = {});
+
+// The files of a model folder that `run` needs besides the weights: tokenizer
+// files and sentence-transformers configuration, as paths relative to the folder.
+std::vector<std::string> artifact_files(const std::string& model_dir);
+
+}  // namespace hfjit

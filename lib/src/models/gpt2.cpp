@@ -1,0 +1,272 @@
+#include "hfjit/models/gpt2.h"
+
+#include <cmath>
+
+#include "hfjit/error.h"
+
+namespace hfjit::models {
+
+GPT2Config GPT2Config::from(const ModelConfig& config) {
+  GPT2Config c;
+  c.vocab_size = config.get_int("vocab_size", c.vocab_size);
+  c.n_positions = config.get_int("n_positions", c.n_positions);
+  c.n_embd = config.get_int("n_embd", c.n_embd);
+  c.n_layer = config.get_int("n_layer", c.n_layer);
+  c.n_head = config.get_int("n_head", c.n_head);
+  if (config.has("n_inner")) c.n_inner = config.get_int("n_inner", 0);
+  if (config.has("activation_function"))
+    c.activation_function = parse_activation(config.get_string("activation_function", ""), config,
+                                             "activation_function");
+  c.layer_norm_epsilon = config.get_double("layer_norm_epsilon", c.layer_norm_epsilon);
+  c.scale_attn_weights = config.get_bool("scale_attn_weights", c.scale_attn_weights);
+  c.scale_attn_by_inverse_layer_idx =
+      config.get_bool("scale_attn_by_inverse_layer_idx", c.scale_attn_by_inverse_layer_idx);
+  c.reorder_and_upcast_attn = config.get_bool("reorder_and_upcast_attn", c.reorder_and_upcast_attn);
+  c.use_cache = config.get_bool("use_cache", c.use_cache);
+  c.pad_token_id = config.pad_token_id;
+  c.tie_word_embeddings = config.tie_word_embeddings.value_or(true);
+  c.num_labels = models::num_labels(config);
+  check_heads(config, c.n_embd, c.n_head);
+  if (config.get_bool("add_cross_attention", false))
+    throw Error(context(config.path, "\"add_cross_attention\" is not supported"));
+  return c;
+}
+
+GPT2Attention::GPT2Attention(const WeightLoader& w, const GPT2Config& c, int64_t layer_idx)
+    : heads_(c.n_head),
+      embed_dim_(c.n_embd),
+      layer_idx_(layer_idx),
+      scale_attn_weights_(c.scale_attn_weights),
+      scale_by_inverse_layer_idx_(c.scale_attn_by_inverse_layer_idx),
+      reorder_and_upcast_(c.reorder_and_upcast_attn) {
+  c_attn_ = add<Conv1D>(*this, "c_attn", w.sub("c_attn"), c.n_embd, 3 * c.n_embd);
+  c_proj_ = add<Conv1D>(*this, "c_proj", w.sub("c_proj"), c.n_embd, c.n_embd);
+}
+
+namespace {
+
+// self.bias[:, :, :length, :length] of transformers' buffer: tril(ones) as bool.
+at::Tensor causal_mask(int64_t length) {
+  return at::ones({length, length}, at::kBool).tril().view({1, 1, length, length});
+}
+
+}  // namespace
+
+at::Tensor GPT2Attention::attn(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                               const at::Tensor& mask) const {
+  at::Tensor w = at::matmul(q, k.transpose(-1, -2));
+  if (scale_attn_weights_)
+    w = w / at::scalar_tensor(std::pow(static_cast<double>(v.size(-1)), 0.5), w.options());
+  if (scale_by_inverse_layer_idx_) w = w / static_cast<double>(layer_idx_ + 1);
+  at::Tensor mask_value = at::scalar_tensor(finfo_min(w.scalar_type()), w.options());
+  w = at::where(causal_mask(q.size(-2)), w, mask_value);
+  w = w + mask;
+  w = at::softmax(w, -1).to(v.scalar_type());
+  return at::matmul(w, v);
+}
+
+at::Tensor GPT2Attention::upcast_and_reordered_attn(const at::Tensor& q, const at::Tensor& k,
+                                                    const at::Tensor& v,
+                                                    const at::Tensor& mask) const {
+  const int64_t bsz = q.size(0), heads = q.size(1), q_len = q.size(2), dk = q.size(3);
+  const int64_t k_len = k.size(2);
+  at::Tensor w = at::empty({bsz * heads, q_len, k_len}, q.options().dtype(at::kFloat));
+  double scale = 1.0;
+  if (scale_attn_weights_) scale /= std::pow(static_cast<double>(v.size(-1)), 0.5);
+  if (scale_by_inverse_layer_idx_) scale /= static_cast<double>(layer_idx_ + 1);
+  at::Tensor q2 = q.reshape({-1, q_len, dk});
+  at::Tensor k2 = k.transpose(-1, -2).reshape({-1, dk, k_len});
+  w = at::baddbmm(w, q2.to(at::kFloat), k2.to(at::kFloat), /*beta=*/0, /*alpha=*/scale);
+  w = w.reshape({bsz, heads, q_len, k_len});
+  at::Tensor mask_value = at::scalar_tensor(finfo_min(w.scalar_type()), w.options());
+  w = at::where(causal_mask(q_len), w, mask_value);
+  w = w + mask;
+  w = at::softmax(w, -1).to(v.scalar_type());
+  return at::matmul(w, v);
+}
+
+GPT2Attention::Output GPT2Attention::forward(const at::Tensor& hidden,
+                                             const at::Tensor& mask) const {
+  std::vector<at::Tensor> qkv = c_attn_->forward(hidden).split(embed_dim_, 2);
+  at::Tensor q = split_heads(qkv[0], heads_);
+  Output out;
+  out.key = split_heads(qkv[1], heads_);
+  out.value = split_heads(qkv[2], heads_);
+  at::Tensor a = reorder_and_upcast_ ? upcast_and_reordered_attn(q, out.key, out.value, mask)
+                                     : attn(q, out.key, out.value, mask);
+  out.hidden = c_proj_->forward(merge_heads(a));
+  return out;
+}
+
+GPT2MLP::GPT2MLP(const WeightLoader& w, const GPT2Config& c) : act_(c.activation_function) {
+  const int64_t inner = c.n_inner.value_or(4 * c.n_embd);
+  c_fc_ = add<Conv1D>(*this, "c_fc", w.sub("c_fc"), c.n_embd, inner);
+  c_proj_ = add<Conv1D>(*this, "c_proj", w.sub("c_proj"), inner, c.n_embd);
+}
+
+at::Tensor GPT2MLP::forward(const at::Tensor& x) const {
+  return c_proj_->forward(activate(act_, c_fc_->forward(x)));
+}
+
+GPT2Block::GPT2Block(const WeightLoader& w, const GPT2Config& c, int64_t layer_idx) {
+  ln_1_ = add<LayerNorm>(*this, "ln_1", w.sub("ln_1"), c.n_embd, c.layer_norm_epsilon);
+  attn_ = add<GPT2Attention>(*this, "attn", w.sub("attn"), c, layer_idx);
+  ln_2_ = add<LayerNorm>(*this, "ln_2", w.sub("ln_2"), c.n_embd, c.layer_norm_epsilon);
+  mlp_ = add<GPT2MLP>(*this, "mlp", w.sub("mlp"), c);
+}
+
+GPT2Attention::Output GPT2Block::forward(const at::Tensor& hidden, const at::Tensor& mask) const {
+  GPT2Attention::Output out = attn_->forward(ln_1_->forward(hidden), mask);
+  at::Tensor h = out.hidden + hidden;
+  out.hidden = h + mlp_->forward(ln_2_->forward(h));
+  return out;
+}
+
+GPT2Model::GPT2Model(const WeightLoader& w, const GPT2Config& c) : h_(*this, "h") {
+  wte_ = add<Embedding>(*this, "wte", w.sub("wte"), c.vocab_size, c.n_embd);
+  wpe_ = add<Embedding>(*this, "wpe", w.sub("wpe"), c.n_positions, c.n_embd);
+  for (int64_t i = 0; i < c.n_layer; ++i)
+    h_.push_back(std::make_shared<GPT2Block>(w.sub("h").sub(i), c, i));
+  ln_f_ = add<LayerNorm>(*this, "ln_f", w.sub("ln_f"), c.n_embd, c.layer_norm_epsilon);
+}
+
+GPT2Model::Output GPT2Model::forward(const ModelInputs& in, std::vector<at::Tensor>* hidden) const {
+  const at::Tensor& input_ids = in.input_ids;
+  at::Tensor position_ids = at::arange(input_ids.size(-1), input_ids.options()).unsqueeze(0);
+  at::Tensor h = wte_->forward(input_ids) + wpe_->forward(position_ids);
+  at::Tensor mask =
+      extended_attention_mask(in.attention_mask.view({input_ids.size(0), -1}), h.scalar_type());
+  Output out;
+  for (size_t i = 0; i < h_.size(); ++i) {
+    if (hidden) hidden->push_back(h);
+    GPT2Attention::Output block = h_[i].forward(h, mask);
+    h = block.hidden;
+    out.presents.push_back(block.key);
+    out.presents.push_back(block.value);
+  }
+  out.last_hidden_state = ln_f_->forward(h);
+  if (hidden) hidden->push_back(out.last_hidden_state);
+  return out;
+}
+
+namespace {
+
+std::vector<std::string> with_presents(std::vector<std::string> names, const GPT2Config& c,
+                                       bool use_cache) {
+  if (use_cache) {
+    for (int64_t i = 0; i < c.n_layer; ++i) {
+      names.push_back("present." + std::to_string(i) + ".key");
+      names.push_back("present." + std::to_string(i) + ".value");
+    }
+  }
+  return names;
+}
+
+std::vector<at::Tensor> with_presents(std::vector<at::Tensor> outputs,
+                                      const std::vector<at::Tensor>& presents, bool use_cache) {
+  if (use_cache) outputs.insert(outputs.end(), presents.begin(), presents.end());
+  return outputs;
+}
+
+}  // namespace
+
+GPT2Base::GPT2Base(const WeightLoader& w, const GPT2Config& c, bool hidden)
+    : Model(hidden), use_cache_(c.use_cache) {
+  model_ = std::make_shared<GPT2Model>(w.base_alone("transformer"), c);
+  for (const auto& child : model_->named_children()) register_module(child.key(), child.value());
+  set_output_names(with_presents({"last_hidden_state"}, c, use_cache_), c.n_layer + 1);
+}
+
+std::vector<at::Tensor> GPT2Base::forward(const ModelInputs& in) {
+  std::vector<at::Tensor> hidden;
+  GPT2Model::Output out = model_->forward(in, hidden_states(hidden));
+  return finish_outputs(with_presents({out.last_hidden_state}, out.presents, use_cache_), hidden);
+}
+
+GPT2LMHeadModel::GPT2LMHeadModel(const WeightLoader& w, const GPT2Config& c, bool hidden)
+    : Model(hidden), use_cache_(c.use_cache) {
+  transformer_ = add<GPT2Model>(*this, "transformer", w.base("transformer"), c);
+  at::Tensor weight = w.sub("lm_head").tied("weight", {c.vocab_size, c.n_embd}, transformer_->wte(),
+                                            "transformer.wte.weight", c.tie_word_embeddings);
+  lm_head_ = add<Linear>(*this, "lm_head", weight, at::Tensor());
+  set_output_names(with_presents({"logits"}, c, use_cache_), c.n_layer + 1);
+}
+
+std::vector<at::Tensor> GPT2LMHeadModel::forward(const ModelInputs& in) {
+  std::vector<at::Tensor> hidden;
+  GPT2Model::Output out = transformer_->forward(in, hidden_states(hidden));
+  at::Tensor logits = lm_head_->forward(out.last_hidden_state);
+  return finish_outputs(with_presents({logits}, out.presents, use_cache_), hidden);
+}
+
+GPT2ForSequenceClassification::GPT2ForSequenceClassification(const WeightLoader& w,
+                                                             const GPT2Config& c, bool hidden)
+    : Model(hidden), pad_token_id_(c.pad_token_id), use_cache_(c.use_cache) {
+  transformer_ = add<GPT2Model>(*this, "transformer", w.base("transformer"), c);
+  score_ = add<Linear>(*this, "score", w.sub("score"), c.n_embd, c.num_labels, false);
+  set_output_names(with_presents({"logits"}, c, use_cache_), c.n_layer + 1);
+}
+
+std::vector<at::Tensor> GPT2ForSequenceClassification::forward(const ModelInputs& in) {
+  std::vector<at::Tensor> hidden;
+  GPT2Model::Output out = transformer_->forward(in, hidden_states(hidden));
+  at::Tensor logits = score_->forward(out.last_hidden_state);
+  at::Tensor pooled;
+  if (pad_token_id_) {
+    // transformers' rule: one before the first pad token, modulo the length
+    // (so no pad token means the last one).
+    const int64_t length = in.input_ids.size(-1);
+    at::Tensor lengths = at::eq(in.input_ids, *pad_token_id_).to(at::kInt).argmax(-1) - 1;
+    lengths = at::remainder(lengths, length);
+    at::Tensor rows = at::arange(in.input_ids.size(0), lengths.options().dtype(at::kLong));
+    pooled = logits.index({rows, lengths});
+  } else {
+    pooled = logits.select(1, -1);  // transformers requires batch size 1 here
+  }
+  return finish_outputs(with_presents({pooled}, out.presents, use_cache_), hidden);
+}
+
+GPT2ForTokenClassification::GPT2ForTokenClassification(const WeightLoader& w, const GPT2Config& c,
+                                                       bool hidden)
+    : Model(hidden) {
+  transformer_ = add<GPT2Model>(*this, "transformer", w.base("transformer"), c);
+  classifier_ = add<Linear>(*this, "classifier", w.sub("classifier"), c.n_embd, c.num_labels);
+  set_output_names({"logits"}, c.n_layer + 1);
+}
+
+std::vector<at::Tensor> GPT2ForTokenClassification::forward(const ModelInputs& in) {
+  std::vector<at::Tensor> hidden;
+  GPT2Model::Output out = transformer_->forward(in, hidden_states(hidden));
+  return finish_outputs({classifier_->forward(out.last_hidden_state)}, hidden);
+}
+
+GPT2ForQuestionAnswering::GPT2ForQuestionAnswering(const WeightLoader& w, const GPT2Config& c,
+                                                   bool hidden)
+    : Model(hidden) {
+  transformer_ = add<GPT2Model>(*this, "transformer", w.base("transformer"), c);
+  qa_outputs_ = add<Linear>(*this, "qa_outputs", w.sub("qa_outputs"), c.n_embd, 2);
+  set_output_names({"start_logits", "end_logits"}, c.n_layer + 1);
+}
+
+std::vector<at::Tensor> GPT2ForQuestionAnswering::forward(const ModelInputs& in) {
+  std::vector<at::Tensor> hidden;
+  GPT2Model::Output out = transformer_->forward(in, hidden_states(hidden));
+  return finish_outputs(split_span_logits(qa_outputs_->forward(out.last_hidden_state)), hidden);
+}
+
+std::shared_ptr<Model> make_gpt2(const std::string& task, const ModelConfig& config,
+                                 const WeightLoader& w, const BuildOptions& options) {
+  GPT2Config c = GPT2Config::from(config);
+  c.use_cache = options.use_cache.value_or(c.use_cache);
+  const bool hidden = options.output_hidden_states;
+  if (task == "feature-extraction") return std::make_shared<GPT2Base>(w, c, hidden);
+  if (task == "text-generation") return std::make_shared<GPT2LMHeadModel>(w, c, hidden);
+  if (task == "text-classification")
+    return std::make_shared<GPT2ForSequenceClassification>(w, c, hidden);
+  if (task == "token-classification")
+    return std::make_shared<GPT2ForTokenClassification>(w, c, hidden);
+  if (task == "question-answering") return std::make_shared<GPT2ForQuestionAnswering>(w, c, hidden);
+  throw Error("gpt2 has no task \"" + task + "\"");
+}
+
+}  // namespace hfjit::models

@@ -1,0 +1,179 @@
+#include "hfjit/models/layers.h"
+
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "hfjit/error.h"
+
+namespace hfjit::models {
+
+namespace {
+
+const std::vector<std::pair<const char*, Activation>>& activation_names() {
+  static const std::vector<std::pair<const char*, Activation>> names = {
+      {"gelu", Activation::Gelu},
+      {"gelu_10", Activation::Gelu10},
+      {"gelu_accurate", Activation::GeluAccurate},
+      {"gelu_fast", Activation::GeluFast},
+      {"gelu_new", Activation::GeluNew},
+      {"gelu_python", Activation::GeluPython},
+      {"gelu_pytorch_tanh", Activation::GeluPytorchTanh},
+      {"laplace", Activation::Laplace},
+      {"leaky_relu", Activation::LeakyRelu},
+      {"linear", Activation::Linear},
+      {"mish", Activation::Mish},
+      {"quick_gelu", Activation::QuickGelu},
+      {"relu", Activation::Relu},
+      {"relu2", Activation::Relu2},
+      {"relu6", Activation::Relu6},
+      {"sigmoid", Activation::Sigmoid},
+      {"silu", Activation::Silu},
+      {"swish", Activation::Silu},
+      {"tanh", Activation::Tanh},
+  };
+  return names;
+}
+
+}  // namespace
+
+Activation parse_activation(const std::string& name, const ModelConfig& config,
+                            const std::string& key) {
+  std::string known;
+  for (const auto& [n, act] : activation_names()) {
+    if (name == n) return act;
+    known += (known.empty() ? "" : ", ") + std::string(n);
+  }
+  throw Error(context(config.path, "\"" + key + "\" is \"" + name +
+                                       "\", which is not supported; supported: " + known));
+}
+
+// Each case writes the expression of transformers.activations in the same
+// order of operations, so results match to the last bit.
+at::Tensor activate(Activation act, const at::Tensor& x) {
+  switch (act) {
+    case Activation::Gelu:
+      return at::gelu(x);
+    case Activation::Gelu10:
+      return at::clamp(at::gelu(x), -10, 10);
+    case Activation::GeluFast:
+      return 0.5 * x * (1.0 + at::tanh(x * 0.7978845608 * (1.0 + 0.044715 * x * x)));
+    case Activation::GeluNew:
+    case Activation::GeluAccurate:
+      return 0.5 * x * (1.0 + at::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * at::pow(x, 3.0))));
+    case Activation::GeluPython:
+      return x * 0.5 * (1.0 + at::erf(x / std::sqrt(2.0)));
+    case Activation::GeluPytorchTanh:
+      return at::gelu(x, "tanh");
+    case Activation::Laplace: {
+      at::Tensor t = (x - 0.707107).div(0.282095 * std::sqrt(2.0));
+      return 0.5 * (1.0 + at::erf(t));
+    }
+    case Activation::LeakyRelu:
+      return at::leaky_relu(x, 0.01);
+    case Activation::Linear:
+      return x;
+    case Activation::Mish:
+      return at::mish(x);
+    case Activation::QuickGelu:
+      return x * at::sigmoid(1.702 * x);
+    case Activation::Relu:
+      return at::relu(x);
+    case Activation::Relu2:
+      return at::square(at::relu(x));
+    case Activation::Relu6:
+      return at::hardtanh(x, 0.0, 6.0);
+    case Activation::Sigmoid:
+      return at::sigmoid(x);
+    case Activation::Silu:
+      return at::silu(x);
+    case Activation::Tanh:
+      return at::tanh(x);
+  }
+  return x;
+}
+
+Linear::Linear(const WeightLoader& w, int64_t in, int64_t out, bool has_bias) {
+  weight = register_parameter("weight", w.tensor("weight", {out, in}), false);
+  if (has_bias) bias = register_parameter("bias", w.tensor("bias", {out}), false);
+}
+
+Linear::Linear(at::Tensor w, at::Tensor b) {
+  weight = register_parameter("weight", std::move(w), false);
+  if (b.defined()) bias = register_parameter("bias", std::move(b), false);
+}
+
+Conv1D::Conv1D(const WeightLoader& w, int64_t in, int64_t out) {
+  weight = register_parameter("weight", w.tensor("weight", {in, out}), false);
+  bias = register_parameter("bias", w.tensor("bias", {out}), false);
+}
+
+at::Tensor Conv1D::forward(const at::Tensor& x) const {
+  std::vector<int64_t> size_out(x.sizes().begin(), x.sizes().end() - 1);
+  size_out.push_back(weight.size(1));
+  return at::addmm(bias, x.view({-1, x.size(-1)}), weight).view(size_out);
+}
+
+Embedding::Embedding(const WeightLoader& w, int64_t num, int64_t dim) {
+  weight = register_parameter("weight", w.tensor("weight", {num, dim}), false);
+}
+
+LayerNorm::LayerNorm(const WeightLoader& w, int64_t dim, double eps) : eps_(eps) {
+  weight = register_parameter("weight", w.tensor("weight", {dim}), false);
+  bias = register_parameter("bias", w.tensor("bias", {dim}), false);
+}
+
+at::Tensor split_heads(const at::Tensor& x, int64_t heads) {
+  return x.view({x.size(0), x.size(1), heads, x.size(2) / heads}).permute({0, 2, 1, 3});
+}
+
+at::Tensor merge_heads(const at::Tensor& x) {
+  at::Tensor t = x.permute({0, 2, 1, 3}).contiguous();
+  return t.view({t.size(0), t.size(1), t.size(2) * t.size(3)});
+}
+
+double finfo_min(at::ScalarType dtype) {
+  switch (dtype) {
+    case at::kDouble:
+      return std::numeric_limits<double>::lowest();
+    case at::kHalf:
+      return -65504.0;
+    case at::kBFloat16:
+      return -3.3895313892515355e38;
+    default:
+      return std::numeric_limits<float>::lowest();
+  }
+}
+
+at::Tensor extended_attention_mask(const at::Tensor& attention_mask, at::ScalarType dtype) {
+  at::Tensor m = attention_mask.unsqueeze(1).unsqueeze(2).to(dtype);
+  // at::rsub, as Python's `1.0 - m` is (ATen's C++ `1.0 - m` would record fill_ + sub_).
+  return at::rsub(m, 1.0) * finfo_min(dtype);
+}
+
+at::Tensor bert_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                          const at::Tensor& mask) {
+  at::Tensor scores = at::matmul(q, k.transpose(-1, -2));
+  scores = scores / std::sqrt(static_cast<double>(q.size(-1)));
+  scores = scores + mask;
+  return at::matmul(at::softmax(scores, -1), v);
+}
+
+std::vector<at::Tensor> split_span_logits(const at::Tensor& logits) {
+  std::vector<at::Tensor> parts = logits.split(1, -1);
+  return {parts[0].squeeze(-1).contiguous(), parts[1].squeeze(-1).contiguous()};
+}
+
+int64_t num_labels(const ModelConfig& config) {
+  if (!config.id2label.empty()) return static_cast<int64_t>(config.id2label.size());
+  return config.get_int("num_labels", 2);
+}
+
+void check_heads(const ModelConfig& config, int64_t hidden, int64_t heads) {
+  if (heads <= 0 || hidden % heads != 0)
+    throw Error(context(config.path, "the hidden size (" + std::to_string(hidden) +
+                                         ") is not a multiple of the number of attention heads (" +
+                                         std::to_string(heads) + ")"));
+}
+
+}  // namespace hfjit::models

@@ -1,0 +1,414 @@
+#include "hfjit/trace.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/csrc/autograd/grad_mode.h>
+#include <torch/csrc/jit/frontend/tracer.h>
+#include <torch/script.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "hfjit/checkpoint.h"
+#include "hfjit/config.h"
+#include "hfjit/error.h"
+#include "hfjit/io/file.h"
+#include "hfjit/io/model_dir.h"
+#include "hfjit/models/registry.h"
+#include "hfjit/torchscript_file.h"
+#include "hfjit/version.h"
+
+namespace fs = std::filesystem;
+
+namespace hfjit {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::ordered_json;
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+// The longest sequence the model's position embeddings allow (0: no limit known).
+int64_t position_limit(const ModelConfig& c) {
+  int64_t n = c.max_position_embeddings;
+  if (n <= 0) return 0;
+  // RoBERTa-style positions start after the padding index.
+  static const std::set<std::string> kOffsetPositions = {"roberta", "xlm-roberta", "camembert"};
+  if (kOffsetPositions.count(c.model_type)) n -= c.pad_token_id.value_or(1) + 1;
+  return n;
+}
+
+// Token ids the dummy inputs avoid: the special tokens of config.json and tokenizer.json.
+std::set<int64_t> special_ids(const ModelConfig& c, const std::string& dir) {
+  std::set<int64_t> ids;
+  for (const char* k : {"pad_token_id", "bos_token_id", "eos_token_id", "sep_token_id", "cls_token_id",
+                        "mask_token_id", "unk_token_id", "decoder_start_token_id"})
+    if (c.has(k) && c.raw[k].is_number_integer()) ids.insert(c.raw[k].get<int64_t>());
+  const fs::path tj = fs::path(dir) / "tokenizer.json";
+  std::error_code ec;
+  if (fs::is_regular_file(tj, ec)) {
+    try {
+      auto j = nlohmann::json::parse(read_text_file(tj.string()));
+      if (j.contains("added_tokens") && j["added_tokens"].is_array())
+        for (const auto& t : j["added_tokens"])
+          if (t.value("special", false) && t.contains("id") && t["id"].is_number_integer())
+            ids.insert(t["id"].get<int64_t>());
+    } catch (const std::exception&) {
+      // A broken tokenizer.json is reported by the tokenizer, not here.
+    }
+  }
+  return ids;
+}
+
+struct InputMaker {
+  std::vector<std::string> names;
+  std::vector<int64_t> allowed;  // ids to draw from
+  int64_t pad_id = 0;
+  int64_t type_vocab = 1;
+  at::Generator gen;
+
+  // kind 0: random ids, full mask. kind 1: padding in the tail of every row,
+  // different lengths per row, token types 1 on the second half where the model has them.
+  std::vector<at::Tensor> make(int64_t batch, int64_t length, int kind) {
+    at::Tensor pick = at::randint(static_cast<int64_t>(allowed.size()), {batch, length}, gen, at::kLong);
+    at::Tensor table = at::tensor(allowed, at::kLong);
+    at::Tensor ids = table.index_select(0, pick.flatten()).view({batch, length});
+    at::Tensor mask = at::ones({batch, length}, at::kLong);
+    at::Tensor types = at::zeros({batch, length}, at::kLong);
+    if (kind == 1) {
+      for (int64_t b = 0; b < batch; ++b) {
+        int64_t keep = std::max<int64_t>(1, length - length / 3 - b % std::max<int64_t>(1, length / 3));
+        mask[b].slice(0, keep).fill_(0);
+        ids[b].slice(0, keep).fill_(pad_id);
+        if (type_vocab > 1) types[b].slice(0, keep / 2, keep).fill_(1);
+      }
+    }
+    std::vector<at::Tensor> out;
+    for (const auto& n : names) {
+      if (n == "input_ids") out.push_back(ids);
+      else if (n == "attention_mask") out.push_back(mask);
+      else if (n == "token_type_ids") out.push_back(types);
+      else throw Error("trace: no dummy input for \"" + n + "\"");
+    }
+    return out;
+  }
+};
+
+std::string type_name_of(const torch::nn::Module& m) {
+  std::string n = m.name();
+  auto colon = n.rfind("::");
+  if (colon != std::string::npos) n = n.substr(colon + 2);
+  for (char& c : n)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return n.empty() ? "Module" : n;
+}
+
+// A torch::jit::Module tree mirroring `m`, whose attributes are m's own
+// parameter and buffer tensors, so the tracer records them as GetAttr.
+torch::jit::Module mirror(const torch::nn::Module& m, const std::shared_ptr<torch::jit::CompilationUnit>& cu) {
+  torch::jit::Module jm(c10::QualifiedName("__torch__.hfjit." + type_name_of(m)), cu, /*shouldMangle=*/true);
+  jm.register_attribute("training", c10::BoolType::get(), false);
+  for (const auto& p : m.named_parameters(/*recurse=*/false)) jm.register_parameter(p.key(), p.value(), false);
+  for (const auto& b : m.named_buffers(/*recurse=*/false)) jm.register_buffer(b.key(), b.value());
+  for (const auto& c : m.named_children()) jm.register_module(c.key(), mirror(*c.value(), cu));
+  return jm;
+}
+
+std::vector<at::Tensor> run_traced(torch::jit::Module& jm, const std::string& method,
+                                   const std::vector<at::Tensor>& inputs) {
+  std::vector<c10::IValue> args(inputs.begin(), inputs.end());
+  c10::IValue out = jm.get_method(method)(args);
+  std::vector<at::Tensor> outs;
+  for (const auto& v : out.toTupleRef().elements()) outs.push_back(v.toTensor());
+  return outs;
+}
+
+double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
+  if (a.sizes() != b.sizes()) return std::numeric_limits<double>::infinity();
+  if (a.numel() == 0) return 0;
+  at::Tensor x = a.to(at::kDouble), y = b.to(at::kDouble);
+  at::Tensor nan_mismatch = at::logical_xor(at::isnan(x), at::isnan(y));
+  if (nan_mismatch.any().item<bool>()) return std::numeric_limits<double>::infinity();
+  return at::nan_to_num(at::abs(x - y), 0.0).max().item<double>();
+}
+
+std::string dtype_string(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return "float32";
+    case at::kHalf: return "float16";
+    case at::kBFloat16: return "bfloat16";
+    case at::kDouble: return "float64";
+    case at::kLong: return "int64";
+    case at::kInt: return "int32";
+    case at::kBool: return "bool";
+    default: return c10::toString(t);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> artifact_files(const std::string& model_dir) {
+  static const char* kTokenizerFiles[] = {
+      "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+      "vocab.txt",      "vocab.json",            "merges.txt",              "spiece.model",
+      "sentencepiece.bpe.model", "source.spm", "target.spm",
+      // sentence-transformers
+      "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json"};
+  std::vector<std::string> out;
+  const fs::path dir(model_dir);
+  std::error_code ec;
+  for (const char* f : kTokenizerFiles)
+    if (fs::is_regular_file(dir / f, ec)) out.push_back(f);
+  // The configuration of each sentence-transformers module (1_Pooling/config.json, ...).
+  if (fs::is_regular_file(dir / "modules.json", ec)) {
+    try {
+      auto mods = nlohmann::json::parse(read_text_file((dir / "modules.json").string()));
+      for (const auto& m : mods) {
+        std::string path = m.value("path", "");
+        if (path.empty() || path.find("..") != std::string::npos || path[0] == '/') continue;
+        if (fs::is_regular_file(dir / path / "config.json", ec)) out.push_back(path + "/config.json");
+      }
+    } catch (const std::exception&) {
+      throw Error(context((dir / "modules.json").string(), "is not valid JSON"));
+    }
+  }
+  return out;
+}
+
+TraceReport trace_model(const std::string& model, const std::string& output, const TraceOptions& opts,
+                        const std::function<void(const TraceStage&)>& on_stage) {
+  TraceReport r;
+  r.model = model;
+  r.output = output;
+  auto stage = [&](const char* name, Clock::time_point t0, std::string detail) {
+    r.stages.push_back({name, ms_since(t0), std::move(detail)});
+    if (on_stage) on_stage(r.stages.back());
+  };
+
+  // Command-line values first: cheap to check, and nothing should be loaded for a typo.
+  if (opts.batch_size <= 0) throw Error("--batch-size must be positive (got " + std::to_string(opts.batch_size) + ")");
+  if (opts.max_length && *opts.max_length <= 0)
+    throw Error("--max-length must be positive (got " + std::to_string(*opts.max_length) + ")");
+  for (int64_t l : opts.lengths)
+    if (l <= 0) throw Error("--lengths must be positive (got " + std::to_string(l) + ")");
+  if (!(opts.atol > 0)) throw Error("--atol must be positive");
+  if (output.empty()) throw Error("trace needs an output: -o OUT.pt");
+  std::error_code ec;
+  if (fs::is_directory(output, ec)) throw Error(context(output, "is a folder; give a file name such as model.pt"));
+  if (fs::exists(output, ec) && !opts.force) throw Error(context(output, "already exists (use --force to replace it)"));
+  check_writable_destination(output);
+
+  auto t = Clock::now();
+  ModelDir dir = resolve_model(model, opts.revision);
+  if (same_path(dir.path, output)) throw Error(context(output, "output is the input"));
+  ModelConfig config = load_config(dir.path);
+  if (!opts.task.empty()) {
+    const auto tasks = models::supported_tasks(config.model_type);
+    if (std::find(tasks.begin(), tasks.end(), opts.task) == tasks.end()) {
+      std::string list;
+      for (const auto& x : tasks) list += (list.empty() ? "" : ", ") + x;
+      throw Error("task \"" + opts.task + "\" is not supported for model type \"" + config.model_type +
+                  "\"; supported: " + list);
+    }
+  }
+
+  // Lengths: the largest is `forward`, the others forward_<L>.
+  const int64_t limit = position_limit(config);
+  std::set<int64_t> lengths(opts.lengths.begin(), opts.lengths.end());
+  int64_t max_length = opts.max_length.value_or(0);
+  if (!opts.max_length) {
+    max_length = lengths.empty() ? 128 : *lengths.rbegin();
+    if (limit > 0 && max_length > limit && opts.lengths.empty()) max_length = limit;
+  }
+  lengths.insert(max_length);
+  max_length = *lengths.rbegin();
+  if (limit > 0 && max_length > limit)
+    throw Error("--max-length " + std::to_string(max_length) + " exceeds the model's " +
+                std::to_string(limit) + " positions (max_position_embeddings in " + config.path + ")");
+  r.lengths.assign(lengths.begin(), lengths.end());
+  r.batch_size = opts.batch_size;
+  stage("resolve", t, dir.path);
+
+  t = Clock::now();
+  Checkpoint ckpt = Checkpoint::load(dir.path);
+  stage("load", t, std::to_string(ckpt.tensors().size()) + " tensors, " +
+                       std::to_string(ckpt.total_bytes() / 1000000) + " MB");
+
+  t = Clock::now();
+  models::BuiltModel built = models::build_model(config, ckpt, opts.task);
+  built.module->eval();
+  r.model_type = built.model_type;
+  r.task = built.task;
+  r.hf_class = built.hf_class;
+  r.input_names = built.input_names;
+  r.output_names = built.output_names;
+  // Tied weights arrive cloned; --keep-tied makes each clone share its source's storage again.
+  auto params = built.module->named_parameters(/*recurse=*/true);
+  for (const auto& [name, source] : built.load.tied) {
+    r.untied.push_back(name);
+    if (opts.keep_tied) {
+      at::Tensor* p = params.find(name);
+      at::Tensor* s = params.find(source);
+      if (p && s) p->set_data(*s);
+    }
+  }
+  stage("build", t, built.hf_class + (built.load.tied.empty() ? "" : opts.keep_tied ? ", tied weights kept shared"
+                                                                                      : ", tied weights cloned"));
+
+  const std::vector<std::string> files = artifact_files(dir.path);
+  const bool has_tokenizer = std::any_of(files.begin(), files.end(), [](const std::string& f) {
+    return f == "tokenizer.json" || f == "vocab.txt" || f == "vocab.json" || f == "spiece.model" ||
+           f == "sentencepiece.bpe.model";
+  });
+  if (!has_tokenizer)
+    r.warnings.push_back(dir.path + " has no tokenizer files; `hfjit run` will need --tokenizer DIR");
+
+  // Dummy inputs avoid special tokens, as real text mostly does.
+  InputMaker maker;
+  maker.names = built.input_names;
+  maker.pad_id = config.pad_token_id.value_or(0);
+  maker.type_vocab = config.get_int("type_vocab_size", 1);
+  maker.gen = at::make_generator<at::CPUGeneratorImpl>(opts.seed);
+  const std::set<int64_t> specials = special_ids(config, dir.path);
+  for (int64_t id = 0; id < config.vocab_size; ++id)
+    if (!specials.count(id)) maker.allowed.push_back(id);
+  if (maker.allowed.empty()) throw Error(context(config.path, "vocab_size leaves no token ids to trace with"));
+
+  t = Clock::now();
+  auto cu = std::make_shared<torch::jit::CompilationUnit>();
+  torch::jit::Module jm = mirror(*built.module, cu);
+  std::map<int64_t, std::string> methods;
+  std::map<int64_t, std::vector<at::Tensor>> eager_dummy_outputs;
+  {
+    torch::NoGradGuard no_grad;
+    for (int64_t len : lengths) {
+      const std::string method = len == max_length ? "forward" : "forward_" + std::to_string(len);
+      std::vector<at::Tensor> dummy = maker.make(opts.batch_size, len, 0);
+      torch::jit::Stack stack(dummy.begin(), dummy.end());
+      auto traced_fn = [&](torch::jit::Stack in) -> torch::jit::Stack {
+        std::vector<at::Tensor> ts;
+        for (auto& v : in) ts.push_back(v.toTensor());
+        std::vector<at::Tensor> outs = built.forward(ts);
+        std::vector<c10::IValue> values(outs.begin(), outs.end());
+        return {c10::ivalue::Tuple::create(std::move(values))};
+      };
+      std::shared_ptr<torch::jit::tracer::TracingState> state;
+      torch::jit::Stack outs;
+      try {
+        std::tie(state, outs) = torch::jit::tracer::trace(
+            stack, traced_fn, [](const at::Tensor&) { return std::string(); }, /*strict=*/true,
+            /*force_outplace=*/false, &jm, built.input_names);
+      } catch (const c10::Error& e) {
+        std::string msg = e.what_without_backtrace();
+        throw Error("tracing " + built.hf_class + " failed: " + msg.substr(0, msg.find('\n')));
+      }
+      auto fn = cu->create_function(c10::QualifiedName(*jm.type()->name(), method), state->graph);
+      jm.type()->addMethod(fn);
+      methods[len] = method;
+      std::vector<at::Tensor> first;
+      for (const auto& v : outs[0].toTupleRef().elements()) first.push_back(v.toTensor());
+      eager_dummy_outputs[len] = std::move(first);
+    }
+  }
+  stage("trace", t, std::to_string(lengths.size()) + " method" + (lengths.size() > 1 ? "s" : "") +
+                        ", batch " + std::to_string(opts.batch_size));
+
+  // Verify: the trace against the eager model on fresh inputs, one padded.
+  if (opts.verify) {
+    t = Clock::now();
+    torch::NoGradGuard no_grad;
+    for (const auto& [len, method] : methods) {
+      for (int kind : {0, 1}) {
+        std::vector<at::Tensor> in = maker.make(opts.batch_size, len, kind);
+        std::vector<at::Tensor> eager = built.forward(in);
+        std::vector<at::Tensor> traced = run_traced(jm, method, in);
+        if (eager.size() != traced.size())
+          throw VerifyError("verification failed: the trace returns " + std::to_string(traced.size()) +
+                            " outputs, the eager model " + std::to_string(eager.size()));
+        for (size_t i = 0; i < eager.size(); ++i) {
+          const std::string& name = built.output_names[i];
+          double d = max_abs_diff(eager[i], traced[i]);
+          r.max_abs_diff[name] = std::max(r.max_abs_diff[name], d);
+          if (!(d <= opts.atol)) {
+            char buf[64];
+            std::snprintf(buf, sizeof buf, "%.3g", d);
+            throw VerifyError("verification failed: output \"" + name + "\" of " + method + " differs from the eager model by " +
+                              buf + " (atol " + std::to_string(opts.atol) + ", " +
+                              (kind ? "padded" : "unpadded") + " input); nothing written");
+          }
+        }
+      }
+    }
+    r.verified = true;
+    double worst = 0;
+    for (const auto& [k, v] : r.max_abs_diff) worst = std::max(worst, v);
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "max abs diff %.3g over %zu outputs, atol %g", worst, r.max_abs_diff.size(), opts.atol);
+    stage("verify", t, buf);
+  }
+
+  // The artifact: the module plus everything `run` needs.
+  t = Clock::now();
+  json meta;
+  meta["format"] = "hfjit";
+  meta["format_version"] = 1;
+  meta["hfjit_version"] = version();
+  meta["torch_version"] = torch_version();
+  meta["source"] = {{"model", model}, {"revision", dir.revision}};
+  meta["model_type"] = built.model_type;
+  meta["task"] = built.task;
+  meta["hf_class"] = built.hf_class;
+  meta["batch_size"] = opts.batch_size;
+  meta["max_length"] = max_length;
+  json jm_methods = json::array();
+  for (const auto& [len, method] : methods) jm_methods.push_back({{"name", method}, {"length", len}});
+  meta["methods"] = jm_methods;
+  json inputs = json::array();
+  for (const auto& n : built.input_names)
+    inputs.push_back({{"name", n}, {"dtype", "int64"}, {"shape", {opts.batch_size, max_length}}});
+  meta["inputs"] = inputs;
+  json outputs = json::array();
+  const auto& dummy_out = eager_dummy_outputs[max_length];
+  for (size_t i = 0; i < built.output_names.size() && i < dummy_out.size(); ++i)
+    outputs.push_back({{"name", built.output_names[i]},
+                       {"dtype", dtype_string(dummy_out[i].scalar_type())},
+                       {"shape", dummy_out[i].sizes().vec()}});
+  meta["outputs"] = outputs;
+  meta["pad_token_id"] = maker.pad_id;
+  meta["vocab_size"] = config.vocab_size;
+  meta["tie_mode"] = built.load.tied.empty() ? "none" : opts.keep_tied ? "shared" : "cloned";
+  meta["untied"] = r.untied;
+  meta["dtype"] = "float32";
+  meta["quantization"] = "none";
+  meta["dynamic"] = false;
+  meta["optimized"] = false;
+  json labels = json::object();
+  for (const auto& [id, label] : config.id2label) labels[std::to_string(id)] = label;
+  meta["labels"] = labels;
+  meta["files"] = files;
+  json verification = {{"verified", r.verified}, {"atol", opts.atol}};
+  json diffs = json::object();
+  for (const auto& [k, v] : r.max_abs_diff) diffs[k] = v;
+  verification["max_abs_diff"] = diffs;
+  meta["verification"] = verification;
+
+  TorchScriptFile ts{jm, {}};
+  ts.extra_files["hfjit/meta.json"] = meta.dump(2) + "\n";
+  ts.extra_files["config.json"] = read_text_file(config.path);
+  for (const auto& f : files) ts.extra_files[f] = read_text_file((fs::path(dir.path) / f).string());
+  for (const auto& [name, contents] : ts.extra_files) r.extra_files.push_back(name);
+  if (fs::exists(output, ec) && !opts.force) throw Error(context(output, "already exists (use --force to replace it)"));
+  ts.save(output);
+  r.file_bytes = fs::file_size(output);
+  stage("save", t, output + " (" + std::to_string(r.file_bytes / 1000) + " kB)");
+  return r;
+}
+
+}  // namespace hfjit

@@ -1,0 +1,237 @@
+#include <ATen/ATen.h>
+#include <torch/script.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "hfjit/checkpoint.h"
+#include "hfjit/error.h"
+#include "hfjit/io/file.h"
+#include "hfjit/trace.h"
+#include "test_util.h"
+
+using namespace hfjit;
+namespace fs = std::filesystem;
+using hfjit::test::fixture;
+using hfjit::test::TempFolder;
+
+namespace {
+
+nlohmann::json meta_of(const std::string& pt) {
+  torch::jit::ExtraFilesMap extra{{"hfjit/meta.json", ""}};
+  torch::jit::load(pt, at::kCPU, extra);
+  return nlohmann::json::parse(extra["hfjit/meta.json"]);
+}
+
+// The reference outputs of a fixture, in transformers' order (hidden states excluded).
+std::vector<std::string> reference_outputs(const std::string& model) {
+  auto ref = nlohmann::json::parse(read_text_file(fixture("models/" + model + "/reference.json")));
+  std::vector<std::string> names;
+  for (const auto& o : ref["outputs"]) names.push_back(o["name"]);
+  return names;
+}
+
+TraceOptions at_reference_shape() {
+  TraceOptions o;
+  o.batch_size = 2;
+  o.max_length = 12;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("trace: every fixture's .pt, loaded by plain libtorch, gives transformers' outputs", "[trace]") {
+  TempFolder tmp;
+  const char* models[] = {"bert-base", "bert-mlm", "bert-mlm-bin", "bert-mlm-sharded", "bert-seqcls", "bert-tokcls",
+                          "bert-qa", "roberta-mlm", "roberta-seqcls", "distilbert-mlm", "distilbert-seqcls",
+                          "distilbert-sinusoidal", "albert-mlm", "albert-seqcls", "electra-generator",
+                          "electra-discriminator", "gpt2-lm", "gpt2-options", "gpt2-seqcls"};
+  for (const std::string m : models) {
+    INFO(m);
+    const std::string pt = tmp / (m + ".pt");
+    TraceReport r = trace_model(fixture("models/" + m), pt, at_reference_shape());
+    CHECK(r.verified);
+    // No hfjit code from here on: torch::jit::load and the module's own forward.
+    torch::jit::Module loaded = torch::jit::load(pt);
+    const std::string ref_model = m.rfind("bert-mlm", 0) == 0 ? "bert-mlm" : m;
+    Checkpoint ref = Checkpoint::load_file(fixture("models/" + ref_model + "/reference.safetensors"));
+    std::vector<c10::IValue> args;
+    for (const auto& name : r.input_names)
+      args.push_back(ref.contains(name) ? ref.at(name).clone() : at::zeros({2, 12}, at::kLong));
+    auto out = loaded.forward(args).toTupleRef().elements();
+    const auto expected = reference_outputs(ref_model);
+    REQUIRE(out.size() == expected.size());
+    for (size_t i = 0; i < expected.size(); ++i) {
+      INFO(expected[i]);
+      const at::Tensor& want = ref.at(expected[i]);
+      const at::Tensor got = out[i].toTensor();
+      REQUIRE(got.sizes() == want.sizes());
+      double diff = (got - want).abs().max().item<double>();
+      CHECK(diff <= 1e-5);
+    }
+  }
+}
+
+TEST_CASE("trace: the artifact describes itself", "[trace]") {
+  TempFolder tmp;
+  TraceOptions o;
+  o.max_length = 16;
+  o.lengths = {8};
+  TraceReport r = trace_model(fixture("models/bert-mlm"), tmp / "m.pt", o);
+  CHECK(r.lengths == std::vector<int64_t>{8, 16});
+  auto meta = meta_of(tmp / "m.pt");
+  CHECK(meta["format"] == "hfjit");
+  CHECK(meta["format_version"] == 1);
+  CHECK(meta["model_type"] == "bert");
+  CHECK(meta["task"] == "fill-mask");
+  CHECK(meta["hf_class"] == "BertForMaskedLM");
+  CHECK(meta["batch_size"] == 1);
+  CHECK(meta["max_length"] == 16);
+  CHECK(meta["tie_mode"] == "cloned");
+  CHECK(meta["methods"].size() == 2);
+  CHECK(meta["inputs"][0]["name"] == "input_ids");
+  CHECK(meta["inputs"][0]["shape"] == nlohmann::json::array({1, 16}));
+  CHECK(meta["outputs"][0]["shape"][2] == meta["vocab_size"]);
+  CHECK(meta["verification"]["verified"] == true);
+  std::set<std::string> files(meta["files"].begin(), meta["files"].end());
+  CHECK(files.count("vocab.txt"));
+  CHECK(files.count("tokenizer.json"));
+
+  torch::jit::ExtraFilesMap extra{{"config.json", ""}, {"vocab.txt", ""}};
+  torch::jit::Module m = torch::jit::load(tmp / "m.pt", at::kCPU, extra);
+  CHECK(extra["config.json"] == read_text_file(fixture("models/bert-mlm/config.json")));
+  CHECK(extra["vocab.txt"] == read_text_file(fixture("models/bert-mlm/vocab.txt")));
+  // The graph keeps the real input names, as serving systems match them.
+  auto schema = m.get_method("forward").function().getSchema();
+  REQUIRE(schema.arguments().size() == 4);
+  CHECK(schema.arguments()[1].name() == "input_ids");
+  CHECK(schema.arguments()[2].name() == "attention_mask");
+  CHECK(schema.arguments()[3].name() == "token_type_ids");
+  // forward_8 runs at length 8 with the same weights.
+  auto ids = at::randint(5, 400, {1, 8}, at::kLong);
+  auto out8 = m.get_method("forward_8")({ids, at::ones({1, 8}, at::kLong), at::zeros({1, 8}, at::kLong)});
+  CHECK(out8.toTupleRef().elements()[0].toTensor().sizes() == at::IntArrayRef{1, 8, 480});
+  // A traced shape is fixed: another length fails inside the graph.
+  CHECK_THROWS(m.forward({ids, at::ones({1, 8}, at::kLong), at::zeros({1, 8}, at::kLong)}));
+}
+
+TEST_CASE("trace: --keep-tied stores one copy of tied weights", "[trace]") {
+  TempFolder tmp;
+  TraceOptions cloned, shared;
+  cloned.max_length = shared.max_length = 8;
+  shared.keep_tied = true;
+  auto a = trace_model(fixture("models/gpt2-lm"), tmp / "cloned.pt", cloned);
+  auto b = trace_model(fixture("models/gpt2-lm"), tmp / "shared.pt", shared);
+  CHECK(a.untied == std::vector<std::string>{"lm_head.weight"});
+  CHECK(meta_of(tmp / "shared.pt")["tie_mode"] == "shared");
+  // wte is 560 x 32 floats: the cloned file carries it twice.
+  CHECK(a.file_bytes >= b.file_bytes + 560 * 32 * 4);
+  torch::jit::Module m = torch::jit::load(tmp / "cloned.pt");
+  at::Tensor head = m.attr("lm_head").toModule().attr("weight").toTensor();
+  at::Tensor wte = m.attr("transformer").toModule().attr("wte").toModule().attr("weight").toTensor();
+  CHECK(at::equal(head, wte));
+  CHECK(head.data_ptr() != wte.data_ptr());
+}
+
+TEST_CASE("trace: bad requests fail before any work and write nothing", "[trace][errors]") {
+  TempFolder tmp;
+  const std::string bert = fixture("models/bert-mlm");
+  auto error_of = [&](const std::string& model, TraceOptions o) {
+    try {
+      trace_model(model, tmp / "out.pt", o);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  TraceOptions o;
+  o.max_length = 65;
+  CHECK(error_of(bert, o) == "--max-length 65 exceeds the model's 64 positions (max_position_embeddings in " +
+                                 bert + "/config.json)");
+  o.max_length = 0;
+  CHECK(error_of(bert, o) == "--max-length must be positive (got 0)");
+  o = {};
+  o.batch_size = 0;
+  CHECK(error_of(bert, o) == "--batch-size must be positive (got 0)");
+  o = {};
+  o.lengths = {-4};
+  CHECK(error_of(bert, o) == "--lengths must be positive (got -4)");
+  o = {};
+  o.task = "text-generation";
+  CHECK_THAT(error_of(bert, o), Catch::Contains("text-generation") && Catch::Contains("fill-mask"));
+  // RoBERTa's positions start after its padding index: 64 embeddings hold 62 tokens.
+  o = {};
+  o.max_length = 63;
+  CHECK_THAT(error_of(fixture("models/roberta-mlm"), o), Catch::Contains("exceeds the model's 62 positions"));
+  CHECK_FALSE(fs::exists(tmp / "out.pt"));
+  CHECK_THROWS_WITH(trace_model(bert, tmp / "missing/out.pt", {}), Catch::Contains("does not exist"));
+  fs::create_directories(tmp.path() / "dir.pt");
+  CHECK_THROWS_WITH(trace_model(bert, tmp / "dir.pt", {}), Catch::EndsWith("is a folder; give a file name such as model.pt"));
+}
+
+TEST_CASE("trace: a folder without tokenizer files traces, with a warning", "[trace]") {
+  TempFolder tmp;
+  fs::create_directories(tmp.path() / "m");
+  for (const char* f : {"config.json", "model.safetensors"})
+    fs::copy_file(fixture("models/bert-seqcls/") + f, tmp.path() / "m" / f);
+  TraceOptions o;
+  o.max_length = 8;
+  TraceReport r = trace_model(tmp / "m", tmp / "m.pt", o);
+  REQUIRE(r.warnings.size() == 1);
+  CHECK_THAT(r.warnings[0], Catch::EndsWith("has no tokenizer files; `hfjit run` will need --tokenizer DIR"));
+  auto meta = meta_of(tmp / "m.pt");
+  CHECK(meta["files"].empty());
+  CHECK(meta["labels"].size() == 3);
+}
+
+TEST_CASE("cli: trace shows each stage, --json sums it up, run --describe reads it back", "[trace][cli]") {
+  TempFolder tmp;
+  auto r = hfjit::test::run_cli({"trace", fixture("models/bert-mlm"), "-o", tmp / "m.pt", "--max-length", "16"});
+  REQUIRE(r.code == 0);
+  for (const char* s : {"resolve", "load", "build", "trace", "verify", "save"}) CHECK_THAT(r.err, Catch::Contains(s));
+  CHECK_THAT(r.out, Catch::StartsWith("traced BertForMaskedLM (bert, fill-mask) at batch 1 x length 16 -> "));
+  CHECK_THAT(r.out, Catch::EndsWith(", verified\n"));
+
+  auto j = hfjit::test::run_cli({"-q", "trace", fixture("models/gpt2-seqcls"), "-o", tmp / "g.pt", "--max-length",
+                                 "8", "--batch-size", "3", "--json"});
+  REQUIRE(j.code == 0);
+  CHECK(j.err.empty());
+  auto doc = nlohmann::json::parse(j.out);
+  CHECK(doc["verified"] == true);
+  CHECK(doc["batch_size"] == 3);
+  CHECK(doc["task"] == "text-classification");
+  CHECK(doc["stage_ms"].size() == 6);
+
+  auto d = hfjit::test::run_cli({"run", tmp / "m.pt", "--describe"});
+  REQUIRE(d.code == 0);
+  CHECK_THAT(d.out, Catch::Contains("BertForMaskedLM (bert)"));
+  CHECK_THAT(d.out, Catch::Contains("forward [1, 16]"));
+  auto dj = hfjit::test::run_cli({"run", tmp / "g.pt", "--describe", "--json"});
+  REQUIRE(dj.code == 0);
+  CHECK(nlohmann::json::parse(dj.out)["hf_class"] == "GPT2ForSequenceClassification");
+}
+
+TEST_CASE("cli: trace and describe errors exit 1 with one line", "[trace][cli][errors]") {
+  TempFolder tmp;
+  const std::string bert = fixture("models/bert-mlm");
+  auto expect = [&](const std::vector<std::string>& args, const std::string& pattern) {
+    INFO(pattern);
+    auto r = hfjit::test::run_cli(args);
+    CHECK(r.code == 1);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK_THAT(r.err, Catch::Matches("hfjit: error: " + pattern + "\n"));
+    CHECK_FALSE(fs::exists(tmp / "out.pt"));
+  };
+  expect({"trace", bert, "-o", tmp / "out.pt", "--max-length", "100"},
+         "--max-length 100 exceeds the model's 64 positions .*");
+  expect({"trace", bert, "-o", tmp / "out.pt", "--batch-size", "0"}, "--batch-size must be positive \\(got 0\\)");
+  expect({"trace", bert, "-o", tmp / "out.pt", "--max-length", "-3"}, "--max-length must be positive \\(got -3\\)");
+  expect({"trace", bert, "-o", tmp / "out.pt", "--task", "question-answering-x"}, ".*question-answering-x.*");
+  expect({"trace", bert, "-o", tmp / "no/out.pt"}, ".*output folder .* does not exist");
+  expect({"trace", bert, "-o", "/sys/hfjit-test.pt"}, ".*/sys/hfjit-test.pt: .*");
+  expect({"run", fixture("bad/not_a_zip.bin"), "--describe"}, ".*not_a_zip.bin: not a TorchScript file \\(not a zip archive\\)");
+  hfjit::test::write_bytes(tmp / "exists.pt", "x");
+  expect({"trace", bert, "-o", tmp / "exists.pt"}, ".*exists.pt: already exists \\(use --force to replace it\\)");
+  CHECK(hfjit::test::read_bytes(tmp / "exists.pt").size() == 1);
+}
