@@ -237,12 +237,15 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
   stage("resolve", t, dir.path);
 
   t = Clock::now();
-  Checkpoint ckpt = Checkpoint::load(dir.path);
-  stage("load", t, std::to_string(ckpt.tensors().size()) + " tensors, " +
-                       std::to_string(ckpt.total_bytes() / 1000000) + " MB");
-
-  t = Clock::now();
-  models::BuiltModel built = models::build_model(config, ckpt, opts.task);
+  // The checkpoint (a mapping) lives only until the model owns its weights,
+  // so peak memory is one copy of the weights, not two.
+  models::BuiltModel built = [&] {
+    Checkpoint ckpt = Checkpoint::load(dir.path);
+    stage("load", t, std::to_string(ckpt.tensors().size()) + " tensors, " +
+                         std::to_string(ckpt.total_bytes() / 1000000) + " MB");
+    t = Clock::now();
+    return models::build_model(config, ckpt, opts.task);
+  }();
   built.module->eval();
   r.model_type = built.model_type;
   r.task = built.task;
