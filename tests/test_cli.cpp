@@ -169,11 +169,3 @@ TEST_CASE("cli: untie refuses unsafe or missing inputs and outputs", "[cli][erro
   expect({"untie", in, "-o", readonly}, ".*output folder .* is not writable \\(.*\\)");
   expect({"untie", in}, "untie needs an output: -o OUT \\(or --dry-run\\)");
 }
-
-TEST_CASE("cli: subcommands still to come say so", "[cli]") {
-  for (const char* sub : {"bench"}) {
-    CliResult r = run_cli({sub, "x"});
-    CHECK(r.code == 1);
-    CHECK_THAT(error_line(r), Catch::Contains("is not implemented in this build yet"));
-  }
-}

@@ -1,9 +1,7 @@
 #include "hfjit/trace.h"
 
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
 #include <torch/csrc/autograd/grad_mode.h>
-#include <torch/csrc/jit/frontend/tracer.h>
 #include <torch/script.h>
 
 #include <algorithm>
@@ -21,6 +19,7 @@
 #include "hfjit/io/model_dir.h"
 #include "hfjit/models/registry.h"
 #include "hfjit/torchscript_file.h"
+#include "hfjit/tracer.h"
 #include "hfjit/version.h"
 
 namespace fs = std::filesystem;
@@ -43,91 +42,6 @@ int64_t position_limit(const ModelConfig& c) {
   static const std::set<std::string> kOffsetPositions = {"roberta", "xlm-roberta", "camembert"};
   if (kOffsetPositions.count(c.model_type)) n -= c.pad_token_id.value_or(1) + 1;
   return n;
-}
-
-// Token ids the dummy inputs avoid: the special tokens of config.json and tokenizer.json.
-std::set<int64_t> special_ids(const ModelConfig& c, const std::string& dir) {
-  std::set<int64_t> ids;
-  for (const char* k : {"pad_token_id", "bos_token_id", "eos_token_id", "sep_token_id", "cls_token_id",
-                        "mask_token_id", "unk_token_id", "decoder_start_token_id"})
-    if (c.has(k) && c.raw[k].is_number_integer()) ids.insert(c.raw[k].get<int64_t>());
-  const fs::path tj = fs::path(dir) / "tokenizer.json";
-  std::error_code ec;
-  if (fs::is_regular_file(tj, ec)) {
-    try {
-      auto j = nlohmann::json::parse(read_text_file(tj.string()));
-      if (j.contains("added_tokens") && j["added_tokens"].is_array())
-        for (const auto& t : j["added_tokens"])
-          if (t.value("special", false) && t.contains("id") && t["id"].is_number_integer())
-            ids.insert(t["id"].get<int64_t>());
-    } catch (const std::exception&) {
-      // A broken tokenizer.json is reported by the tokenizer, not here.
-    }
-  }
-  return ids;
-}
-
-struct InputMaker {
-  std::vector<std::string> names;
-  std::vector<int64_t> allowed;  // ids to draw from
-  int64_t pad_id = 0;
-  int64_t type_vocab = 1;
-  at::Generator gen;
-
-  // kind 0: random ids, full mask. kind 1: padding in the tail of every row,
-  // different lengths per row, token types 1 on the second half where the model has them.
-  std::vector<at::Tensor> make(int64_t batch, int64_t length, int kind) {
-    at::Tensor pick = at::randint(static_cast<int64_t>(allowed.size()), {batch, length}, gen, at::kLong);
-    at::Tensor table = at::tensor(allowed, at::kLong);
-    at::Tensor ids = table.index_select(0, pick.flatten()).view({batch, length});
-    at::Tensor mask = at::ones({batch, length}, at::kLong);
-    at::Tensor types = at::zeros({batch, length}, at::kLong);
-    if (kind == 1) {
-      for (int64_t b = 0; b < batch; ++b) {
-        int64_t keep = std::max<int64_t>(1, length - length / 3 - b % std::max<int64_t>(1, length / 3));
-        mask[b].slice(0, keep).fill_(0);
-        ids[b].slice(0, keep).fill_(pad_id);
-        if (type_vocab > 1) types[b].slice(0, keep / 2, keep).fill_(1);
-      }
-    }
-    std::vector<at::Tensor> out;
-    for (const auto& n : names) {
-      if (n == "input_ids") out.push_back(ids);
-      else if (n == "attention_mask") out.push_back(mask);
-      else if (n == "token_type_ids") out.push_back(types);
-      else throw Error("trace: no dummy input for \"" + n + "\"");
-    }
-    return out;
-  }
-};
-
-std::string type_name_of(const torch::nn::Module& m) {
-  std::string n = m.name();
-  auto colon = n.rfind("::");
-  if (colon != std::string::npos) n = n.substr(colon + 2);
-  for (char& c : n)
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  return n.empty() ? "Module" : n;
-}
-
-// A torch::jit::Module tree mirroring `m`, whose attributes are m's own
-// parameter and buffer tensors, so the tracer records them as GetAttr.
-torch::jit::Module mirror(const torch::nn::Module& m, const std::shared_ptr<torch::jit::CompilationUnit>& cu) {
-  torch::jit::Module jm(c10::QualifiedName("__torch__.hfjit." + type_name_of(m)), cu, /*shouldMangle=*/true);
-  jm.register_attribute("training", c10::BoolType::get(), false);
-  for (const auto& p : m.named_parameters(/*recurse=*/false)) jm.register_parameter(p.key(), p.value(), false);
-  for (const auto& b : m.named_buffers(/*recurse=*/false)) jm.register_buffer(b.key(), b.value());
-  for (const auto& c : m.named_children()) jm.register_module(c.key(), mirror(*c.value(), cu));
-  return jm;
-}
-
-std::vector<at::Tensor> run_traced(torch::jit::Module& jm, const std::string& method,
-                                   const std::vector<at::Tensor>& inputs) {
-  std::vector<c10::IValue> args(inputs.begin(), inputs.end());
-  c10::IValue out = jm.get_method(method)(args);
-  std::vector<at::Tensor> outs;
-  for (const auto& v : out.toTupleRef().elements()) outs.push_back(v.toTensor());
-  return outs;
 }
 
 double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
@@ -274,52 +188,18 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
     r.warnings.push_back(dir.path + " has no tokenizer files; `hfjit run` will need --tokenizer DIR");
 
   // Dummy inputs avoid special tokens, as real text mostly does.
-  InputMaker maker;
-  maker.names = built.input_names;
-  maker.pad_id = config.pad_token_id.value_or(0);
-  maker.type_vocab = config.get_int("type_vocab_size", 1);
-  maker.gen = at::make_generator<at::CPUGeneratorImpl>(opts.seed);
-  const std::set<int64_t> specials = special_ids(config, dir.path);
-  for (int64_t id = 0; id < config.vocab_size; ++id)
-    if (!specials.count(id)) maker.allowed.push_back(id);
-  if (maker.allowed.empty()) throw Error(context(config.path, "vocab_size leaves no token ids to trace with"));
+  DummyInputs dummy(config, dir.path, built.input_names, opts.seed);
 
   t = Clock::now();
-  auto cu = std::make_shared<torch::jit::CompilationUnit>();
-  torch::jit::Module jm = mirror(*built.module, cu);
+  Tracer tracer(built);
   std::map<int64_t, std::string> methods;
-  std::map<int64_t, std::vector<at::Tensor>> eager_dummy_outputs;
-  {
-    torch::NoGradGuard no_grad;
-    for (int64_t len : lengths) {
-      const std::string method = len == max_length ? "forward" : "forward_" + std::to_string(len);
-      std::vector<at::Tensor> dummy = maker.make(opts.batch_size, len, 0);
-      torch::jit::Stack stack(dummy.begin(), dummy.end());
-      auto traced_fn = [&](torch::jit::Stack in) -> torch::jit::Stack {
-        std::vector<at::Tensor> ts;
-        for (auto& v : in) ts.push_back(v.toTensor());
-        std::vector<at::Tensor> outs = built.forward(ts);
-        std::vector<c10::IValue> values(outs.begin(), outs.end());
-        return {c10::ivalue::Tuple::create(std::move(values))};
-      };
-      std::shared_ptr<torch::jit::tracer::TracingState> state;
-      torch::jit::Stack outs;
-      try {
-        std::tie(state, outs) = torch::jit::tracer::trace(
-            stack, traced_fn, [](const at::Tensor&) { return std::string(); }, /*strict=*/true,
-            /*force_outplace=*/false, &jm, built.input_names);
-      } catch (const c10::Error& e) {
-        std::string msg = e.what_without_backtrace();
-        throw Error("tracing " + built.hf_class + " failed: " + msg.substr(0, msg.find('\n')));
-      }
-      auto fn = cu->create_function(c10::QualifiedName(*jm.type()->name(), method), state->graph);
-      jm.type()->addMethod(fn);
-      methods[len] = method;
-      std::vector<at::Tensor> first;
-      for (const auto& v : outs[0].toTupleRef().elements()) first.push_back(v.toTensor());
-      eager_dummy_outputs[len] = std::move(first);
-    }
+  std::map<int64_t, std::vector<at::Tensor>> dummy_outputs;
+  for (int64_t len : lengths) {
+    const std::string method = len == max_length ? "forward" : "forward_" + std::to_string(len);
+    dummy_outputs[len] = tracer.add_method(method, dummy.full(opts.batch_size, len));
+    methods[len] = method;
   }
+  torch::jit::Module& jm = tracer.module();
   stage("trace", t, std::to_string(lengths.size()) + " method" + (lengths.size() > 1 ? "s" : "") +
                         ", batch " + std::to_string(opts.batch_size));
 
@@ -329,9 +209,9 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
     torch::NoGradGuard no_grad;
     for (const auto& [len, method] : methods) {
       for (int kind : {0, 1}) {
-        std::vector<at::Tensor> in = maker.make(opts.batch_size, len, kind);
+        std::vector<at::Tensor> in = kind ? dummy.padded(opts.batch_size, len) : dummy.full(opts.batch_size, len);
         std::vector<at::Tensor> eager = built.forward(in);
-        std::vector<at::Tensor> traced = run_traced(jm, method, in);
+        std::vector<at::Tensor> traced = run_method(jm, method, in);
         if (eager.size() != traced.size())
           throw VerifyError("verification failed: the trace returns " + std::to_string(traced.size()) +
                             " outputs, the eager model " + std::to_string(eager.size()));
@@ -378,13 +258,13 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
     inputs.push_back({{"name", n}, {"dtype", "int64"}, {"shape", {opts.batch_size, max_length}}});
   meta["inputs"] = inputs;
   json outputs = json::array();
-  const auto& dummy_out = eager_dummy_outputs[max_length];
+  const auto& dummy_out = dummy_outputs[max_length];
   for (size_t i = 0; i < built.output_names.size() && i < dummy_out.size(); ++i)
     outputs.push_back({{"name", built.output_names[i]},
                        {"dtype", dtype_string(dummy_out[i].scalar_type())},
                        {"shape", dummy_out[i].sizes().vec()}});
   meta["outputs"] = outputs;
-  meta["pad_token_id"] = maker.pad_id;
+  meta["pad_token_id"] = dummy.pad_id();
   meta["vocab_size"] = config.vocab_size;
   meta["tie_mode"] = built.load.tied.empty() ? "none" : opts.keep_tied ? "shared" : "cloned";
   meta["untied"] = r.untied;

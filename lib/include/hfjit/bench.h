@@ -1,0 +1,57 @@
+#pragma once
+// `hfjit bench`: latency and throughput of a model over a sweep of
+// (batch size, length) points, with synthetic inputs, in one process so that
+// modes compared side by side share the machine's state.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace hfjit {
+
+struct BenchOptions {
+  std::vector<int64_t> batch_sizes;  // empty: the artifact's batch size (or 1)
+  std::vector<int64_t> lengths;      // empty: the artifact's traced lengths (or 128)
+  int iterations = 0;                // 0: as many as fit in min_time_s (at least 5)
+  double min_time_s = 1.0;
+  int warmup = 3;
+  bool compare = false;  // a model folder: eager and traced side by side
+  std::string revision;
+  uint64_t seed = 0;
+};
+
+struct BenchPoint {
+  std::string mode;  // "eager", "traced"
+  int64_t batch_size = 0;
+  int64_t length = 0;     // requested length
+  int64_t run_length = 0;  // the traced length it ran at (>= length; padding)
+  int threads = 0;
+  int iterations = 0;
+  double min_ms = 0, mean_ms = 0, p50_ms = 0, p90_ms = 0, p99_ms = 0;
+  double seqs_per_s = 0, tokens_per_s = 0;
+  double peak_rss_mb = 0;
+  double gflop = 0;           // model FLOPs per call (estimate), in GFLOP
+  double gflops_per_s = 0;    // achieved, at p50
+};
+
+// Runs the sweep on a .pt written by `hfjit trace` (mode "traced") or a model
+// folder / hub id (mode "eager"; with compare also "traced", traced in memory
+// at each point). `on_point` is called as each point finishes,
+// `on_progress(done, total)` as iterations run.
+std::vector<BenchPoint> run_bench(const std::string& model, const BenchOptions& opts,
+                                  const std::function<void(const BenchPoint&)>& on_point = {},
+                                  const std::function<void(int, int, const std::string&)>& on_progress = {});
+
+// Times an n x n x n fp32 matmul: the machine's attainable GFLOP/s.
+double peak_gflops(int64_t n = 2048, double min_time_s = 1.0);
+
+// Latency statistics of a list of milliseconds (sorted copy, nearest-rank percentiles).
+struct LatencyStats {
+  double min = 0, mean = 0, p50 = 0, p90 = 0, p99 = 0;
+};
+LatencyStats latency_stats(std::vector<double> ms);
+
+double peak_rss_mb();
+
+}  // namespace hfjit

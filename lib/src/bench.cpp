@@ -1,0 +1,268 @@
+#include "hfjit/bench.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <sys/resource.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <numeric>
+
+#include "hfjit/checkpoint.h"
+#include "hfjit/error.h"
+#include "hfjit/io/model_dir.h"
+#include "hfjit/torchscript_file.h"
+#include "hfjit/tracer.h"
+
+namespace fs = std::filesystem;
+
+namespace hfjit {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+// FLOPs of one forward of a transformer encoder/decoder stack, estimated from
+// its shape: 2 x (weights of the matrices applied per token) x tokens, plus
+// the attention products (QK^T and AV: 4 x length^2 x hidden per layer).
+struct FlopModel {
+  double matrix_params = 0;  // parameters of 2-D weights outside the embeddings
+  int64_t layers = 0;
+  int64_t hidden = 0;
+  double gflop(int64_t batch, int64_t length) const {
+    double tokens = static_cast<double>(batch * length);
+    double attn = 4.0 * static_cast<double>(layers) * static_cast<double>(length) * length * hidden * batch;
+    return (2.0 * matrix_params * tokens + attn) / 1e9;
+  }
+};
+
+template <typename Named>
+FlopModel flop_model(const Named& params, int64_t layers, int64_t hidden) {
+  FlopModel f;
+  f.layers = layers;
+  f.hidden = hidden;
+  for (const auto& p : params) {
+    const std::string& name = p.first;
+    const at::Tensor& t = p.second;
+    if (t.dim() != 2) continue;
+    if (name.find("embeddings") != std::string::npos || name.find("wte") != std::string::npos ||
+        name.find("wpe") != std::string::npos)
+      continue;
+    f.matrix_params += static_cast<double>(t.numel());
+  }
+  return f;
+}
+
+// Runs `fn` warm-up times, then until `iterations` or `min_time_s` (at least 5 runs).
+std::vector<double> time_calls(const std::function<void()>& fn, const BenchOptions& o,
+                               const std::function<void(int, int)>& progress) {
+  for (int i = 0; i < o.warmup; ++i) fn();
+  std::vector<double> ms;
+  const auto start = Clock::now();
+  const int target = o.iterations > 0 ? o.iterations : 5;
+  while (true) {
+    auto t = Clock::now();
+    fn();
+    ms.push_back(ms_since(t));
+    const int n = static_cast<int>(ms.size());
+    if (progress) progress(n, o.iterations > 0 ? o.iterations : 0);
+    if (o.iterations > 0) {
+      if (n >= o.iterations) break;
+    } else if (n >= target && ms_since(start) >= o.min_time_s * 1000) {
+      break;
+    }
+  }
+  return ms;
+}
+
+BenchPoint make_point(const std::string& mode, int64_t batch, int64_t length, int64_t run_length,
+                      std::vector<double> ms, const FlopModel& flops) {
+  BenchPoint p;
+  p.mode = mode;
+  p.batch_size = batch;
+  p.length = length;
+  p.run_length = run_length;
+  p.threads = at::get_num_threads();
+  p.iterations = static_cast<int>(ms.size());
+  LatencyStats s = latency_stats(std::move(ms));
+  p.min_ms = s.min;
+  p.mean_ms = s.mean;
+  p.p50_ms = s.p50;
+  p.p90_ms = s.p90;
+  p.p99_ms = s.p99;
+  p.seqs_per_s = batch * 1000.0 / s.p50;
+  p.tokens_per_s = batch * length * 1000.0 / s.p50;
+  p.peak_rss_mb = peak_rss_mb();
+  p.gflop = flops.gflop(batch, run_length);
+  p.gflops_per_s = p.gflop * 1000.0 / s.p50;
+  return p;
+}
+
+void check_positive(const std::vector<int64_t>& v, const char* what) {
+  for (int64_t x : v)
+    if (x <= 0) throw Error(std::string(what) + " must be positive (got " + std::to_string(x) + ")");
+}
+
+std::vector<BenchPoint> bench_artifact(const std::string& path, const BenchOptions& o,
+                                       const std::function<void(const BenchPoint&)>& on_point,
+                                       const std::function<void(int, int, const std::string&)>& on_progress) {
+  TorchScriptFile ts = TorchScriptFile::load(path);
+  auto it = ts.extra_files.find("hfjit/meta.json");
+  if (it == ts.extra_files.end()) throw Error(context(path, "has no hfjit/meta.json (not written by hfjit trace)"));
+  nlohmann::json meta;
+  try {
+    meta = nlohmann::json::parse(it->second);
+  } catch (const std::exception&) {
+    throw Error(context(path, "hfjit/meta.json is not valid JSON"));
+  }
+  const int64_t traced_batch = meta.value("batch_size", 1);
+  std::map<int64_t, std::string> methods;
+  for (const auto& m : meta["methods"]) methods[m["length"].get<int64_t>()] = m["name"].get<std::string>();
+  std::vector<std::string> names;
+  for (const auto& i : meta["inputs"]) names.push_back(i["name"]);
+  auto cfg = nlohmann::json::parse(ts.extra_files.count("config.json") ? ts.extra_files["config.json"] : "{}");
+  std::vector<std::pair<std::string, at::Tensor>> params;
+  for (const auto& p : ts.module.named_parameters(true)) params.emplace_back(p.name, p.value);
+  int64_t layers = cfg.value("num_hidden_layers", cfg.value("n_layer", cfg.value("n_layers", 0)));
+  int64_t hidden = cfg.value("hidden_size", cfg.value("n_embd", cfg.value("dim", 0)));
+  FlopModel flops = flop_model(params, layers, hidden);
+  DummyInputs dummy(names, meta.value("vocab_size", 2), meta.value("pad_token_id", 0), o.seed);
+
+  std::vector<int64_t> batches = o.batch_sizes.empty() ? std::vector<int64_t>{traced_batch} : o.batch_sizes;
+  std::vector<int64_t> lengths = o.lengths;
+  if (lengths.empty())
+    for (const auto& [len, name] : methods) lengths.push_back(len);
+  std::vector<BenchPoint> out;
+  const int total = static_cast<int>(batches.size() * lengths.size());
+  int done = 0;
+  torch::NoGradGuard no_grad;
+  for (int64_t b : batches) {
+    if (b > traced_batch)
+      throw Error("batch size " + std::to_string(b) + " exceeds the traced batch size " +
+                  std::to_string(traced_batch) + " of " + path + " (trace with --batch-size)");
+    for (int64_t len : lengths) {
+      auto m = methods.lower_bound(len);
+      if (m == methods.end())
+        throw Error("length " + std::to_string(len) + " exceeds the longest traced length " +
+                    std::to_string(methods.rbegin()->first) + " of " + path);
+      // The traced shape: b real rows padded to the traced batch, length padded to the method's.
+      std::vector<at::Tensor> in = dummy.full(traced_batch, m->first);
+      std::string label = "traced b" + std::to_string(b) + " l" + std::to_string(len);
+      auto ms = time_calls([&] { run_method(ts.module, m->second, in); }, o, [&](int i, int n) {
+        if (on_progress) on_progress(i, n, label);
+      });
+      out.push_back(make_point("traced", b, len, m->first, std::move(ms), flops));
+      if (on_point) on_point(out.back());
+      ++done;
+      (void)total;
+    }
+  }
+  return out;
+}
+
+std::vector<BenchPoint> bench_folder(const std::string& model, const BenchOptions& o,
+                                     const std::function<void(const BenchPoint&)>& on_point,
+                                     const std::function<void(int, int, const std::string&)>& on_progress) {
+  ModelDir dir = resolve_model(model, o.revision);
+  ModelConfig config = load_config(dir.path);
+  models::BuiltModel built = [&] {
+    Checkpoint ckpt = Checkpoint::load(dir.path);
+    return models::build_model(config, ckpt);
+  }();
+  built.module->eval();
+  std::vector<std::pair<std::string, at::Tensor>> params;
+  for (const auto& p : built.module->named_parameters(true)) params.emplace_back(p.key(), p.value());
+  FlopModel flops = flop_model(params, config.num_hidden_layers, config.hidden_size);
+  DummyInputs dummy(config, dir.path, built.input_names, o.seed);
+  std::vector<int64_t> batches = o.batch_sizes.empty() ? std::vector<int64_t>{1} : o.batch_sizes;
+  std::vector<int64_t> lengths = o.lengths.empty() ? std::vector<int64_t>{128} : o.lengths;
+  std::vector<BenchPoint> out;
+  torch::NoGradGuard no_grad;
+  for (int64_t b : batches) {
+    for (int64_t len : lengths) {
+      if (config.max_position_embeddings > 0 && len > config.max_position_embeddings)
+        throw Error("length " + std::to_string(len) + " exceeds the model's " +
+                    std::to_string(config.max_position_embeddings) + " positions");
+      std::vector<at::Tensor> in = dummy.full(b, len);
+      std::string label = "eager b" + std::to_string(b) + " l" + std::to_string(len);
+      auto progress = [&](int i, int n) {
+        if (on_progress) on_progress(i, n, label);
+      };
+      auto ms = time_calls([&] { built.forward(in); }, o, progress);
+      out.push_back(make_point("eager", b, len, len, std::move(ms), flops));
+      if (on_point) on_point(out.back());
+      if (o.compare) {
+        Tracer tracer(built);
+        tracer.add_method("forward", in);
+        label = "traced b" + std::to_string(b) + " l" + std::to_string(len);
+        auto tms = time_calls([&] { run_method(tracer.module(), "forward", in); }, o, progress);
+        out.push_back(make_point("traced", b, len, len, std::move(tms), flops));
+        if (on_point) on_point(out.back());
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+LatencyStats latency_stats(std::vector<double> ms) {
+  LatencyStats s;
+  if (ms.empty()) return s;
+  std::sort(ms.begin(), ms.end());
+  auto rank = [&](double q) {
+    size_t k = static_cast<size_t>(std::ceil(q * static_cast<double>(ms.size())));
+    return ms[std::min(ms.size() - 1, k == 0 ? 0 : k - 1)];
+  };
+  s.min = ms.front();
+  s.mean = std::accumulate(ms.begin(), ms.end(), 0.0) / static_cast<double>(ms.size());
+  s.p50 = rank(0.5);
+  s.p90 = rank(0.9);
+  s.p99 = rank(0.99);
+  return s;
+}
+
+double peak_rss_mb() {
+  struct rusage u {};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+double peak_gflops(int64_t n, double min_time_s) {
+  torch::NoGradGuard no_grad;
+  at::Tensor a = at::randn({n, n}), b = at::randn({n, n}), c = at::empty({n, n});
+  at::mm_out(c, a, b);  // warm-up
+  std::vector<double> ms;
+  const auto start = Clock::now();
+  while (ms.size() < 3 || ms_since(start) < min_time_s * 1000) {
+    auto t = Clock::now();
+    at::mm_out(c, a, b);
+    ms.push_back(ms_since(t));
+  }
+  double best = *std::min_element(ms.begin(), ms.end());
+  return 2.0 * static_cast<double>(n) * n * n / (best / 1000.0) / 1e9;
+}
+
+std::vector<BenchPoint> run_bench(const std::string& model, const BenchOptions& opts,
+                                  const std::function<void(const BenchPoint&)>& on_point,
+                                  const std::function<void(int, int, const std::string&)>& on_progress) {
+  check_positive(opts.batch_sizes, "--batch-sizes");
+  check_positive(opts.lengths, "--lengths");
+  if (opts.iterations < 0) throw Error("--iterations must not be negative");
+  if (!(opts.min_time_s >= 0)) throw Error("--min-time must not be negative");
+  std::error_code ec;
+  if (fs::is_regular_file(model, ec)) {
+    if (opts.compare) throw Error("--compare needs a model folder or hub id (eager and traced from the same weights)");
+    return bench_artifact(model, opts, on_point, on_progress);
+  }
+  return bench_folder(model, opts, on_point, on_progress);
+}
+
+}  // namespace hfjit

@@ -1,0 +1,107 @@
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "hfjit/bench.h"
+#include "hfjit/error.h"
+#include "hfjit/trace.h"
+#include "test_util.h"
+
+using namespace hfjit;
+using hfjit::test::fixture;
+using hfjit::test::run_cli;
+using hfjit::test::TempFolder;
+
+TEST_CASE("bench: latency statistics use nearest-rank percentiles", "[bench]") {
+  std::vector<double> ms;
+  for (int i = 100; i >= 1; --i) ms.push_back(i);
+  LatencyStats s = latency_stats(ms);
+  CHECK(s.min == 1);
+  CHECK(s.mean == Approx(50.5));
+  CHECK(s.p50 == 50);
+  CHECK(s.p90 == 90);
+  CHECK(s.p99 == 99);
+  CHECK(latency_stats({7}).p99 == 7);
+}
+
+TEST_CASE("bench: a traced artifact and a folder, eager vs traced", "[bench]") {
+  TempFolder tmp;
+  TraceOptions t;
+  t.max_length = 16;
+  t.lengths = {8};
+  t.batch_size = 2;
+  trace_model(fixture("models/bert-seqcls"), tmp / "m.pt", t);
+  BenchOptions o;
+  o.iterations = 3;
+  o.warmup = 1;
+  o.lengths = {5, 16};
+  o.batch_sizes = {1, 2};
+  auto points = run_bench(tmp / "m.pt", o);
+  REQUIRE(points.size() == 4);
+  CHECK(points[0].mode == "traced");
+  CHECK(points[0].run_length == 8);  // the smallest traced length that fits 5
+  CHECK(points[1].run_length == 16);
+  for (const auto& p : points) {
+    CHECK(p.iterations == 3);
+    CHECK(p.min_ms <= p.p50_ms);
+    CHECK(p.p50_ms <= p.p99_ms);
+    CHECK(p.tokens_per_s == Approx(p.seqs_per_s * p.length));
+    CHECK(p.peak_rss_mb > 0);
+    CHECK(p.gflop > 0);
+  }
+  o.compare = true;
+  o.batch_sizes = {2};
+  o.lengths = {8};
+  auto cmp = run_bench(fixture("models/bert-seqcls"), o);
+  REQUIRE(cmp.size() == 2);
+  CHECK(cmp[0].mode == "eager");
+  CHECK(cmp[1].mode == "traced");
+  CHECK(cmp[0].gflop == Approx(cmp[1].gflop));
+}
+
+TEST_CASE("bench: bad requests", "[bench][errors]") {
+  TempFolder tmp;
+  TraceOptions t;
+  t.max_length = 8;
+  trace_model(fixture("models/bert-seqcls"), tmp / "m.pt", t);
+  BenchOptions o;
+  o.iterations = 1;
+  o.lengths = {9};
+  CHECK_THROWS_WITH(run_bench(tmp / "m.pt", o),
+                    "length 9 exceeds the longest traced length 8 of " + tmp / "m.pt");
+  o.lengths = {8};
+  o.batch_sizes = {4};
+  CHECK_THROWS_WITH(run_bench(tmp / "m.pt", o), "batch size 4 exceeds the traced batch size 1 of " + tmp / "m.pt" +
+                                                    " (trace with --batch-size)");
+  o.batch_sizes = {0};
+  CHECK_THROWS_WITH(run_bench(tmp / "m.pt", o), "--batch-sizes must be positive (got 0)");
+  o.batch_sizes = {};
+  o.compare = true;
+  CHECK_THROWS_WITH(run_bench(tmp / "m.pt", o),
+                    "--compare needs a model folder or hub id (eager and traced from the same weights)");
+}
+
+TEST_CASE("cli: bench --json and --csv carry the documented columns", "[bench][cli]") {
+  TempFolder tmp;
+  REQUIRE(run_cli({"-q", "trace", fixture("models/distilbert-seqcls"), "-o", tmp / "d.pt", "--max-length", "8"}).code == 0);
+  auto j = run_cli({"bench", tmp / "d.pt", "--iterations", "2", "--warmup", "0", "--json"});
+  REQUIRE(j.code == 0);
+  auto doc = nlohmann::json::parse(j.out);
+  for (const char* k : {"mode", "batch_size", "length", "threads", "min_ms", "mean_ms", "p50_ms", "p90_ms", "p99_ms",
+                        "seqs_per_s", "tokens_per_s", "peak_rss_mb"})
+    CHECK(doc.contains(k));
+  auto c = run_cli({"--threads", "1", "bench", tmp / "d.pt", "--iterations", "2", "--csv"});
+  REQUIRE(c.code == 0);
+  std::istringstream lines(c.out);
+  std::string header, row;
+  std::getline(lines, header);
+  std::getline(lines, row);
+  CHECK(header == "mode,batch_size,length,threads,min_ms,mean_ms,p50_ms,p90_ms,p99_ms,seqs_per_s,tokens_per_s,peak_rss_mb");
+  CHECK_THAT(row, Catch::StartsWith("traced,1,8,1,"));
+  auto table = run_cli({"bench", tmp / "d.pt", "--iterations", "2"});
+  REQUIRE(table.code == 0);
+  CHECK_THAT(table.out, Catch::Contains("GFLOP per call"));
+  auto bad = run_cli({"bench", tmp / "d.pt", "--json", "--csv"});
+  CHECK(bad.code == 1);
+  CHECK(bad.err == "hfjit: error: --json and --csv are exclusive\n");
+}
