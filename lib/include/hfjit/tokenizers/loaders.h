@@ -1,0 +1,35 @@
+#pragma once
+// Builders of a Tokenizer's Pipeline from the files a model ships:
+// tokenizer.json (any supported component), or the classic files, mirroring
+// transformers' slow-to-fast converters (vocab.txt -> BERT, vocab.json +
+// merges.txt -> GPT-2 / RoBERTa) and slow SentencePiece tokenizers.
+
+#include <memory>
+#include <string>
+
+#include "hfjit/tokenizer.h"
+#include "hfjit/tokenizers/pipeline.h"
+
+namespace hfjit::tokenizers {
+
+// tokenizer.json. Unknown component types are an Error naming them.
+std::unique_ptr<Pipeline> pipeline_from_tokenizer_json(const std::string& json, const std::string& origin);
+
+// vocab.txt with tokenizer_config.json settings (do_lower_case, strip_accents, tokenize_chinese_chars).
+std::unique_ptr<Pipeline> pipeline_from_wordpiece_files(const TokenizerFiles& files, const std::string& origin);
+
+// vocab.json + merges.txt: GPT-2 layout, or RoBERTa's for a RoBERTa-like tokenizer_class.
+std::unique_ptr<Pipeline> pipeline_from_bpe_files(const TokenizerFiles& files, const std::string& origin);
+
+// A SentencePiece model file, with the pre/post-processing of the slow
+// tokenizer_class (AlbertTokenizer: [CLS] A [SEP]; T5Tokenizer: A </s>; other: none).
+std::unique_ptr<Pipeline> pipeline_from_sentencepiece_files(const TokenizerFiles& files, const std::string& model_file,
+                                                            const std::string& origin);
+
+// The bare SentencePiece model: its own ids, offsets and decoding, no special tokens.
+std::unique_ptr<Tokenizer> sentencepiece_tokenizer(const std::string& proto, const std::string& origin);
+
+// Standard base64 (tokenizer.json's precompiled_charsmap). Throws on bad input.
+std::string base64_decode(const std::string& text, const std::string& what);
+
+}  // namespace hfjit::tokenizers

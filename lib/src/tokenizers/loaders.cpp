@@ -1,0 +1,781 @@
+#include "hfjit/tokenizers/loaders.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "hfjit/error.h"
+#include "hfjit/tokenizers/sentencepiece_model.h"
+#include "hfjit/tokenizers/unicode.h"
+
+namespace hfjit {
+
+namespace tokenizers {
+
+using json = nlohmann::json;
+
+namespace {
+
+// ---------------------------------------------------------------- helpers
+
+json parse_json(const std::string& text, const std::string& where) {
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    throw Error(where + ": malformed JSON: " + e.what());
+  }
+}
+
+// Reads one JSON value with a default, naming the file and key on a type mismatch.
+template <typename T>
+T get_or(const json& j, const char* key, const T& fallback, const std::string& where) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  try {
+    return it->get<T>();
+  } catch (const json::exception&) {
+    throw Error(where + ": '" + key + "' has the wrong type (" + it->type_name() + ")");
+  }
+}
+
+std::string type_of(const json& j, const std::string& where, const char* what) {
+  if (!j.is_object()) throw Error(where + ": " + what + " is not an object");
+  auto it = j.find("type");
+  if (it == j.end() || !it->is_string()) throw Error(where + ": " + what + " has no \"type\"");
+  return it->get<std::string>();
+}
+
+SplitBehavior behavior_of(const std::string& s, const std::string& where) {
+  if (s == "Removed") return SplitBehavior::Removed;
+  if (s == "Isolated") return SplitBehavior::Isolated;
+  if (s == "MergedWithPrevious") return SplitBehavior::MergedWithPrevious;
+  if (s == "MergedWithNext") return SplitBehavior::MergedWithNext;
+  if (s == "Contiguous") return SplitBehavior::Contiguous;
+  throw Error(where + ": unknown split behavior '" + s + "'");
+}
+
+// {"String": "..."} or {"Regex": "..."}: a literal (regex null) or a compiled regex.
+std::pair<std::string, std::unique_ptr<Regex>> pattern_of(const json& j, const std::string& where) {
+  if (j.is_object() && j.contains("String") && j["String"].is_string()) return {j["String"].get<std::string>(), nullptr};
+  if (j.is_object() && j.contains("Regex") && j["Regex"].is_string()) {
+    try {
+      return {"", std::make_unique<Regex>(j["Regex"].get<std::string>())};
+    } catch (const Error& e) {
+      throw Error(where + ": " + e.what());
+    }
+  }
+  throw Error(where + ": a pattern must be {\"String\": ...} or {\"Regex\": ...}");
+}
+
+char32_t single_char(const std::string& s, const std::string& where, const char* key) {
+  const std::u32string u = to_u32(s);
+  if (u.size() != 1) throw Error(where + ": '" + key + "' must be one character, got '" + s + "'");
+  return u[0];
+}
+
+std::string content_of(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+  return "";
+}
+
+// ---------------------------------------------------------------- components
+
+std::unique_ptr<Normalizer> make_normalizer(const json& j, const std::string& where) {
+  const std::string type = type_of(j, where, "normalizer");
+  if (type == "BertNormalizer") {
+    std::optional<bool> strip;
+    if (j.contains("strip_accents") && !j["strip_accents"].is_null()) strip = get_or(j, "strip_accents", false, where);
+    return std::make_unique<BertNormalizer>(get_or(j, "clean_text", true, where),
+                                            get_or(j, "handle_chinese_chars", true, where), strip,
+                                            get_or(j, "lowercase", true, where));
+  }
+  if (type == "Lowercase") return std::make_unique<LowercaseNormalizer>();
+  if (type == "NFD") return std::make_unique<UnicodeNormalizer>(UnicodeNormalizer::Form::NFD);
+  if (type == "NFKD") return std::make_unique<UnicodeNormalizer>(UnicodeNormalizer::Form::NFKD);
+  if (type == "NFC") return std::make_unique<UnicodeNormalizer>(UnicodeNormalizer::Form::NFC);
+  if (type == "NFKC") return std::make_unique<UnicodeNormalizer>(UnicodeNormalizer::Form::NFKC);
+  if (type == "StripAccents") return std::make_unique<StripAccentsNormalizer>();
+  if (type == "Strip")
+    return std::make_unique<StripNormalizer>(get_or(j, "strip_left", true, where), get_or(j, "strip_right", true, where));
+  if (type == "Replace") {
+    auto [literal, regex] = pattern_of(j.value("pattern", json()), where + ": Replace");
+    return std::make_unique<ReplaceNormalizer>(literal, std::move(regex), get_or(j, "content", std::string(), where));
+  }
+  if (type == "Prepend") return std::make_unique<PrependNormalizer>(get_or(j, "prepend", std::string(), where));
+  if (type == "Nmt") return std::make_unique<NmtNormalizer>();
+  if (type == "ByteLevel") return std::make_unique<ByteLevelNormalizer>();
+  if (type == "Precompiled") {
+    const std::string b64 = get_or(j, "precompiled_charsmap", std::string(), where);
+    if (b64.empty()) return std::make_unique<SequenceNormalizer>(std::vector<std::unique_ptr<Normalizer>>{});
+    return std::make_unique<PrecompiledNormalizer>(base64_decode(b64, where + ": precompiled_charsmap"), where);
+  }
+  if (type == "Sequence") {
+    std::vector<std::unique_ptr<Normalizer>> parts;
+    for (const json& p : j.value("normalizers", json::array())) parts.push_back(make_normalizer(p, where));
+    return std::make_unique<SequenceNormalizer>(std::move(parts));
+  }
+  throw Error(where + ": unknown normalizer type '" + type + "'");
+}
+
+MetaspacePreTokenizer::Prepend prepend_scheme(const json& j, const std::string& where) {
+  std::string scheme = get_or(j, "prepend_scheme", std::string("always"), where);
+  if (j.contains("add_prefix_space") && j["add_prefix_space"].is_boolean() && !j["add_prefix_space"].get<bool>())
+    scheme = "never";
+  if (scheme == "always") return MetaspacePreTokenizer::Prepend::Always;
+  if (scheme == "first") return MetaspacePreTokenizer::Prepend::First;
+  if (scheme == "never") return MetaspacePreTokenizer::Prepend::Never;
+  throw Error(where + ": unknown prepend_scheme '" + scheme + "'");
+}
+
+std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& j, const std::string& where) {
+  const std::string type = type_of(j, where, "pre_tokenizer");
+  if (type == "BertPreTokenizer") return std::make_unique<BertPreTokenizer>();
+  if (type == "ByteLevel")
+    return std::make_unique<ByteLevelPreTokenizer>(get_or(j, "add_prefix_space", true, where),
+                                                   get_or(j, "use_regex", true, where));
+  if (type == "Whitespace") return std::make_unique<WhitespacePreTokenizer>();
+  if (type == "WhitespaceSplit") return std::make_unique<WhitespaceSplitPreTokenizer>();
+  if (type == "Metaspace")
+    return std::make_unique<MetaspacePreTokenizer>(
+        single_char(get_or(j, "replacement", std::string("\xE2\x96\x81"), where), where, "replacement"),
+        prepend_scheme(j, where), get_or(j, "split", true, where));
+  if (type == "Punctuation")
+    return std::make_unique<PunctuationPreTokenizer>(
+        behavior_of(get_or(j, "behavior", std::string("Isolated"), where), where));
+  if (type == "Split") {
+    auto [literal, regex] = pattern_of(j.value("pattern", json()), where + ": Split");
+    return std::make_unique<SplitPreTokenizer>(literal, std::move(regex),
+                                               behavior_of(get_or(j, "behavior", std::string(), where), where),
+                                               get_or(j, "invert", false, where));
+  }
+  if (type == "Digits") return std::make_unique<DigitsPreTokenizer>(get_or(j, "individual_digits", false, where));
+  if (type == "CharDelimiterSplit")
+    return std::make_unique<CharDelimiterSplitPreTokenizer>(
+        single_char(get_or(j, "delimiter", std::string(), where), where, "delimiter"));
+  if (type == "Sequence") {
+    std::vector<std::unique_ptr<PreTokenizer>> parts;
+    for (const json& p : j.value("pretokenizers", json::array())) parts.push_back(make_pre_tokenizer(p, where));
+    return std::make_unique<SequencePreTokenizer>(std::move(parts));
+  }
+  throw Error(where + ": unknown pre_tokenizer type '" + type + "'");
+}
+
+Vocab vocab_from_object(const json& j, const std::string& where) {
+  if (!j.is_object()) throw Error(where + ": the vocab must be an object of token -> id");
+  Vocab v;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (!it.value().is_number_unsigned() && !it.value().is_number_integer())
+      throw Error(where + ": the id of token '" + it.key() + "' is not an integer");
+    const int64_t id = it.value().get<int64_t>();
+    if (id < 0 || id > UINT32_MAX) throw Error(where + ": the id of token '" + it.key() + "' is out of range");
+    v.insert(it.key(), static_cast<uint32_t>(id));
+  }
+  return v;
+}
+
+std::unique_ptr<Model> make_model(const json& j, const std::string& where) {
+  if (!j.is_object()) throw Error(where + ": \"model\" is missing or not an object");
+  std::string type = j.contains("type") && j["type"].is_string() ? j["type"].get<std::string>() : "";
+  if (type.empty()) {  // untagged, as serde tries them
+    if (j.contains("merges")) type = "BPE";
+    else if (j.contains("vocab") && j["vocab"].is_array()) type = "Unigram";
+    else if (j.contains("continuing_subword_prefix")) type = "WordPiece";
+    else type = "WordLevel";
+  }
+  const std::string mwhere = where + ": " + type + " model";
+  if (type == "WordPiece") {
+    return std::make_unique<WordPieceModel>(vocab_from_object(j.value("vocab", json()), mwhere),
+                                            get_or(j, "unk_token", std::string("[UNK]"), mwhere),
+                                            get_or(j, "continuing_subword_prefix", std::string("##"), mwhere),
+                                            get_or(j, "max_input_chars_per_word", size_t(100), mwhere));
+  }
+  if (type == "BPE") {
+    Vocab vocab = vocab_from_object(j.value("vocab", json()), mwhere);
+    std::vector<std::pair<std::string, std::string>> merges;
+    const json m = j.value("merges", json::array());
+    if (!m.is_array()) throw Error(mwhere + ": merges must be a list");
+    for (size_t i = 0; i < m.size(); ++i) {
+      if (m[i].is_string()) {
+        const std::string line = m[i].get<std::string>();
+        const size_t sp = line.find(' ');
+        if (sp == std::string::npos || line.find(' ', sp + 1) != std::string::npos)
+          throw Error(mwhere + ": merge " + std::to_string(i + 1) + " '" + line + "' is not two tokens");
+        merges.emplace_back(line.substr(0, sp), line.substr(sp + 1));
+      } else if (m[i].is_array() && m[i].size() == 2 && m[i][0].is_string() && m[i][1].is_string()) {
+        merges.emplace_back(m[i][0].get<std::string>(), m[i][1].get<std::string>());
+      } else {
+        throw Error(mwhere + ": merge " + std::to_string(i + 1) + " is not two tokens");
+      }
+    }
+    BpeModel::Options o;
+    if (j.contains("unk_token") && j["unk_token"].is_string()) o.unk_token = j["unk_token"].get<std::string>();
+    o.continuing_subword_prefix = get_or(j, "continuing_subword_prefix", std::string(), mwhere);
+    o.end_of_word_suffix = get_or(j, "end_of_word_suffix", std::string(), mwhere);
+    o.fuse_unk = get_or(j, "fuse_unk", false, mwhere);
+    o.byte_fallback = get_or(j, "byte_fallback", false, mwhere);
+    o.ignore_merges = get_or(j, "ignore_merges", false, mwhere);
+    return std::make_unique<BpeModel>(std::move(vocab), merges, o, mwhere);
+  }
+  if (type == "Unigram") {
+    const json v = j.value("vocab", json::array());
+    if (!v.is_array()) throw Error(mwhere + ": vocab must be a list of [piece, score]");
+    std::vector<std::pair<std::string, double>> pieces;
+    pieces.reserve(v.size());
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (!v[i].is_array() || v[i].size() != 2 || !v[i][0].is_string() || !v[i][1].is_number())
+        throw Error(mwhere + ": vocab entry " + std::to_string(i) + " is not [piece, score]");
+      pieces.emplace_back(v[i][0].get<std::string>(), v[i][1].get<double>());
+    }
+    std::optional<uint32_t> unk;
+    if (j.contains("unk_id") && j["unk_id"].is_number_integer()) unk = j["unk_id"].get<uint32_t>();
+    return std::make_unique<UnigramModel>(std::move(pieces), unk, get_or(j, "byte_fallback", false, mwhere), mwhere);
+  }
+  if (type == "WordLevel")
+    return std::make_unique<WordLevelModel>(vocab_from_object(j.value("vocab", json()), mwhere),
+                                            get_or(j, "unk_token", std::string("<unk>"), mwhere));
+  throw Error(where + ": unknown model type '" + type + "'");
+}
+
+std::pair<std::string, int64_t> token_pair(const json& j, const std::string& where, const char* key) {
+  const json v = j.value(key, json());
+  if (!v.is_array() || v.size() != 2 || !v[0].is_string() || !v[1].is_number_integer())
+    throw Error(where + ": '" + key + "' must be [token, id]");
+  return {v[0].get<std::string>(), v[1].get<int64_t>()};
+}
+
+std::vector<TemplateProcessor::Piece> template_pieces(const json& j, const std::string& where) {
+  std::vector<TemplateProcessor::Piece> out;
+  if (!j.is_array()) throw Error(where + ": a template must be a list");
+  for (const json& p : j) {
+    if (p.contains("Sequence")) {
+      const json& s = p["Sequence"];
+      out.push_back({true, get_or(s, "id", std::string("A"), where), get_or(s, "type_id", uint32_t(0), where)});
+    } else if (p.contains("SpecialToken")) {
+      const json& s = p["SpecialToken"];
+      out.push_back({false, get_or(s, "id", std::string(), where), get_or(s, "type_id", uint32_t(0), where)});
+    } else {
+      throw Error(where + ": a template piece must be Sequence or SpecialToken");
+    }
+  }
+  return out;
+}
+
+std::unique_ptr<PostProcessor> make_post_processor(const json& j, const std::string& where) {
+  const std::string type = type_of(j, where, "post_processor");
+  if (type == "TemplateProcessing") {
+    std::map<std::string, TemplateProcessor::SpecialToken> special;
+    const json st = j.value("special_tokens", json::object());
+    for (auto it = st.begin(); it != st.end(); ++it) {
+      TemplateProcessor::SpecialToken t;
+      t.ids = get_or(it.value(), "ids", std::vector<int64_t>(), where);
+      t.tokens = get_or(it.value(), "tokens", std::vector<std::string>(), where);
+      if (t.ids.size() != t.tokens.size())
+        throw Error(where + ": special token '" + it.key() + "' has " + std::to_string(t.ids.size()) + " ids and " +
+                    std::to_string(t.tokens.size()) + " tokens");
+      special[it.key()] = std::move(t);
+    }
+    auto single = template_pieces(j.value("single", json::array()), where);
+    auto pair = template_pieces(j.value("pair", json::array()), where);
+    for (const auto* tpl : {&single, &pair})
+      for (const auto& p : *tpl)
+        if (!p.is_sequence && !special.count(p.id))
+          throw Error(where + ": template uses special token '" + p.id + "', which special_tokens lacks");
+    return std::make_unique<TemplateProcessor>(std::move(single), std::move(pair), std::move(special));
+  }
+  if (type == "BertProcessing")
+    return std::make_unique<BertProcessor>(token_pair(j, where, "sep"), token_pair(j, where, "cls"), false);
+  if (type == "RobertaProcessing")
+    return std::make_unique<BertProcessor>(token_pair(j, where, "sep"), token_pair(j, where, "cls"), true,
+                                           get_or(j, "trim_offsets", true, where),
+                                           get_or(j, "add_prefix_space", true, where));
+  if (type == "ByteLevel")
+    return std::make_unique<ByteLevelProcessor>(get_or(j, "trim_offsets", true, where),
+                                                get_or(j, "add_prefix_space", true, where));
+  if (type == "Sequence") {
+    std::vector<std::unique_ptr<PostProcessor>> parts;
+    for (const json& p : j.value("processors", json::array())) parts.push_back(make_post_processor(p, where));
+    return std::make_unique<SequenceProcessor>(std::move(parts));
+  }
+  throw Error(where + ": unknown post_processor type '" + type + "'");
+}
+
+std::unique_ptr<Decoder> make_decoder(const json& j, const std::string& where) {
+  const std::string type = type_of(j, where, "decoder");
+  if (type == "WordPiece")
+    return std::make_unique<WordPieceDecoder>(get_or(j, "prefix", std::string("##"), where),
+                                              get_or(j, "cleanup", true, where));
+  if (type == "ByteLevel") return std::make_unique<ByteLevelDecoder>();
+  if (type == "Metaspace")
+    return std::make_unique<MetaspaceDecoder>(
+        single_char(get_or(j, "replacement", std::string("\xE2\x96\x81"), where), where, "replacement"),
+        prepend_scheme(j, where) != MetaspacePreTokenizer::Prepend::Never);
+  if (type == "BPEDecoder") return std::make_unique<BpeDecoder>(get_or(j, "suffix", std::string("</w>"), where));
+  if (type == "Replace") {
+    auto [literal, regex] = pattern_of(j.value("pattern", json()), where + ": Replace");
+    return std::make_unique<ReplaceDecoder>(
+        std::make_unique<ReplaceNormalizer>(literal, std::move(regex), get_or(j, "content", std::string(), where)));
+  }
+  if (type == "Strip")
+    return std::make_unique<StripDecoder>(single_char(get_or(j, "content", std::string(" "), where), where, "content"),
+                                          get_or(j, "start", size_t(0), where), get_or(j, "stop", size_t(0), where));
+  if (type == "Fuse") return std::make_unique<FuseDecoder>();
+  if (type == "ByteFallback") return std::make_unique<ByteFallbackDecoder>();
+  if (type == "CTC")
+    return std::make_unique<CtcDecoder>(get_or(j, "pad_token", std::string("<pad>"), where),
+                                        get_or(j, "word_delimiter_token", std::string("|"), where),
+                                        get_or(j, "cleanup", true, where));
+  if (type == "Sequence") {
+    std::vector<std::unique_ptr<Decoder>> parts;
+    for (const json& p : j.value("decoders", json::array())) parts.push_back(make_decoder(p, where));
+    return std::make_unique<SequenceDecoder>(std::move(parts));
+  }
+  throw Error(where + ": unknown decoder type '" + type + "'");
+}
+
+Direction direction_of(const json& j, const char* key, const std::string& where) {
+  const std::string d = get_or(j, key, std::string("Right"), where);
+  if (d == "Right" || d == "right") return Direction::Right;
+  if (d == "Left" || d == "left") return Direction::Left;
+  throw Error(where + ": unknown direction '" + d + "'");
+}
+
+AddedToken added_token_of(const json& t, const std::string& where) {
+  AddedToken a;
+  a.content = get_or(t, "content", std::string(), where);
+  a.single_word = get_or(t, "single_word", false, where);
+  a.lstrip = get_or(t, "lstrip", false, where);
+  a.rstrip = get_or(t, "rstrip", false, where);
+  a.special = get_or(t, "special", false, where);
+  a.normalized = get_or(t, "normalized", !a.special, where);
+  return a;
+}
+
+// ---------------------------------------------------------------- files
+
+const std::string* find_file(const TokenizerFiles& files, const std::string& name) {
+  auto it = files.find(name);
+  return it == files.end() ? nullptr : &it->second;
+}
+
+json config_of(const TokenizerFiles& files, const std::string& origin) {
+  const std::string* text = find_file(files, "tokenizer_config.json");
+  if (!text) return json::object();
+  json j = parse_json(*text, origin + "tokenizer_config.json");
+  if (!j.is_object()) throw Error(origin + "tokenizer_config.json: not a JSON object");
+  return j;
+}
+
+// The special token strings of tokenizer_config.json, completed by special_tokens_map.json.
+std::map<std::string, std::string> special_token_names(const TokenizerFiles& files, const std::string& origin) {
+  std::map<std::string, std::string> out;
+  const json config = config_of(files, origin);
+  json map = json::object();
+  if (const std::string* text = find_file(files, "special_tokens_map.json")) {
+    map = parse_json(*text, origin + "special_tokens_map.json");
+    if (!map.is_object()) throw Error(origin + "special_tokens_map.json: not a JSON object");
+  }
+  for (const char* key : {"pad_token", "cls_token", "sep_token", "mask_token", "unk_token", "bos_token", "eos_token"}) {
+    std::string v;
+    if (config.contains(key)) v = content_of(config[key]);
+    if (v.empty() && map.contains(key)) v = content_of(map[key]);
+    if (!v.empty()) out[key] = v;
+  }
+  return out;
+}
+
+// Added tokens declared by tokenizer_config.json (added_tokens_decoder), by id.
+std::vector<AddedToken> config_added_tokens(const json& config, const std::string& where) {
+  std::vector<std::pair<int64_t, AddedToken>> items;
+  const json dec = config.value("added_tokens_decoder", json::object());
+  if (!dec.is_object()) return {};
+  for (auto it = dec.begin(); it != dec.end(); ++it) {
+    int64_t id = 0;
+    try {
+      id = std::stoll(it.key());
+    } catch (const std::exception&) {
+      throw Error(where + ": added_tokens_decoder key '" + it.key() + "' is not an id");
+    }
+    items.emplace_back(id, added_token_of(it.value(), where));
+  }
+  std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<AddedToken> out;
+  for (auto& [id, t] : items) out.push_back(std::move(t));
+  return out;
+}
+
+std::vector<AddedToken> default_specials(const std::map<std::string, std::string>& names,
+                                         std::initializer_list<const char*> keys) {
+  std::vector<AddedToken> out;
+  for (const char* k : keys) {
+    auto it = names.find(k);
+    if (it == names.end()) continue;
+    AddedToken t;
+    t.content = it->second;
+    t.special = true;
+    t.normalized = false;
+    out.push_back(t);
+  }
+  return out;
+}
+
+void resolve_special_ids(Pipeline& p, const TokenizerFiles& files, const std::string& origin) {
+  auto names = special_token_names(files, origin);
+  auto id_of = [&](const std::string& token) -> std::optional<int64_t> {
+    if (const auto id = p.added.token_to_id(token)) return *id;
+    if (const auto id = p.model->token_to_id(token)) return *id;
+    return std::nullopt;
+  };
+  auto pick = [&](const char* key, std::initializer_list<const char*> guesses) -> std::optional<int64_t> {
+    auto it = names.find(key);
+    if (it != names.end()) return id_of(it->second);
+    for (const char* g : guesses)
+      if (const auto id = p.added.token_to_id(g)) return *id;
+    return std::nullopt;
+  };
+  p.special.pad = pick("pad_token", {"[PAD]", "<pad>", "<|padding|>"});
+  p.special.cls = pick("cls_token", {"[CLS]", "<s>"});
+  p.special.sep = pick("sep_token", {"[SEP]", "</s>"});
+  p.special.mask = pick("mask_token", {"[MASK]", "<mask>"});
+  p.special.unk = pick("unk_token", {"[UNK]", "<unk>"});
+  p.special.bos = pick("bos_token", {"<s>", "<|endoftext|>", "[CLS]"});
+  p.special.eos = pick("eos_token", {"</s>", "<|endoftext|>", "[SEP]"});
+}
+
+// Python's str.splitlines-like split on \n, \r\n and \r (universal newlines), as readlines() sees them.
+std::vector<std::string> universal_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n' || c == '\r') {
+      out.push_back(cur);
+      cur.clear();
+      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+void check_utf8(const std::string& text, const std::string& where) {
+  const size_t bad = find_invalid_utf8(text);
+  if (bad != std::string::npos) throw Error(where + ": invalid UTF-8 at byte " + std::to_string(bad));
+}
+
+std::unique_ptr<TemplateProcessor> make_template(const std::vector<std::pair<std::string, uint32_t>>& single,
+                                                 const std::vector<std::pair<std::string, uint32_t>>& pair,
+                                                 const Pipeline& p, const std::string& where) {
+  std::map<std::string, TemplateProcessor::SpecialToken> special;
+  auto pieces = [&](const std::vector<std::pair<std::string, uint32_t>>& spec) {
+    std::vector<TemplateProcessor::Piece> out;
+    for (const auto& [name, type] : spec) {
+      if (name == "$A" || name == "$B") {
+        out.push_back({true, name.substr(1), type});
+        continue;
+      }
+      std::optional<uint32_t> id = p.added.token_to_id(name);
+      if (!id) id = p.model->token_to_id(name);
+      if (!id) throw Error(where + ": special token '" + name + "' is not in the vocabulary");
+      special[name] = {{static_cast<int64_t>(*id)}, {name}};
+      out.push_back({false, name, type});
+    }
+    return out;
+  };
+  auto s = pieces(single);
+  auto pr = pieces(pair);
+  return std::make_unique<TemplateProcessor>(std::move(s), std::move(pr), std::move(special));
+}
+
+}  // namespace
+
+std::string base64_decode(const std::string& text, const std::string& what) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char ch : text) {
+    int v;
+    if (ch >= 'A' && ch <= 'Z') v = ch - 'A';
+    else if (ch >= 'a' && ch <= 'z') v = ch - 'a' + 26;
+    else if (ch >= '0' && ch <= '9') v = ch - '0' + 52;
+    else if (ch == '+') v = 62;
+    else if (ch == '/') v = 63;
+    else if (ch == '=') break;
+    else throw Error(what + ": invalid base64");
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  return out;
+}
+
+std::unique_ptr<Pipeline> pipeline_from_tokenizer_json(const std::string& text, const std::string& origin) {
+  const json j = parse_json(text, origin);
+  if (!j.is_object()) throw Error(origin + ": not a JSON object");
+  if (j.contains("version") && j["version"] != "1.0")
+    throw Error(origin + ": unknown tokenizer.json version " + j["version"].dump());
+  auto p = std::make_unique<Pipeline>();
+  p->model = make_model(j.value("model", json()), origin);
+  if (j.contains("normalizer") && !j["normalizer"].is_null()) p->normalizer = make_normalizer(j["normalizer"], origin);
+  if (j.contains("pre_tokenizer") && !j["pre_tokenizer"].is_null())
+    p->pre_tokenizer = make_pre_tokenizer(j["pre_tokenizer"], origin);
+  if (j.contains("post_processor") && !j["post_processor"].is_null())
+    p->post_processor = make_post_processor(j["post_processor"], origin);
+  if (j.contains("decoder") && !j["decoder"].is_null()) p->decoder = make_decoder(j["decoder"], origin);
+  std::vector<AddedToken> added;
+  const json at = j.value("added_tokens", json::array());
+  if (!at.is_array()) throw Error(origin + ": added_tokens must be a list");
+  for (const json& t : at) added.push_back(added_token_of(t, origin + ": added_tokens"));
+  p->added.add_tokens(added, *p->model);
+  p->added.rebuild(p->normalizer.get());
+  if (j.contains("truncation") && j["truncation"].is_object()) {
+    const json& t = j["truncation"];
+    TruncationParams tp;
+    tp.max_length = get_or(t, "max_length", size_t(512), origin);
+    tp.stride = get_or(t, "stride", size_t(0), origin);
+    tp.direction = direction_of(t, "direction", origin);
+    const std::string s = get_or(t, "strategy", std::string("LongestFirst"), origin);
+    if (s == "LongestFirst") tp.strategy = TruncationStrategy::LongestFirst;
+    else if (s == "OnlyFirst") tp.strategy = TruncationStrategy::OnlyFirst;
+    else if (s == "OnlySecond") tp.strategy = TruncationStrategy::OnlySecond;
+    else throw Error(origin + ": unknown truncation strategy '" + s + "'");
+    p->truncation = tp;
+  }
+  if (j.contains("padding") && j["padding"].is_object()) {
+    const json& t = j["padding"];
+    PaddingParams pp;
+    const json strategy = t.value("strategy", json("BatchLongest"));
+    if (strategy.is_object() && strategy.contains("Fixed")) pp.length = strategy["Fixed"].get<size_t>();
+    pp.direction = direction_of(t, "direction", origin);
+    if (t.contains("pad_to_multiple_of") && t["pad_to_multiple_of"].is_number())
+      pp.pad_to_multiple_of = t["pad_to_multiple_of"].get<size_t>();
+    pp.pad_id = get_or(t, "pad_id", int64_t(0), origin);
+    pp.pad_type_id = get_or(t, "pad_type_id", int64_t(0), origin);
+    pp.pad_token = get_or(t, "pad_token", std::string("[PAD]"), origin);
+    p->padding = pp;
+  }
+  return p;
+}
+
+std::unique_ptr<Pipeline> pipeline_from_wordpiece_files(const TokenizerFiles& files, const std::string& origin) {
+  const std::string where = origin + "vocab.txt";
+  const std::string& text = files.at("vocab.txt");
+  check_utf8(text, where);
+  Vocab vocab;
+  const auto lines = universal_lines(text);
+  if (lines.empty()) throw Error(where + ": the vocabulary is empty");
+  for (size_t i = 0; i < lines.size(); ++i) vocab.insert(lines[i], static_cast<uint32_t>(i));
+  const json config = config_of(files, origin);
+  const std::string cwhere = origin + "tokenizer_config.json";
+  const auto names = special_token_names(files, origin);
+  auto name = [&](const char* key, const char* fallback) {
+    auto it = names.find(key);
+    return it == names.end() ? std::string(fallback) : it->second;
+  };
+  const bool lower = get_or(config, "do_lower_case", true, cwhere);
+  std::optional<bool> strip;
+  if (config.contains("strip_accents") && config["strip_accents"].is_boolean()) strip = config["strip_accents"].get<bool>();
+  const bool chinese = get_or(config, "tokenize_chinese_chars", true, cwhere);
+  const std::string unk = name("unk_token", "[UNK]");
+  if (!vocab.find(unk)) throw Error(where + ": the unknown token '" + unk + "' is not in the vocabulary");
+
+  auto p = std::make_unique<Pipeline>();
+  p->normalizer = std::make_unique<BertNormalizer>(true, chinese, strip, lower);
+  p->pre_tokenizer = std::make_unique<BertPreTokenizer>();
+  p->model = std::make_unique<WordPieceModel>(std::move(vocab), unk, "##", 100);
+  p->decoder = std::make_unique<WordPieceDecoder>("##", true);
+  std::vector<AddedToken> added = config_added_tokens(config, cwhere);
+  if (added.empty())
+    added = default_specials(names, {"pad_token", "unk_token", "cls_token", "sep_token", "mask_token"});
+  p->added.add_tokens(added, *p->model);
+  p->added.rebuild(p->normalizer.get());
+  const std::string cls = name("cls_token", "[CLS]"), sep = name("sep_token", "[SEP]");
+  p->post_processor = make_template({{cls, 0}, {"$A", 0}, {sep, 0}}, {{cls, 0}, {"$A", 0}, {sep, 0}, {"$B", 1}, {sep, 1}},
+                                    *p, where);
+  resolve_special_ids(*p, files, origin);
+  return p;
+}
+
+std::unique_ptr<Pipeline> pipeline_from_bpe_files(const TokenizerFiles& files, const std::string& origin) {
+  const std::string vwhere = origin + "vocab.json", mwhere = origin + "merges.txt";
+  auto mit = files.find("merges.txt");
+  if (mit == files.end()) throw Error(mwhere + ": missing (vocab.json needs merges.txt)");
+  const json vj = parse_json(files.at("vocab.json"), vwhere);
+  Vocab vocab = vocab_from_object(vj, vwhere);
+  check_utf8(mit->second, mwhere);
+  // GPT2Tokenizer: read().split("\n")[1:-1], each line split on whitespace (text mode: \r\n is \n).
+  std::string merges_text = mit->second;
+  for (size_t k = merges_text.find("\r\n"); k != std::string::npos; k = merges_text.find("\r\n", k))
+    merges_text.erase(k, 1);
+  std::vector<std::string> lines;
+  {
+    size_t start = 0;
+    for (size_t k = 0; k <= merges_text.size(); ++k)
+      if (k == merges_text.size() || merges_text[k] == '\n') {
+        lines.push_back(merges_text.substr(start, k - start));
+        start = k + 1;
+      }
+  }
+  std::vector<std::pair<std::string, std::string>> merges;
+  std::map<std::pair<std::string, std::string>, size_t> seen;
+  for (size_t i = 1; i + 1 < lines.size(); ++i) {
+    std::istringstream in(lines[i]);
+    std::vector<std::string> parts;
+    for (std::string w; in >> w;) parts.push_back(w);
+    if (parts.size() != 2)
+      throw Error(mwhere + ": line " + std::to_string(i + 1) + " is not two tokens: '" + lines[i] + "'");
+    auto key = std::make_pair(parts[0], parts[1]);
+    if (seen.count(key)) continue;  // dict keys: the first position wins
+    seen[key] = merges.size();
+    merges.push_back(key);
+  }
+  const json config = config_of(files, origin);
+  const std::string cwhere = origin + "tokenizer_config.json";
+  const std::string cls_name = get_or(config, "tokenizer_class", std::string("GPT2Tokenizer"), cwhere);
+  const bool roberta = cls_name.find("Roberta") != std::string::npos || cls_name.find("Bart") != std::string::npos ||
+                       cls_name.find("Longformer") != std::string::npos ||
+                       cls_name.find("Camembert") != std::string::npos;
+  const bool add_prefix_space = get_or(config, "add_prefix_space", false, cwhere);
+  const auto names = special_token_names(files, origin);
+
+  auto p = std::make_unique<Pipeline>();
+  p->pre_tokenizer = std::make_unique<ByteLevelPreTokenizer>(add_prefix_space, true);
+  p->model = std::make_unique<BpeModel>(std::move(vocab), merges, BpeModel::Options{}, mwhere);
+  p->decoder = std::make_unique<ByteLevelDecoder>();
+  std::vector<AddedToken> added = config_added_tokens(config, cwhere);
+  if (added.empty())
+    added = default_specials(names, {"bos_token", "pad_token", "eos_token", "unk_token", "mask_token"});
+  p->added.add_tokens(added, *p->model);
+  p->added.rebuild(nullptr);
+  if (roberta) {
+    auto id_of = [&](const char* key, const char* fallback) {
+      auto it = names.find(key);
+      const std::string tok = it == names.end() ? fallback : it->second;
+      auto id = p->added.token_to_id(tok);
+      if (!id) throw Error(vwhere + ": special token '" + tok + "' is not in the vocabulary");
+      return std::make_pair(tok, static_cast<int64_t>(*id));
+    };
+    p->post_processor =
+        std::make_unique<BertProcessor>(id_of("sep_token", "</s>"), id_of("cls_token", "<s>"), true, true, add_prefix_space);
+  } else if (get_or(config, "add_bos_token", false, cwhere) && names.count("bos_token")) {
+    const std::string bos = names.at("bos_token");
+    p->post_processor = make_template({{bos, 0}, {"$A", 0}}, {{bos, 0}, {"$A", 0}, {"$B", 1}}, *p, vwhere);
+  } else {
+    p->post_processor = std::make_unique<ByteLevelProcessor>(false, true);
+  }
+  resolve_special_ids(*p, files, origin);
+  return p;
+}
+
+std::unique_ptr<Pipeline> pipeline_from_sentencepiece_files(const TokenizerFiles& files, const std::string& model_file,
+                                                            const std::string& origin) {
+  const std::string where = origin + model_file;
+  auto model = std::make_unique<SentencePieceModel>(files.at(model_file), where);
+  const json config = config_of(files, origin);
+  const std::string cwhere = origin + "tokenizer_config.json";
+  const std::string cls_name = get_or(config, "tokenizer_class", std::string(), cwhere);
+  const auto names = special_token_names(files, origin);
+  auto p = std::make_unique<Pipeline>();
+  const bool albert = cls_name.rfind("Albert", 0) == 0, t5 = cls_name.rfind("T5", 0) == 0;
+  if (albert) {
+    p->normalizer = std::make_unique<AlbertPreprocessNormalizer>(get_or(config, "remove_space", true, cwhere),
+                                                                 get_or(config, "keep_accents", false, cwhere),
+                                                                 get_or(config, "do_lower_case", true, cwhere));
+    model->set_split_digit_comma(true);
+  }
+  p->decoder = std::make_unique<SentencePieceDecoder>(model->processor());
+  p->model = std::move(model);
+  std::vector<AddedToken> added = config_added_tokens(config, cwhere);
+  if (added.empty())
+    added = default_specials(names, {"pad_token", "unk_token", "cls_token", "sep_token", "mask_token", "eos_token"});
+  p->added.add_tokens(added, *p->model);
+  p->added.rebuild(p->normalizer.get());
+  auto name = [&](const char* key, const char* fallback) {
+    auto it = names.find(key);
+    return it == names.end() ? std::string(fallback) : it->second;
+  };
+  auto token = [&](const char* key, const char* fallback) {
+    const std::string tok = name(key, fallback);
+    const auto id = p->added.token_to_id(tok);
+    if (!id) throw Error(where + ": special token '" + tok + "' is not in the vocabulary");
+    return std::make_pair(tok, static_cast<int64_t>(*id));
+  };
+  if (albert) {
+    p->post_processor = std::make_unique<SlowSentencePieceProcessor>(
+        SlowSentencePieceProcessor::Flavor::Albert, token("cls_token", "[CLS]"), token("sep_token", "[SEP]"));
+  } else if (t5) {
+    p->post_processor = std::make_unique<SlowSentencePieceProcessor>(
+        SlowSentencePieceProcessor::Flavor::T5, token("eos_token", "</s>"), token("eos_token", "</s>"));
+  }
+  resolve_special_ids(*p, files, origin);
+  return p;
+}
+
+std::unique_ptr<Tokenizer> sentencepiece_tokenizer(const std::string& proto, const std::string& origin) {
+  auto p = std::make_unique<Pipeline>();
+  auto model = std::make_unique<SentencePieceModel>(proto, origin);
+  p->decoder = std::make_unique<SentencePieceDecoder>(model->processor());
+  p->model = std::move(model);
+  p->added.add_tokens({}, *p->model);
+  p->added.rebuild(nullptr);
+  return std::make_unique<Tokenizer>(std::move(p));
+}
+
+}  // namespace tokenizers
+
+const std::vector<std::string>& tokenizer_file_names() {
+  static const std::vector<std::string> names = {
+      "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.txt",
+      "vocab.json",     "merges.txt",            "spiece.model",            "tokenizer.model",   "sentencepiece.bpe.model"};
+  return names;
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer_from_files(const TokenizerFiles& files, const std::string& origin) {
+  using namespace tokenizers;
+  std::unique_ptr<Pipeline> p;
+  if (auto it = files.find("tokenizer.json"); it != files.end()) {
+    p = pipeline_from_tokenizer_json(it->second, origin + "tokenizer.json");
+    resolve_special_ids(*p, files, origin);
+  } else if (files.count("vocab.txt")) {
+    p = pipeline_from_wordpiece_files(files, origin);
+  } else if (files.count("vocab.json")) {
+    p = pipeline_from_bpe_files(files, origin);
+  } else {
+    for (const char* model : {"spiece.model", "tokenizer.model", "sentencepiece.bpe.model"})
+      if (files.count(model)) {
+        p = pipeline_from_sentencepiece_files(files, model, origin);
+        break;
+      }
+  }
+  if (!p)
+    throw Error((origin.empty() ? std::string("tokenizer") : origin) +
+                ": no tokenizer files (tokenizer.json, vocab.txt, vocab.json + merges.txt or spiece.model)");
+  return std::make_unique<Tokenizer>(std::move(p));
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(dir)) throw Error(dir + ": not a folder");
+  TokenizerFiles files;
+  for (const std::string& name : tokenizer_file_names()) {
+    const fs::path path = fs::path(dir) / name;
+    if (!fs::is_regular_file(path)) continue;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(path.string() + ": cannot open");
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    files[name] = buf.str();
+  }
+  std::string origin = dir;
+  if (!origin.empty() && origin.back() != '/') origin += '/';
+  return load_tokenizer_from_files(files, origin);
+}
+
+}  // namespace hfjit
