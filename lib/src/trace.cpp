@@ -74,7 +74,9 @@ std::vector<std::string> artifact_files(const std::string& model_dir) {
       "vocab.txt",      "vocab.json",            "merges.txt",              "spiece.model",
       "sentencepiece.bpe.model", "source.spm", "target.spm",
       // sentence-transformers
-      "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json"};
+      "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json",
+      // decoding defaults (eos_token_id) for text generation
+      "generation_config.json"};
   std::vector<std::string> out;
   const fs::path dir(model_dir);
   std::error_code ec;

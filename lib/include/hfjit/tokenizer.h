@@ -95,6 +95,11 @@ class Tokenizer {
   std::string decode(const std::vector<int64_t>& ids, bool skip_special_tokens = true,
                      bool clean_up_tokenization_spaces = false) const;
 
+  // Tokens back to text through the decoder (transformers' convert_tokens_to_string).
+  std::string convert_tokens_to_string(std::vector<std::string> tokens) const;
+  // The model marks word-continuing pieces ("##ing"), so tokens can be fused into words exactly.
+  bool has_continuing_subword_prefix() const;
+
   std::optional<int64_t> token_to_id(std::string_view token) const;
   std::optional<std::string> id_to_token(int64_t id) const;
   // The model's vocabulary plus the added tokens that are not in it.

@@ -150,6 +150,21 @@ void AtomicFile::write(const void* data, size_t size) {
   }
 }
 
+void AtomicFile::write_at(uint64_t offset, const void* data, size_t size) {
+  if (offset + size > written_) throw Error(context(path_, "write_at past the end of what was written"));
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = ::pwrite(fd_, p, size, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw Error(context(path_, "write failed: " + errno_text()));
+    }
+    p += n;
+    offset += static_cast<uint64_t>(n);
+    size -= static_cast<size_t>(n);
+  }
+}
+
 void AtomicFile::close() {
   if (fd_ < 0) return;
   if (::fsync(fd_) != 0) throw Error(context(path_, "fsync failed: " + errno_text()));

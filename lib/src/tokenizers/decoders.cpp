@@ -1,6 +1,5 @@
 #include "hfjit/tokenizers/decoders.h"
 
-#include <sentencepiece_processor.h>
 
 #include "hfjit/tokenizers/unicode.h"
 
@@ -180,9 +179,7 @@ std::vector<std::string> SequenceDecoder::decode_chain(std::vector<std::string> 
 }
 
 std::vector<std::string> SentencePieceDecoder::decode_chain(std::vector<std::string> tokens) const {
-  std::string text;
-  sp_->Decode(tokens, &text).IgnoreError();
-  return {text};
+  return {sp_->decode(tokens)};
 }
 
 }  // namespace hfjit::tokenizers

@@ -1,20 +1,16 @@
 #include "hfjit/tokenizers/sentencepiece_model.h"
 
-#include <sentencepiece_processor.h>
-
 #include "hfjit/error.h"
 #include "hfjit/tokenizers/unicode.h"
 
 namespace hfjit::tokenizers {
 
 SentencePieceModel::SentencePieceModel(const std::string& proto, const std::string& origin)
-    : sp_(std::make_shared<sentencepiece::SentencePieceProcessor>()) {
-  const auto status = sp_->LoadFromSerializedProto(proto);
-  if (!status.ok()) throw Error(origin + ": not a SentencePiece model: " + status.ToString());
-  const int n = sp_->GetPieceSize();
+    : sp_(load_spm(proto, origin)) {
+  const int n = sp_->piece_size();
   pieces_.reserve(n);
   for (int i = 0; i < n; ++i) {
-    pieces_.push_back(sp_->IdToPiece(i));
+    pieces_.push_back(sp_->id_to_piece(i));
     vocab_.insert(pieces_.back(), static_cast<uint32_t>(i));
   }
 }
@@ -41,20 +37,19 @@ bool is_ascii_digit_or_unicode_digit(std::string_view piece, size_t char_end) {
 }  // namespace
 
 void SentencePieceModel::tokenize(std::string_view seq, std::vector<Token>& out) const {
-  const auto spt = sp_->EncodeAsImmutableProto(seq);
-  const auto pieces = spt.pieces();
+  std::vector<SpmPiece> pieces;
+  sp_->encode_pieces(seq, pieces);
   for (const auto& p : pieces) {
-    const std::string piece = p.piece();
-    const uint32_t id = p.id();
-    const size_t begin = p.begin(), end = p.end();
+    const std::string& piece = p.piece;
+    const uint32_t id = p.id;
+    const size_t begin = p.begin, end = p.end;
     const size_t chars = count_chars(piece);
     if (digit_comma_ && chars > 1 && piece.back() == ',' && is_ascii_digit_or_unicode_digit(piece, piece.size() - 1)) {
       // AlbertTokenizer._tokenize: re-encode the piece without "▁" and its comma.
       std::string body = piece.substr(0, piece.size() - 1);
       for (size_t k = body.find(kUnderline); k != std::string::npos; k = body.find(kUnderline, k))
         body.erase(k, kUnderline.size());
-      std::vector<std::string> sub;
-      sp_->Encode(body, &sub).IgnoreError();
+      std::vector<std::string> sub = sp_->encode(body);
       if (piece.compare(0, kUnderline.size(), kUnderline) != 0 && !sub.empty() &&
           sub[0].compare(0, kUnderline.size(), kUnderline) == 0) {
         if (sub[0].size() == kUnderline.size()) sub.erase(sub.begin());

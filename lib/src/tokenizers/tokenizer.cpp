@@ -233,13 +233,19 @@ std::string Tokenizer::decode(const std::vector<int64_t>& ids, bool skip_special
     if (skip_special_tokens && pipeline_->added.is_special(*t)) continue;
     tokens.push_back(*t);
   }
-  std::string text;
-  if (pipeline_->decoder) {
-    text = pipeline_->decoder->decode(std::move(tokens));
-  } else {
-    for (size_t i = 0; i < tokens.size(); ++i) text += (i ? " " : "") + tokens[i];
-  }
+  std::string text = convert_tokens_to_string(std::move(tokens));
   return clean_up_tokenization_spaces ? tokenizers::clean_up_tokenization(text) : text;
+}
+
+std::string Tokenizer::convert_tokens_to_string(std::vector<std::string> tokens) const {
+  if (pipeline_->decoder) return pipeline_->decoder->decode(std::move(tokens));
+  std::string text;
+  for (size_t i = 0; i < tokens.size(); ++i) text += (i ? " " : "") + tokens[i];
+  return text;
+}
+
+bool Tokenizer::has_continuing_subword_prefix() const {
+  return !pipeline_->model->continuing_subword_prefix().empty();
 }
 
 std::optional<int64_t> Tokenizer::token_to_id(std::string_view token) const {

@@ -71,6 +71,8 @@ class AtomicFile {
 
   void write(const void* data, size_t size);
   void write(std::string_view s) { write(s.data(), s.size()); }
+  // Overwrites bytes already written (a header patched once the sizes are known).
+  void write_at(uint64_t offset, const void* data, size_t size);
   uint64_t bytes_written() const { return written_; }
   const std::string& temp_path() const { return temp_; }
   // Closes the file without renaming, for writers that need a path (they

@@ -8,10 +8,7 @@
 #include <vector>
 
 #include "hfjit/tokenizers/normalizers.h"
-
-namespace sentencepiece {
-class SentencePieceProcessor;
-}
+#include "hfjit/tokenizers/spm.h"
 
 namespace hfjit::tokenizers {
 
@@ -116,11 +113,11 @@ class SequenceDecoder : public Decoder {
 // Pieces back to text through libsentencepiece.
 class SentencePieceDecoder : public Decoder {
  public:
-  explicit SentencePieceDecoder(std::shared_ptr<const sentencepiece::SentencePieceProcessor> sp) : sp_(std::move(sp)) {}
+  explicit SentencePieceDecoder(std::shared_ptr<const SpmProcessor> sp) : sp_(std::move(sp)) {}
   std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override;
 
  private:
-  std::shared_ptr<const sentencepiece::SentencePieceProcessor> sp_;
+  std::shared_ptr<const SpmProcessor> sp_;
 };
 
 // tokenizers' WordPiece clean-up (" ." -> ".", " do not" -> " don't", ...).

@@ -27,6 +27,8 @@ class Model {
   virtual std::optional<uint32_t> token_to_id(std::string_view token) const = 0;
   virtual const std::string* id_to_token(uint32_t id) const = 0;
   virtual size_t vocab_size() const = 0;
+  // The prefix of word-continuing pieces ("##"), empty when the model has none.
+  virtual std::string continuing_subword_prefix() const { return std::string(); }
 };
 
 // Greedy longest-match-first subwords with a continuing prefix ("##").
@@ -38,7 +40,7 @@ class WordPieceModel : public Model {
   std::optional<uint32_t> token_to_id(std::string_view token) const override { return vocab_.find(token); }
   const std::string* id_to_token(uint32_t id) const override { return vocab_.token(id); }
   size_t vocab_size() const override { return vocab_.size(); }
-  const std::string& continuing_subword_prefix() const { return prefix_; }
+  std::string continuing_subword_prefix() const override { return prefix_; }
 
  private:
   Vocab vocab_;
@@ -67,6 +69,7 @@ class BpeModel : public Model {
   std::optional<uint32_t> token_to_id(std::string_view token) const override { return vocab_.find(token); }
   const std::string* id_to_token(uint32_t id) const override { return vocab_.token(id); }
   size_t vocab_size() const override { return vocab_.size(); }
+  std::string continuing_subword_prefix() const override { return opt_.continuing_subword_prefix; }
 
  private:
   struct Symbol {

@@ -1,5 +1,6 @@
 #pragma once
-// SentencePieceModel: a Model backed by libsentencepiece (spiece.model),
+// SentencePieceModel: a Model backed by libsentencepiece (spiece.model, through
+// the shim of hfjit/tokenizers/spm.h),
 // normalization and segmentation done by the library; offsets come from its
 // immutable proto pieces (byte ranges of the input).
 
@@ -8,10 +9,7 @@
 #include <vector>
 
 #include "hfjit/tokenizers/models.h"
-
-namespace sentencepiece {
-class SentencePieceProcessor;
-}
+#include "hfjit/tokenizers/spm.h"
 
 namespace hfjit::tokenizers {
 
@@ -27,10 +25,10 @@ class SentencePieceModel : public Model {
 
   // AlbertTokenizer's split of "9," pieces into "9" and "," (slow tokenizer behaviour).
   void set_split_digit_comma(bool on) { digit_comma_ = on; }
-  std::shared_ptr<const sentencepiece::SentencePieceProcessor> processor() const { return sp_; }
+  std::shared_ptr<const SpmProcessor> processor() const { return sp_; }
 
  private:
-  std::shared_ptr<sentencepiece::SentencePieceProcessor> sp_;
+  std::shared_ptr<SpmProcessor> sp_;
   std::vector<std::string> pieces_;
   Vocab vocab_;
   bool digit_comma_ = false;

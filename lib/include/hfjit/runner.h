@@ -1,0 +1,76 @@
+#pragma once
+// `hfjit run`: text in, the task's answer out, through one .pt.
+//
+// A Runner loads a TorchScript file (its hfjit/meta.json, config.json and
+// tokenizer files), tokenizes each input natively, pads batches to a traced
+// shape (the smallest traced length that fits, missing rows filled), runs the
+// module and post-processes the outputs with the semantics of the Hugging Face
+// pipelines (fill-mask, text-classification, token-classification,
+// question-answering, feature-extraction, text-generation) plus
+// sentence-transformers' sentence-embedding. Results are JSON values in the
+// shape the Python pipeline returns for one input. See docs/run.md.
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hfjit {
+
+struct RunInput {
+  std::string text;                      // the text; the context for question answering
+  std::optional<std::string> text_pair;  // second sequence (text-classification)
+  std::optional<std::string> question;   // question answering
+  std::string where;                     // "line 3", "argument 1": named in errors and warnings
+};
+
+struct RunOptions {
+  std::string task;           // empty: the artifact's task
+  std::string tokenizer_dir;  // empty: the tokenizer files embedded in the artifact
+  // fill-mask: 5; text-classification: 1 (0 = every label); question-answering: 1;
+  // text-generation: sample among the k most likely tokens (50 when sampling).
+  std::optional<int64_t> top_k;
+  bool truncation_error = false;  // input longer than the traced length: error instead of warning
+  std::string aggregation = "none";  // token-classification: none, simple, first, max, average
+  std::vector<std::string> ignore_labels = {"O"};
+  std::optional<int64_t> doc_stride;  // question-answering; default min(length / 2, 128)
+  int64_t max_answer_len = 15;
+  bool handle_impossible_answer = false;
+  int64_t max_new_tokens = 20;
+  std::optional<double> temperature;  // sampling when set (or top_p, or top_k for generation)
+  std::optional<double> top_p;
+  uint64_t seed = 0;
+  // Plain TorchScript files (no hfjit metadata): the shape to pad to.
+  std::optional<int64_t> batch_size;
+  std::optional<int64_t> max_length;
+};
+
+class Runner {
+ public:
+  // Throws Error: not a TorchScript file, no metadata and no --task, no
+  // tokenizer, a task the artifact cannot do, bad options.
+  Runner(const std::string& model_path, RunOptions options);
+  ~Runner();
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
+
+  const std::string& task() const;
+  // Inputs per run() call that make one forward pass (the traced batch size).
+  size_t batch_size() const;
+  // One result per input. Throws Error naming the input's `where` for bad input
+  // (no mask token, question without context, too long with truncation_error).
+  std::vector<nlohmann::ordered_json> run(const std::vector<RunInput>& inputs);
+  // Warnings for the inputs of the last run() call ("line 3: truncated to 128 tokens").
+  const std::vector<std::string>& warnings() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Task names `hfjit run` knows, as the Hugging Face pipelines name them, plus sentence-embedding.
+const std::vector<std::string>& run_task_names();
+
+}  // namespace hfjit

@@ -1,0 +1,84 @@
+#pragma once
+// Shared between the Runner (loading, batching, forward) and the task
+// post-processing (tasks.cpp). Not a public header.
+
+#include <ATen/ATen.h>
+#include <torch/script.h>
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "hfjit/runner.h"
+#include "hfjit/tokenizer.h"
+
+namespace hfjit::run {
+
+using ojson = nlohmann::ordered_json;
+
+struct Method {
+  std::string name;
+  int64_t length = 0;  // 0: any length (a module without hfjit metadata)
+};
+
+// Pooling of sentence-transformers' Pooling module (1_Pooling/config.json).
+struct Pooling {
+  bool cls = false, mean = true, max = false, mean_sqrt_len = false, last_token = false;
+  bool normalize = false;  // a Normalize module follows
+};
+
+struct Context {
+  std::string path;
+  RunOptions opt;
+  std::string task;
+  std::string hf_class;  // for messages
+  torch::jit::Module module;
+  std::vector<Method> methods;  // ascending length
+  int64_t batch = 1;            // rows per forward
+  bool dynamic_batch = false;   // no fixed batch: rows = inputs
+  std::vector<std::string> input_names;
+  std::vector<std::string> output_names;
+  std::unique_ptr<Tokenizer> tok;
+  nlohmann::json config, tokenizer_config, generation_config;
+  std::map<int64_t, std::string> id2label;
+  std::string problem_type;
+  int64_t num_labels = 0;
+  bool clean_up = false;  // tokenizer_config's clean_up_tokenization_spaces
+  int64_t pad_id = 0;
+  std::vector<int64_t> eos_ids;
+  Pooling pooling;
+  int64_t st_max_seq_length = 0;  // sentence_bert_config.json: sentence-transformers truncates here
+  std::vector<std::string> warnings;
+
+  int64_t max_length() const { return methods.back().length; }
+  // Index of an output by name (or `fallback` for modules without metadata); throws when absent.
+  size_t output_index(const std::string& name, size_t fallback) const;
+  std::string label(int64_t id) const;
+  std::string decode(const std::vector<int64_t>& ids, bool skip_special_tokens) const {
+    return tok->decode(ids, skip_special_tokens, clean_up);
+  }
+  // Runs the encodings (each no longer than max_length()) through the smallest
+  // method that fits them all, `batch` rows per forward; returns the outputs
+  // asked for, rows in encoding order, length the method's.
+  std::vector<at::Tensor> forward(const std::vector<const Encoding*>& encodings, const std::vector<size_t>& outputs);
+  // Encodes one input for a single-sequence task, truncated to max_length()
+  // with a warning (or an error with --truncation error).
+  Encoding encode(const RunInput& in);
+  void warn(const std::string& where, const std::string& message);
+};
+
+// Task post-processing (tasks.cpp).
+std::vector<ojson> fill_mask(Context& c, const std::vector<RunInput>& inputs);
+std::vector<ojson> text_classification(Context& c, const std::vector<RunInput>& inputs);
+std::vector<ojson> token_classification(Context& c, const std::vector<RunInput>& inputs);
+std::vector<ojson> question_answering(Context& c, const std::vector<RunInput>& inputs);
+std::vector<ojson> feature_extraction(Context& c, const std::vector<RunInput>& inputs, bool sentence);
+std::vector<ojson> text_generation(Context& c, const std::vector<RunInput>& inputs);
+
+// Code-point slicing of UTF-8 text (offsets count code points, as Python's str does).
+std::string substr_chars(const std::string& text, size_t start, size_t end);
+size_t count_code_points(const std::string& text);
+
+}  // namespace hfjit::run

@@ -1,0 +1,372 @@
+#!/usr/bin/env python3
+"""Reference outputs of Hugging Face `transformers` pipelines for `hfjit run`.
+
+Run with the reference environment (see scripts/pyenv):
+
+    .venv-ref/bin/python scripts/make_run_fixtures.py [--out tests/fixtures/run/cases.json]
+
+For every case below, a pipeline is built with
+`transformers.pipeline(task, model=<folder>, tokenizer=<folder>, device="cpu")`
+(float32, torch.manual_seed(0), one thread) on a tiny random model of
+tests/fixtures/models/ (made by scripts/make_fixtures.py), and called once per
+input (never batched). The return value of each call is stored as JSON, with
+numpy / torch scalars turned into Python ints and floats (full precision, no
+rounding).
+
+Case fields:
+  name              unique id
+  model             folder under tests/fixtures/models
+  config_overrides  keys set in config.json of a copy of the folder before
+                    loading (the C++ test must do the same)
+  task              Hugging Face pipeline task
+  max_length, batch_size
+                    the shape the C++ side traces at
+  cli               `hfjit run` options equivalent to pipeline_kwargs
+  pipeline_kwargs   keyword arguments of each pipeline call
+  inputs            strings, or {"text", "text_pair"} / {"question", "context"}
+  expected          the pipeline's return value, one per input
+  expected_ids      (text-generation only) prompt + generated token ids from
+                    model.generate with the same settings
+
+Every input tokenizes to at most max_length tokens (special tokens included),
+except the long-context question-answering case, which is split into windows
+(max_seq_len = max_length, doc_stride from pipeline_kwargs). Running the
+script twice gives byte-identical output.
+"""
+
+import argparse
+import copy
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+import numpy as np
+import torch
+
+import transformers
+from transformers.utils import logging as hf_logging
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "tests" / "fixtures" / "models"
+DEFAULT_OUT = ROOT / "tests" / "fixtures" / "run" / "cases.json"
+MAX_LENGTH = 32
+BATCH_SIZE = 2
+MAX_FILE_KB = 1500
+
+torch.set_num_threads(1)
+hf_logging.set_verbosity_error()
+hf_logging.disable_progress_bar()
+
+# generate() asks whether the model is wrapped in FSDP, which imports
+# torch.distributed.fsdp; Debian's torch 1.13 fails that import on Python 3.11
+# (a dataclass with a mutable default). Nothing here is FSDP-managed.
+import transformers.generation.utils as _generation_utils  # noqa: E402
+
+_generation_utils.is_fsdp_managed_module = lambda module: False
+
+
+# --------------------------------------------------------------------------
+# Inputs (words from the training corpus of scripts/make_fixtures.py, so they
+# tokenize into real pieces, plus a few rarer words that split into several).
+# --------------------------------------------------------------------------
+def fill_mask_inputs(mask):
+    return [
+        f"The cat sat on the {mask} near the kitchen door.",
+        f"Paris is the {mask} of France.",
+        f"Dogs run {mask} across the green field.",
+        f"{mask} world! This is a simple test.",
+        f"She opened the window and listened to the {mask}.",
+    ]
+
+
+SENTIMENT = [
+    "I think this movie was wonderful.",
+    "I think that book was terrible.",
+    "The music was fine, not great, not bad.",
+    "Good food, good friends, and a quiet evening.",
+    "The weather today is cold and windy.",
+]
+SENTIMENT_PAIRS = [
+    {"text": "Where did the cat sit?", "text_pair": "The cat sat on the mat."},
+    {"text": "Who runs in the morning?", "text_pair": "My brother runs every morning."},
+    {"text": "I think this movie was wonderful.", "text_pair": "The music was fine, not great."},
+]
+NER = [
+    "John Smith lives in New York and works for a large bank.",
+    "Marie Curie was a physicist who worked in Paris.",
+    " Anna teaches music at a school in London. ",
+    "Berlin is the capital of Germany, and Paris is the capital of France!",
+    "Scientists measure the temperature of the ocean every year.",
+    "Dragons, towers, and wonderful pictures.",
+]
+QA_SHORT = [
+    {"question": "Where did the cat sit?", "context": "The cat sat on the warm mat near the kitchen door."},
+    {"question": "Who runs every morning?", "context": "My brother runs every morning before work."},
+    {"question": "What is the capital of France?", "context": "Paris is the capital of France."},
+    {"question": "Where does Anna live?", "context": "Anna lives in London and teaches music at a school."},
+    {"question": "When does the train leave?", "context": "The train leaves at seven and arrives at nine."},
+]
+LONG_CONTEXT = (
+    "Marie Curie was a physicist and chemist who worked in Paris. She won the Nobel Prize twice, in physics "
+    "and in chemistry. The library opens at eight in the morning and closes at six in the evening. Students "
+    "study quietly between the shelves. Scientists measure the temperature of the ocean every year. The water "
+    "is getting warmer, and the ice is melting faster. John Smith lives in New York and works for a large "
+    "bank. Anna lives in London and teaches music at a school. The train leaves at seven and arrives at nine. "
+    "If you are late, you will have to wait for the next one. Farmers plant wheat in autumn and harvest it in "
+    "summer. Bread, pasta, and cakes are all made from wheat flour. Our team played a great game on Saturday. "
+    "We scored two goals in the second half and won the championship."
+)
+QA_LONG = [
+    {"question": "Where does Anna live?", "context": LONG_CONTEXT},
+    {"question": "Who won the Nobel Prize?", "context": LONG_CONTEXT},
+    {"question": "When does the library open?", "context": LONG_CONTEXT},
+]
+FEATURES = [
+    "The cat sat on the mat.",
+    "Hello world!",
+    "Dogs run fast.",
+]
+PROMPTS = [
+    "The cat sat on the",
+    "Paris is the capital of",
+    "Dogs run fast across",
+    # The pipeline decodes with clean_up_tokenization_spaces=True and cuts
+    # len(decode(prompt)) characters: here that is one less than len(prompt).
+    "Hello world !",
+]
+PROMPTS_LONG = [
+    "The cat sat",
+    "Hello world!",
+    "She opened the window",
+]
+
+
+# --------------------------------------------------------------------------
+# Cases
+# --------------------------------------------------------------------------
+def case(name, model, task, inputs, cli=(), pipeline_kwargs=None, config_overrides=None,
+         max_length=MAX_LENGTH, batch_size=BATCH_SIZE, allow_long=False):
+    return {
+        "name": name,
+        "model": model,
+        "config_overrides": config_overrides or {},
+        "task": task,
+        "max_length": max_length,
+        "batch_size": batch_size,
+        "cli": list(cli),
+        "pipeline_kwargs": pipeline_kwargs or {},
+        "inputs": inputs,
+        "_allow_long": allow_long,
+    }
+
+
+def build_cases():
+    cases = []
+
+    # 1. fill-mask
+    bert_fm = fill_mask_inputs("[MASK]") + ["The [MASK] sat on the [MASK]."]
+    cases.append(case("fill-mask-bert-default", "bert-mlm", "fill-mask", bert_fm))
+    for model, mask in [("roberta-mlm", "<mask>"), ("distilbert-mlm", "[MASK]"), ("albert-mlm", "[MASK]"),
+                        ("electra-generator", "[MASK]")]:
+        short = model.split("-")[0]
+        cases.append(case(f"fill-mask-{short}-top3", model, "fill-mask", fill_mask_inputs(mask),
+                          cli=["--top-k", "3"], pipeline_kwargs={"top_k": 3}))
+
+    # 2. text-classification
+    for model in ["bert-seqcls", "roberta-seqcls", "distilbert-seqcls", "albert-seqcls", "gpt2-seqcls"]:
+        cases.append(case(f"text-classification-{model.split('-')[0]}", model, "text-classification",
+                          SENTIMENT))
+    cases.append(case("text-classification-bert-all", "bert-seqcls", "text-classification", SENTIMENT,
+                      cli=["--top-k", "all"], pipeline_kwargs={"top_k": None}))
+    cases.append(case("text-classification-bert-pair", "bert-seqcls", "text-classification", SENTIMENT_PAIRS))
+    cases.append(case("text-classification-bert-multilabel", "bert-seqcls", "text-classification", SENTIMENT,
+                      cli=["--top-k", "all"], pipeline_kwargs={"top_k": None},
+                      config_overrides={"problem_type": "multi_label_classification"}))
+    cases.append(case("text-classification-bert-regression", "bert-seqcls", "text-classification", SENTIMENT,
+                      cli=["--top-k", "all"], pipeline_kwargs={"top_k": None},
+                      config_overrides={"problem_type": "regression"}))
+
+    # 3. token-classification: plain labels, then labels where id 0 is not "O"
+    relabel = {"id2label": {"0": "B-MISC", "1": "B-PER", "2": "I-PER", "3": "B-LOC", "4": "I-LOC"},
+               "label2id": {"B-MISC": 0, "B-PER": 1, "I-PER": 2, "B-LOC": 3, "I-LOC": 4}}
+    for suffix, overrides in [("", None), ("-relabel", relabel)]:
+        for agg in ["none", "simple", "first", "max", "average"]:
+            cases.append(case(f"token-classification-{agg}{suffix}", "bert-tokcls", "token-classification", NER,
+                              cli=["--aggregation", agg], pipeline_kwargs={"aggregation_strategy": agg},
+                              config_overrides=overrides))
+
+    # 4. question-answering
+    cases.append(case("question-answering-default", "bert-qa", "question-answering", QA_SHORT))
+    cases.append(case("question-answering-top3", "bert-qa", "question-answering", QA_SHORT[:4],
+                      cli=["--top-k", "3"], pipeline_kwargs={"top_k": 3}))
+    cases.append(case("question-answering-long-context", "bert-qa", "question-answering", QA_LONG,
+                      cli=["--doc-stride", "8"], pipeline_kwargs={"max_seq_len": MAX_LENGTH, "doc_stride": 8},
+                      allow_long=True))
+    cases.append(case("question-answering-long-context-top3", "bert-qa", "question-answering", QA_LONG[:2],
+                      cli=["--doc-stride", "8", "--top-k", "3"],
+                      pipeline_kwargs={"max_seq_len": MAX_LENGTH, "doc_stride": 8, "top_k": 3},
+                      allow_long=True))
+
+    # 5. feature-extraction
+    for model in ["bert-base", "distilbert-sinusoidal"]:
+        cases.append(case(f"feature-extraction-{model}", model, "feature-extraction", FEATURES))
+
+    # 6. text-generation (greedy)
+    cases.append(case("text-generation-gpt2-greedy8", "gpt2-lm", "text-generation", PROMPTS,
+                      cli=["--max-new-tokens", "8"], pipeline_kwargs={"do_sample": False, "max_new_tokens": 8}))
+    cases.append(case("text-generation-gpt2-greedy20", "gpt2-lm", "text-generation", PROMPTS_LONG,
+                      cli=["--max-new-tokens", "20"], pipeline_kwargs={"do_sample": False, "max_new_tokens": 20}))
+    return cases
+
+
+# --------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------
+def to_json(obj):
+    """Pipeline output -> plain JSON types (numpy / torch scalars and arrays included)."""
+    if isinstance(obj, dict):
+        return {str(k): to_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_json(v) for v in obj]
+    if isinstance(obj, torch.Tensor):
+        return to_json(obj.tolist())
+    if isinstance(obj, np.ndarray):
+        return to_json(obj.tolist())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        value = float(obj)
+        assert np.isfinite(value), value
+        return value
+    if obj is None or isinstance(obj, str):
+        return obj
+    raise TypeError(f"cannot serialise {type(obj).__name__}: {obj!r}")
+
+
+def model_folder(c, tmp: Path) -> Path:
+    """The model folder, or a copy of it with config_overrides applied."""
+    src = MODELS / c["model"]
+    if not c["config_overrides"]:
+        return src
+    dst = tmp / c["name"]
+    shutil.copytree(src, dst)
+    cfg = json.loads((dst / "config.json").read_text(encoding="utf-8"))
+    cfg.update(copy.deepcopy(c["config_overrides"]))
+    (dst / "config.json").write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return dst
+
+
+def token_count(tok, x):
+    if isinstance(x, str):
+        return len(tok(x)["input_ids"])
+    if "question" in x:
+        return len(tok(x["question"], x["context"])["input_ids"])
+    return len(tok(x["text"], x["text_pair"])["input_ids"])
+
+
+def check_lengths(c, pipe):
+    tok = pipe.tokenizer
+    for x in c["inputs"]:
+        n = token_count(tok, x)
+        if c["task"] == "text-generation":
+            n += c["pipeline_kwargs"]["max_new_tokens"]
+        if c["_allow_long"]:
+            assert n > c["max_length"], (c["name"], x, n)
+        else:
+            assert n <= c["max_length"], (c["name"], x, n)
+        if c["task"] == "fill-mask":
+            ids = tok(x)["input_ids"]
+            assert tok.mask_token_id in ids, (c["name"], x)
+            assert tok.unk_token_id not in ids, (c["name"], x)
+
+
+def run_case(c, tmp: Path):
+    folder = model_folder(c, tmp)
+    torch.manual_seed(0)
+    pipe = transformers.pipeline(c["task"], model=str(folder), tokenizer=str(folder), device="cpu",
+                                 torch_dtype=torch.float32)
+    pipe.model.eval()
+    assert next(pipe.model.parameters()).dtype == torch.float32
+    check_lengths(c, pipe)
+    expected, expected_ids = [], []
+    for x in c["inputs"]:
+        torch.manual_seed(0)
+        with torch.no_grad():
+            if c["task"] == "question-answering":  # pipe(question=..., context=...)
+                out = pipe(**x, **c["pipeline_kwargs"])
+            else:
+                out = pipe(x, **c["pipeline_kwargs"])
+        expected.append(to_json(out))
+        if c["task"] == "text-generation":
+            enc = pipe.tokenizer(x, return_tensors="pt")
+            torch.manual_seed(0)
+            with torch.no_grad():
+                ids = pipe.model.generate(**enc, **c["pipeline_kwargs"])
+            ids = ids[0].tolist()
+            text = pipe.tokenizer.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=True)
+            prompt = pipe.tokenizer.decode(enc["input_ids"][0], skip_special_tokens=True,
+                                           clean_up_tokenization_spaces=True)
+            assert out[0]["generated_text"] == x + text[len(prompt):], (out, text)
+            expected_ids.append(ids)
+    result = {k: v for k, v in c.items() if not k.startswith("_")}
+    result["expected"] = expected
+    if expected_ids:
+        result["expected_ids"] = expected_ids
+    return result
+
+
+def summary(c):
+    def short(v):
+        s = json.dumps(v, ensure_ascii=False)
+        return s if len(s) <= 150 else s[:147] + "..."
+    first = c["expected"][0]
+    if c["task"] == "feature-extraction":
+        arr = np.array(first)
+        sample = f"shape {list(arr.shape)}, [0][0][:3] {arr[0, 0, :3].tolist()}"
+    else:
+        sample = short(first)
+    nonempty = ""
+    if c["task"] == "token-classification":
+        nonempty = f" nonempty {sum(1 for e in c['expected'] if e)}/{len(c['expected'])}"
+    return f"{c['name']:42} n={len(c['inputs'])}{nonempty}  {sample}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output JSON (default: %(default)s)")
+    args = parser.parse_args()
+
+    cases = build_cases()
+    names = [c["name"] for c in cases]
+    assert len(set(names)) == len(names), "case names must be unique"
+
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for c in cases:
+            results.append(run_case(c, Path(tmp)))
+
+    doc = {
+        "generated_by": "scripts/make_run_fixtures.py",
+        "transformers_version": transformers.__version__,
+        "torch_version": torch.__version__,
+        "cases": results,
+    }
+    text = json.dumps(doc, indent=1, sort_keys=False, ensure_ascii=False, allow_nan=False) + "\n"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+
+    for c in results:
+        print(summary(c))
+    size_kb = len(text.encode("utf-8")) / 1024
+    print(f"wrote {args.out} ({len(results)} cases, {size_kb:.1f} KB)")
+    assert size_kb < MAX_FILE_KB, f"{args.out} is {size_kb:.1f} KB"
+
+
+if __name__ == "__main__":
+    main()
