@@ -61,6 +61,8 @@ Runner add_trace(CLI::App& app) {
                  "Also trace these lengths as methods forward_<L> sharing the weights (e.g. 16,32,64)")
       ->delimiter(',');
   app.add_flag("--keep-tied", a->opts.keep_tied, "Keep tied weights as one shared tensor instead of clones");
+  app.add_flag("--dynamic", a->opts.dynamic, "One shape-polymorphic trace: any batch size and length up to --max-length");
+  app.add_flag("--optimize", a->opts.optimize, "Freeze and optimize for inference (verified like the rest)");
   app.add_option("--atol", a->opts.atol, "Verification tolerance (default 1e-5)");
   app.add_flag("--no-verify", a->no_verify, "Skip comparing the trace with the eager model");
   app.add_flag("--force", a->opts.force, "Replace the output if it exists");

@@ -32,6 +32,24 @@ Every input tokenizes to at most max_length tokens (special tokens included),
 except the long-context question-answering case, which is split into windows
 (max_seq_len = max_length, doc_stride from pipeline_kwargs). Running the
 script twice gives byte-identical output.
+
+It also writes tests/fixtures/run/plain/ (--plain-dir): "plain" TorchScript
+files with no hfjit metadata, for `hfjit run MODEL.pt --task T --tokenizer DIR
+--batch-size 1 --max-length 32`:
+
+  plain-bert-seqcls.pt, plain-bert-qa.pt
+                    torch.jit.trace of AutoModelFor...from_pretrained(folder,
+                    torchscript=True) in eval mode, example inputs
+                    (input_ids, attention_mask, token_type_ids) of shape
+                    [PLAIN_BATCH_SIZE, MAX_LENGTH] (positional, in that order),
+                    saved with torch.jit.save (no extra files)
+  plain.json        {"cases": [{name, pt, tokenizer (folder under
+                    tests/fixtures/models), task, cli, inputs, expected}]},
+                    expected computed exactly as for cases.json
+
+A .pt file is only rewritten when its bytes would change and the file on disk
+does not load to the same outputs (so a rerun never touches an equivalent
+trace).
 """
 
 import argparse
@@ -56,6 +74,9 @@ DEFAULT_OUT = ROOT / "tests" / "fixtures" / "run" / "cases.json"
 MAX_LENGTH = 32
 BATCH_SIZE = 2
 MAX_FILE_KB = 1500
+DEFAULT_PLAIN_DIR = ROOT / "tests" / "fixtures" / "run" / "plain"
+PLAIN_BATCH_SIZE = 1
+MAX_PT_KB = 1024
 
 torch.set_num_threads(1)
 hf_logging.set_verbosity_error()
@@ -223,6 +244,14 @@ def build_cases():
     return cases
 
 
+# Plain TorchScript files (no hfjit metadata): (name, folder, task, Auto class, inputs)
+PLAIN = [
+    ("plain-bert-seqcls", "bert-seqcls", "text-classification", "AutoModelForSequenceClassification",
+     SENTIMENT[:4]),
+    ("plain-bert-qa", "bert-qa", "question-answering", "AutoModelForQuestionAnswering", QA_SHORT[:3]),
+]
+
+
 # --------------------------------------------------------------------------
 # Running
 # --------------------------------------------------------------------------
@@ -321,6 +350,98 @@ def run_case(c, tmp: Path):
     return result
 
 
+def encode_fixed(tok, x, max_length=MAX_LENGTH):
+    """Tokenizer encoding of one input padded to max_length: (input_ids, attention_mask, token_type_ids)."""
+    if isinstance(x, str):
+        args = (x,)
+    elif "question" in x:
+        args = (x["question"], x["context"])
+    else:
+        args = (x["text"], x["text_pair"])
+    enc = tok(*args, padding="max_length", truncation=False, max_length=max_length, return_tensors="pt")
+    assert enc["input_ids"].shape == (1, max_length), enc["input_ids"].shape
+    return enc["input_ids"], enc["attention_mask"], enc["token_type_ids"]
+
+
+def module_outputs(module, examples):
+    """Concatenated outputs of a (traced or eager) model on fixed-shape examples."""
+    outs = []
+    with torch.no_grad():
+        for ex in examples:
+            out = module(*ex)
+            outs.extend(t.detach().clone() for t in (out if isinstance(out, (tuple, list)) else (out,)))
+    return outs
+
+
+def same_outputs(a, b):
+    return len(a) == len(b) and all(x.shape == y.shape and torch.equal(x, y) for x, y in zip(a, b))
+
+
+def write_trace(traced, path: Path, examples):
+    """torch.jit.save traced to path, unless path holds the same bytes or a trace with the same outputs.
+
+    Returns "written", "unchanged (same bytes)" or "kept (same outputs)"."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = Path(tmp) / path.name  # same file name: it names the folder inside the zip
+        torch.jit.save(traced, str(fresh))
+        data = fresh.read_bytes()
+    if path.exists():
+        if path.read_bytes() == data:
+            return "unchanged (same bytes)"
+        try:
+            old = torch.jit.load(str(path), map_location="cpu")
+            old.eval()
+            if same_outputs(module_outputs(old, examples), module_outputs(traced, examples)):
+                return "kept (same outputs)"
+        except Exception:  # unreadable / different signature: replace
+            pass
+    path.write_bytes(data)
+    return "written"
+
+
+def make_plain(plain_dir: Path, tmp: Path):
+    """Trace the PLAIN models to plain_dir and return the plain.json cases (expected from the pipelines)."""
+    plain_dir.mkdir(parents=True, exist_ok=True)
+    cases, report = [], []
+    for name, model, task, auto_class, inputs in PLAIN:
+        cli = ["--task", task, "--batch-size", str(PLAIN_BATCH_SIZE), "--max-length", str(MAX_LENGTH)]
+        c = run_case(case(name, model, task, inputs, batch_size=PLAIN_BATCH_SIZE), tmp)
+
+        folder = MODELS / model
+        tok = transformers.AutoTokenizer.from_pretrained(str(folder))
+        torch.manual_seed(0)
+        net = getattr(transformers, auto_class).from_pretrained(str(folder), torchscript=True,
+                                                                 torch_dtype=torch.float32)
+        net.eval()
+        assert next(net.parameters()).dtype == torch.float32
+        # Example: the first input, padded to [1, MAX_LENGTH] (so the mask has zeros).
+        example = encode_fixed(tok, inputs[0])
+        with torch.no_grad():
+            traced = torch.jit.trace(net, example)
+        traced.eval()
+        examples = [encode_fixed(tok, x) for x in inputs]
+        got, want = module_outputs(traced, examples), module_outputs(net, examples)
+        assert len(got) == len(want) and all(torch.allclose(g, w, rtol=0, atol=1e-5) for g, w in zip(got, want)), \
+            f"{name}: traced outputs differ from the eager model"
+
+        pt = plain_dir / f"{name}.pt"
+        status = write_trace(traced, pt, examples)
+        size_kb = pt.stat().st_size / 1024
+        assert size_kb < MAX_PT_KB, f"{pt} is {size_kb:.1f} KB"
+        report.append(f"{pt.name}: {status} ({size_kb:.1f} KB)")
+
+        cases.append({
+            "name": name,
+            "pt": pt.name,
+            "tokenizer": model,
+            "task": task,
+            "cli": cli,
+            "inputs": c["inputs"],
+            "expected": c["expected"],
+        })
+    return cases, report
+
+
 def summary(c):
     def short(v):
         s = json.dumps(v, ensure_ascii=False)
@@ -340,6 +461,8 @@ def summary(c):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output JSON (default: %(default)s)")
+    parser.add_argument("--plain-dir", type=Path, default=DEFAULT_PLAIN_DIR,
+                        help="output folder of the plain TorchScript cases (default: %(default)s)")
     args = parser.parse_args()
 
     cases = build_cases()
@@ -350,6 +473,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for c in cases:
             results.append(run_case(c, Path(tmp)))
+        plain_cases, plain_report = make_plain(args.plain_dir, Path(tmp))
 
     doc = {
         "generated_by": "scripts/make_run_fixtures.py",
@@ -366,6 +490,21 @@ def main():
     size_kb = len(text.encode("utf-8")) / 1024
     print(f"wrote {args.out} ({len(results)} cases, {size_kb:.1f} KB)")
     assert size_kb < MAX_FILE_KB, f"{args.out} is {size_kb:.1f} KB"
+
+    plain_doc = {
+        "generated_by": "scripts/make_run_fixtures.py",
+        "transformers_version": transformers.__version__,
+        "torch_version": torch.__version__,
+        "cases": plain_cases,
+    }
+    plain_json = args.plain_dir / "plain.json"
+    plain_text = json.dumps(plain_doc, indent=1, sort_keys=False, ensure_ascii=False, allow_nan=False) + "\n"
+    plain_json.write_text(plain_text, encoding="utf-8")
+    for c in plain_cases:
+        print(summary(c))
+    for line in plain_report:
+        print(line)
+    print(f"wrote {plain_json} ({len(plain_cases)} cases, {len(plain_text.encode('utf-8')) / 1024:.1f} KB)")
 
 
 if __name__ == "__main__":

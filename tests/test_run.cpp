@@ -336,3 +336,69 @@ TEST_CASE("run: bad inputs get one-line errors", "[run][errors]") {
 }
 
 }  // namespace hfjit::test
+
+namespace hfjit::test {
+namespace {
+
+// Runs `args` + --input (the case's inputs as JSON lines) + --json and compares each line.
+void check_outputs(const json& c, std::vector<std::string> args, const std::string& input) {
+  std::string lines;
+  for (const json& in : c["inputs"]) lines += (in.is_string() ? json{{"text", in}} : in).dump() + "\n";
+  write_bytes(input, lines);
+  args.insert(args.end(), {"--input", input, "--json"});
+  const CliResult r = run_cli(args);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  std::istringstream out(r.out);
+  std::string line;
+  size_t i = 0;
+  for (; std::getline(out, line); ++i) {
+    REQUIRE(i < c["expected"].size());
+    std::string why;
+    const bool ok = same(c["expected"][i], json::parse(line), why);
+    INFO("input " << i << ": " << why);
+    CHECK(ok);
+  }
+  CHECK(i == c["expected"].size());
+}
+
+}  // namespace
+
+TEST_CASE("run: plain TorchScript from Python's torch.jit.trace, with --task and --tokenizer", "[run][plain]") {
+  const json plain = load_json(fixture("run/plain/plain.json"));
+  TempFolder tmp;
+  REQUIRE(plain["cases"].size() >= 2);
+  for (const json& c : plain["cases"]) {
+    INFO(c["name"].get<std::string>());
+    std::vector<std::string> args = {"run", fixture("run/plain/" + c["pt"].get<std::string>()), "--tokenizer",
+                                     fixture("models/" + c["tokenizer"].get<std::string>())};
+    for (const json& a : c["cli"]) args.push_back(a);
+    check_outputs(c, args, tmp / "in.jsonl");
+    // Without --task there is nothing to go by.
+    const CliResult r = run_cli({"run", fixture("run/plain/" + c["pt"].get<std::string>()), "x"});
+    CHECK(r.code == 1);
+    CHECK(r.err.find("has no hfjit metadata") != std::string::npos);
+  }
+}
+
+TEST_CASE("run: a --dynamic artifact pads each batch to its longest input only", "[run][dynamic]") {
+  const json cases = load_json(fixture("run/cases.json"));
+  TempFolder tmp;
+  for (const json& c : cases["cases"]) {
+    if (c["name"] != "fill-mask-bert-default" && c["name"] != "question-answering-long-context" &&
+        c["name"] != "token-classification-first")
+      continue;
+    INFO(c["name"].get<std::string>());
+    TraceOptions o;
+    o.dynamic = true;
+    o.max_length = c["max_length"].get<int64_t>();
+    o.batch_size = 2;
+    const std::string pt = tmp / (c["name"].get<std::string>() + ".pt");
+    trace_model(fixture("models/" + c["model"].get<std::string>()), pt, o);
+    std::vector<std::string> args = {"run", pt};
+    for (const json& a : c["cli"]) args.push_back(a);
+    check_outputs(c, args, tmp / "in.jsonl");
+  }
+}
+
+}  // namespace hfjit::test

@@ -2,12 +2,16 @@
 #include <torch/script.h>
 
 #include <catch2/catch.hpp>
+#include <cstring>
+#include <limits>
+#include <set>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "hfjit/checkpoint.h"
 #include "hfjit/error.h"
 #include "hfjit/io/file.h"
+#include "hfjit/io/safetensors.h"
 #include "hfjit/trace.h"
 #include "test_util.h"
 
@@ -234,4 +238,85 @@ TEST_CASE("cli: trace and describe errors exit 1 with one line", "[trace][cli][e
   hfjit::test::write_bytes(tmp / "exists.pt", "x");
   expect({"trace", bert, "-o", tmp / "exists.pt"}, ".*exists.pt: already exists \\(use --force to replace it\\)");
   CHECK(hfjit::test::read_bytes(tmp / "exists.pt").size() == 1);
+}
+
+TEST_CASE("trace --dynamic: one trace follows the input's batch and length", "[trace][dynamic]") {
+  TempFolder tmp;
+  for (const std::string m : {"bert-mlm", "roberta-seqcls", "distilbert-mlm", "distilbert-sinusoidal", "albert-mlm",
+                              "electra-discriminator"}) {
+    INFO(m);
+    TraceOptions o;
+    o.max_length = 16;
+    o.dynamic = true;
+    const std::string pt = tmp / (m + ".pt");
+    TraceReport r = trace_model(fixture("models/" + m), pt, o);
+    CHECK(r.verified);
+    CHECK(r.stages[r.stages.size() - 2].detail.find("at 6 shapes") != std::string::npos);
+    CHECK(meta_of(pt)["dynamic"] == true);
+    // At the reference shape [2, 12], which it was never traced at: transformers' outputs.
+    torch::jit::Module loaded = torch::jit::load(pt);
+    Checkpoint ref = Checkpoint::load_file(fixture("models/" + m + "/reference.safetensors"));
+    std::vector<c10::IValue> args;
+    for (const auto& name : r.input_names)
+      args.push_back(ref.contains(name) ? ref.at(name).clone() : at::zeros({2, 12}, at::kLong));
+    auto out = loaded.forward(args).toTupleRef().elements();
+    const auto expected = reference_outputs(m);
+    REQUIRE(out.size() == expected.size());
+    for (size_t i = 0; i < expected.size(); ++i) {
+      const at::Tensor got = out[i].toTensor();
+      REQUIRE(got.sizes() == ref.at(expected[i]).sizes());
+      CHECK((got - ref.at(expected[i])).abs().max().item<double>() <= 1e-5);
+    }
+  }
+  TraceOptions o;
+  o.dynamic = true;
+  CHECK_THROWS_WITH(trace_model(fixture("models/gpt2-lm"), tmp / "g.pt", o),
+                    Catch::Contains("--dynamic is not supported for gpt2"));
+  o.lengths = {8};
+  CHECK_THROWS_WITH(trace_model(fixture("models/bert-mlm"), tmp / "b.pt", o), Catch::Contains("--lengths is for static"));
+  CHECK_FALSE(fs::exists(tmp / "g.pt"));
+}
+
+TEST_CASE("trace --optimize: frozen and optimized, verified, still transformers' outputs", "[trace][optimize]") {
+  TempFolder tmp;
+  TraceOptions o = at_reference_shape();
+  o.optimize = true;
+  o.lengths = {8};
+  TraceReport r = trace_model(fixture("models/bert-seqcls"), tmp / "o.pt", o);
+  CHECK(r.verified);
+  CHECK(meta_of(tmp / "o.pt")["optimized"] == true);
+  torch::jit::Module loaded = torch::jit::load(tmp / "o.pt");
+  // Frozen: the weights are constants of the graph, not attributes.
+  CHECK(loaded.named_parameters().size() == 0);
+  CHECK(loaded.find_method("forward_8"));
+  Checkpoint ref = Checkpoint::load_file(fixture("models/bert-seqcls/reference.safetensors"));
+  std::vector<c10::IValue> args;
+  for (const auto& name : r.input_names) args.push_back(ref.at(name).clone());
+  const at::Tensor got = loaded.forward(args).toTupleRef().elements()[0].toTensor();
+  CHECK((got - ref.at("output.0")).abs().max().item<double>() <= 1e-5);
+}
+
+TEST_CASE("trace: a verification failure exits 3 and writes nothing", "[trace][cli]") {
+  TempFolder tmp;
+  // A checkpoint with a NaN weight: the trace's outputs are not finite, which no tolerance accepts.
+  fs::copy(fixture("models/bert-seqcls"), tmp / "model", fs::copy_options::recursive);
+  const std::string weights = tmp / "model/model.safetensors";
+  std::vector<uint8_t> bytes = hfjit::test::read_bytes(weights);
+  const SafetensorsHeader h = parse_safetensors(bytes.data(), bytes.size(), weights);
+  const SafetensorsEntry* e = nullptr;
+  for (const auto& t : h.tensors)
+    if (t.name == "bert.encoder.layer.0.attention.self.query.weight") e = &t;
+  REQUIRE(e);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(bytes.data() + h.data_start + e->begin, &nan, sizeof nan);
+  hfjit::test::write_bytes(weights, std::string(bytes.begin(), bytes.end()));
+  const auto r = hfjit::test::run_cli({"trace", tmp / "model", "-o", tmp / "m.pt", "--max-length", "16"});
+  INFO(r.err);
+  CHECK(r.code == 3);
+  CHECK(r.err.find("verification failed: output \"logits\" of forward is not finite") != std::string::npos);
+  CHECK(r.err.find("nothing written") != std::string::npos);
+  CHECK_FALSE(fs::exists(tmp / "m.pt"));
+  std::set<std::string> left;
+  for (const auto& entry : fs::directory_iterator(tmp.path())) left.insert(entry.path().filename().string());
+  CHECK(left == std::set<std::string>{"model"});
 }

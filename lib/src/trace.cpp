@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "hfjit/checkpoint.h"
@@ -17,6 +18,7 @@
 #include "hfjit/error.h"
 #include "hfjit/io/file.h"
 #include "hfjit/io/model_dir.h"
+#include "hfjit/models/layers.h"
 #include "hfjit/models/registry.h"
 #include "hfjit/torchscript_file.h"
 #include "hfjit/tracer.h"
@@ -115,6 +117,8 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
   for (int64_t l : opts.lengths)
     if (l <= 0) throw Error("--lengths must be positive (got " + std::to_string(l) + ")");
   if (!(opts.atol > 0)) throw Error("--atol must be positive");
+  if (opts.dynamic && !opts.lengths.empty())
+    throw Error("--dynamic traces one method for every shape; --lengths is for static traces");
   if (output.empty()) throw Error("trace needs an output: -o OUT.pt");
   std::error_code ec;
   if (fs::is_directory(output, ec)) throw Error(context(output, "is a folder; give a file name such as model.pt"));
@@ -163,6 +167,9 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
     return models::build_model(config, ckpt, opts.task);
   }();
   built.module->eval();
+  if (opts.dynamic && built.model_type == "gpt2")
+    throw Error("--dynamic is not supported for gpt2 yet (its causal mask bakes the length in); "
+                "trace static lengths with --lengths");
   r.model_type = built.model_type;
   r.task = built.task;
   r.hf_class = built.hf_class;
@@ -196,22 +203,56 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
   Tracer tracer(built);
   std::map<int64_t, std::string> methods;
   std::map<int64_t, std::vector<at::Tensor>> dummy_outputs;
-  for (int64_t len : lengths) {
-    const std::string method = len == max_length ? "forward" : "forward_" + std::to_string(len);
-    dummy_outputs[len] = tracer.add_method(method, dummy.full(opts.batch_size, len));
-    methods[len] = method;
+  {
+    std::optional<models::DynamicShapes> dynamic;
+    if (opts.dynamic) dynamic.emplace();
+    for (int64_t len : lengths) {
+      const std::string method = len == max_length ? "forward" : "forward_" + std::to_string(len);
+      dummy_outputs[len] = tracer.add_method(method, dummy.full(opts.batch_size, len));
+      methods[len] = method;
+    }
   }
-  torch::jit::Module& jm = tracer.module();
+  torch::jit::Module jm = tracer.module();
   stage("trace", t, std::to_string(lengths.size()) + " method" + (lengths.size() > 1 ? "s" : "") +
                         ", batch " + std::to_string(opts.batch_size));
+
+  // --optimize: weights folded into the graphs as constants, then the inference
+  // passes (conv/linear folding, MKLDNN layouts where they pay). The module's
+  // `training` attributes (false) are what let freeze() run at all.
+  if (opts.optimize) {
+    t = Clock::now();
+    std::vector<std::string> others;
+    for (const auto& [len, method] : methods)
+      if (method != "forward") others.push_back(method);
+    try {
+      jm = torch::jit::freeze(jm, others);
+      jm = torch::jit::optimize_for_inference(jm, others);
+    } catch (const c10::Error& e) {
+      std::string msg = e.what_without_backtrace();
+      throw Error("--optimize failed: " + msg.substr(0, msg.find('\n')));
+    }
+    stage("optimize", t, "frozen, optimized for inference");
+  }
 
   // Verify: the trace against the eager model on fresh inputs, one padded.
   if (opts.verify) {
     t = Clock::now();
     torch::NoGradGuard no_grad;
-    for (const auto& [len, method] : methods) {
+    // Static: each method at its shape. Dynamic: forward at three lengths and two batch sizes.
+    struct Check {
+      std::string method;
+      int64_t batch, length;
+    };
+    std::vector<Check> checks;
+    if (opts.dynamic) {
+      for (int64_t len : std::set<int64_t>{max_length, std::max<int64_t>(2, max_length / 2), std::min<int64_t>(max_length, 7)})
+        for (int64_t b : {opts.batch_size, opts.batch_size + 1}) checks.push_back({"forward", b, len});
+    } else {
+      for (const auto& [len, method] : methods) checks.push_back({method, opts.batch_size, len});
+    }
+    for (const auto& [method, batch, len] : checks) {
       for (int kind : {0, 1}) {
-        std::vector<at::Tensor> in = kind ? dummy.padded(opts.batch_size, len) : dummy.full(opts.batch_size, len);
+        std::vector<at::Tensor> in = kind ? dummy.padded(batch, len) : dummy.full(batch, len);
         std::vector<at::Tensor> eager = built.forward(in);
         std::vector<at::Tensor> traced = run_method(jm, method, in);
         if (eager.size() != traced.size())
@@ -219,6 +260,11 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
                             " outputs, the eager model " + std::to_string(eager.size()));
         for (size_t i = 0; i < eager.size(); ++i) {
           const std::string& name = built.output_names[i];
+          // A NaN or inf output (a broken checkpoint, an overflow) makes any comparison meaningless.
+          if (!at::isfinite(traced[i]).all().item<bool>())
+            throw VerifyError("verification failed: output \"" + name + "\" of " + method + " is not finite (NaN or inf) on " +
+                              (kind ? "a padded" : "an unpadded") + " input [" + std::to_string(batch) + ", " +
+                              std::to_string(len) + "]; check the weights; nothing written");
           double d = max_abs_diff(eager[i], traced[i]);
           r.max_abs_diff[name] = std::max(r.max_abs_diff[name], d);
           if (!(d <= opts.atol)) {
@@ -226,7 +272,8 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
             std::snprintf(buf, sizeof buf, "%.3g", d);
             throw VerifyError("verification failed: output \"" + name + "\" of " + method + " differs from the eager model by " +
                               buf + " (atol " + std::to_string(opts.atol) + ", " +
-                              (kind ? "padded" : "unpadded") + " input); nothing written");
+                              (kind ? "padded" : "unpadded") + " input [" + std::to_string(batch) + ", " +
+                              std::to_string(len) + "]); nothing written");
           }
         }
       }
@@ -235,7 +282,8 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
     double worst = 0;
     for (const auto& [k, v] : r.max_abs_diff) worst = std::max(worst, v);
     char buf[96];
-    std::snprintf(buf, sizeof buf, "max abs diff %.3g over %zu outputs, atol %g", worst, r.max_abs_diff.size(), opts.atol);
+    std::snprintf(buf, sizeof buf, "max abs diff %.3g over %zu outputs at %zu shapes, atol %g", worst,
+                  r.max_abs_diff.size(), checks.size(), opts.atol);
     stage("verify", t, buf);
   }
 
@@ -272,8 +320,8 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
   meta["untied"] = r.untied;
   meta["dtype"] = "float32";
   meta["quantization"] = "none";
-  meta["dynamic"] = false;
-  meta["optimized"] = false;
+  meta["dynamic"] = opts.dynamic;
+  meta["optimized"] = opts.optimize;
   json labels = json::object();
   for (const auto& [id, label] : config.id2label) labels[std::to_string(id)] = label;
   meta["labels"] = labels;

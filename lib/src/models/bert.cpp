@@ -54,7 +54,7 @@ at::Tensor BertEmbeddings::forward(const at::Tensor& input_ids,
                                    const at::Tensor& token_type_ids) const {
   at::Tensor position_ids = roberta_positions_
                                 ? create_position_ids_from_input_ids(input_ids, padding_idx_)
-                                : at::arange(input_ids.size(1), input_ids.options()).unsqueeze(0);
+                                : arange_positions(input_ids);
   at::Tensor embeddings =
       word_embeddings->forward(input_ids) + token_type_embeddings_->forward(token_type_ids);
   embeddings = embeddings + position_embeddings_->forward(position_ids);

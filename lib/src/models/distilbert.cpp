@@ -65,7 +65,7 @@ DistilBertEmbeddings::DistilBertEmbeddings(const WeightLoader& w, const DistilBe
 }
 
 at::Tensor DistilBertEmbeddings::forward(const at::Tensor& input_ids) const {
-  at::Tensor position_ids = at::arange(input_ids.size(1), input_ids.options()).unsqueeze(0);
+  at::Tensor position_ids = arange_positions(input_ids);
   at::Tensor embeddings =
       word_embeddings->forward(input_ids) + at::embedding(position_table_, position_ids);
   return layer_norm_->forward(embeddings);
@@ -87,7 +87,7 @@ at::Tensor MultiHeadSelfAttention::forward(const at::Tensor& x,
   q = q / std::sqrt(static_cast<double>(q.size(-1)));
   at::Tensor scores = at::matmul(q, k.transpose(2, 3));
   // DistilBERT fills masked scores with finfo.min instead of adding a mask.
-  at::Tensor masked = attention_mask.eq(0).view({x.size(0), 1, 1, x.size(1)}).expand_as(scores);
+  at::Tensor masked = attention_mask.eq(0).unsqueeze(1).unsqueeze(2).expand_as(scores);
   scores = scores.masked_fill(masked,
                               at::scalar_tensor(finfo_min(scores.scalar_type()), scores.options()));
   at::Tensor context = at::matmul(at::softmax(scores, -1), v);

@@ -1,5 +1,7 @@
 #include "hfjit/models/layers.h"
 
+#include <torch/csrc/jit/frontend/tracer.h>
+
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -123,13 +125,36 @@ LayerNorm::LayerNorm(const WeightLoader& w, int64_t dim, double eps) : eps_(eps)
   bias = register_parameter("bias", w.tensor("bias", {dim}), false);
 }
 
+namespace {
+thread_local bool dynamic_shapes = false;
+}
+
+DynamicShapes::DynamicShapes() : previous_(dynamic_shapes) { dynamic_shapes = true; }
+DynamicShapes::~DynamicShapes() { dynamic_shapes = previous_; }
+bool DynamicShapes::active() { return dynamic_shapes && torch::jit::tracer::isTracing(); }
+
+at::Tensor view_keeping(const at::Tensor& x, const std::vector<int64_t>& sizes, const std::vector<int64_t>& from_x) {
+  if (DynamicShapes::active()) {
+    namespace tracer = torch::jit::tracer;
+    for (int64_t i : from_x)
+      tracer::ArgumentStash::stashIntArrayRefElem("size", sizes.size(), static_cast<size_t>(i), tracer::getSizeOf(x, i));
+  }
+  return x.view(sizes);
+}
+
+at::Tensor arange_positions(const at::Tensor& input_ids) {
+  // Under DynamicShapes, a running count over the ids: the same integers, with no length baked in.
+  if (DynamicShapes::active()) return at::ones_like(input_ids).cumsum(1).sub(1).narrow(0, 0, 1);
+  return at::arange(input_ids.size(1), input_ids.options()).unsqueeze(0);
+}
+
 at::Tensor split_heads(const at::Tensor& x, int64_t heads) {
-  return x.view({x.size(0), x.size(1), heads, x.size(2) / heads}).permute({0, 2, 1, 3});
+  return view_keeping(x, {x.size(0), x.size(1), heads, x.size(2) / heads}, {0, 1}).permute({0, 2, 1, 3});
 }
 
 at::Tensor merge_heads(const at::Tensor& x) {
   at::Tensor t = x.permute({0, 2, 1, 3}).contiguous();
-  return t.view({t.size(0), t.size(1), t.size(2) * t.size(3)});
+  return view_keeping(t, {t.size(0), t.size(1), t.size(2) * t.size(3)}, {0, 1});
 }
 
 double finfo_min(at::ScalarType dtype) {

@@ -78,7 +78,7 @@ void Context::warn(const std::string& where, const std::string& message) {
 }
 
 Encoding Context::encode(const RunInput& in) {
-  int64_t limit = methods.back().length;
+  int64_t limit = max_length();
   if (task == "sentence-embedding" && st_max_seq_length > 0 && (limit == 0 || st_max_seq_length < limit))
     limit = st_max_seq_length;
   if (limit > 0) {
@@ -93,7 +93,7 @@ Encoding Context::encode(const RunInput& in) {
     tok->set_truncation(std::nullopt);
     const size_t full = (in.text_pair ? tok->encode_pair(in.text, *in.text_pair) : tok->encode(in.text)).size();
     const std::string what = std::to_string(full) + " tokens, longer than the " +
-                             (limit == methods.back().length ? "traced length " : "model's max_seq_length ") +
+                             (limit == max_length() ? "traced length " : "model's max_seq_length ") +
                              std::to_string(limit);
     if (opt.truncation_error) throw Error(in.where + ": " + what + " (--truncation error)");
     warn(in.where, what + ": truncated");
@@ -153,7 +153,7 @@ std::vector<at::Tensor> Context::forward(const std::vector<const Encoding*>& enc
       msg = msg.substr(0, msg.find('\n'));
       throw Error(context(path, method->name + " failed on a [" + std::to_string(rows) + ", " +
                                     std::to_string(length) + "] batch: " + msg +
-                                    (methods.back().length == 0 ? " (a fixed-shape trace needs --batch-size and --max-length)" : "")));
+                                    (!has_meta ? " (a fixed-shape trace needs --batch-size and --max-length)" : "")));
     }
     std::vector<c10::IValue> elements;
     if (out.isTuple()) {
@@ -245,6 +245,7 @@ Runner::Runner(const std::string& model_path, RunOptions options) : impl_(std::m
   nlohmann::json meta;
   if (const std::string* m = extra_file("hfjit/meta.json")) meta = run::parse_json(*m, model_path + ": hfjit/meta.json");
   const bool has_meta = meta.is_object() && meta.value("format", std::string()) == "hfjit";
+  c.has_meta = has_meta;
 
   // The task.
   const std::string artifact_task = has_meta ? meta.value("task", std::string()) : std::string();
@@ -279,6 +280,11 @@ Runner::Runner(const std::string& model_path, RunOptions options) : impl_(std::m
       throw Error(context(model_path, "was traced with batch size " + std::to_string(c.batch) + ", not --batch-size " +
                                           std::to_string(*o.batch_size)));
     if (o.max_length) throw Error(context(model_path, "has traced lengths already; --max-length is for plain TorchScript files"));
+    if (meta.value("dynamic", false)) {  // one shape-polymorphic forward: pad to the longest input of each batch
+      c.dynamic_limit = meta.value("max_length", int64_t{0});
+      c.methods = {{"forward", 0}};
+      c.dynamic_batch = true;
+    }
   } else {
     c.batch = o.batch_size.value_or(1);
     c.dynamic_batch = !o.batch_size;

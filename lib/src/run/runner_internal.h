@@ -52,7 +52,10 @@ struct Context {
   int64_t st_max_seq_length = 0;  // sentence_bert_config.json: sentence-transformers truncates here
   std::vector<std::string> warnings;
 
-  int64_t max_length() const { return methods.back().length; }
+  int64_t dynamic_limit = 0;  // a --dynamic trace: any length up to this
+  bool has_meta = false;
+  // The longest input a forward takes (0: no limit).
+  int64_t max_length() const { return methods.back().length ? methods.back().length : dynamic_limit; }
   // Index of an output by name (or `fallback` for modules without metadata); throws when absent.
   size_t output_index(const std::string& name, size_t fallback) const;
   std::string label(int64_t id) const;

@@ -112,6 +112,29 @@ double finfo_min(at::ScalarType dtype);
 
 // Attention arithmetic, as transformers' eager attention does it.
 // [batch, length, heads * head_dim] -> [batch, heads, length, head_dim] (view + permute).
+// Shape-polymorphic tracing (hfjit trace --dynamic). While a DynamicShapes
+// guard lives, the sizes the layers take from their input (batch, length) are
+// recorded in the trace as graph values (aten::size, through the tracer's
+// ArgumentStash) instead of constants, so one trace serves every shape.
+class DynamicShapes {
+ public:
+  DynamicShapes();
+  ~DynamicShapes();
+  DynamicShapes(const DynamicShapes&) = delete;
+  DynamicShapes& operator=(const DynamicShapes&) = delete;
+  static bool active();
+
+ private:
+  bool previous_;
+};
+
+// x.view(sizes), where sizes[i] for i in `from_x` is x.size(i) and is traced
+// as a value under DynamicShapes.
+at::Tensor view_keeping(const at::Tensor& x, const std::vector<int64_t>& sizes, const std::vector<int64_t>& from_x);
+
+// [[0, 1, ..., length - 1]] for input ids [batch, length].
+at::Tensor arange_positions(const at::Tensor& input_ids);
+
 at::Tensor split_heads(const at::Tensor& x, int64_t heads);
 // [batch, heads, length, head_dim] -> [batch, length, heads * head_dim].
 at::Tensor merge_heads(const at::Tensor& x);
