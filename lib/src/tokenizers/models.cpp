@@ -79,7 +79,8 @@ BpeModel::BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::st
   merges_.reserve(merges.size() * 2);
   const size_t prefix_len = opt_.continuing_subword_prefix.size();
   for (size_t rank = 0; rank < merges.size(); ++rank) {
-    const auto& [a, b] = merges[rank];
+    const std::string& a = merges[rank].first;
+    const std::string& b = merges[rank].second;
     const auto where = [&]() {
       return origin + ": merge " + std::to_string(rank + 1) + " '" + a + " " + b + "'";
     };
