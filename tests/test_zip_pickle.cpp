@@ -178,3 +178,23 @@ TEST_CASE("pickle: malformed streams give clear errors", "[pickle][errors]") {
   CHECK_THROWS_WITH(unpickle_state_dict(reinterpret_cast<const uint8_t*>(many.data()), many.size(), "x.bin", tight),
                     "x.bin: pickle: stack too deep (at byte 12)");
 }
+
+TEST_CASE("pickle: the object count and tensor rank are bounded", "[pickle][errors][limits]") {
+  // Every list object counts against max_values: 20 lists with a limit of 10.
+  PickleLimits few;
+  few.max_values = 10;
+  std::string lists = "\x80\x02";
+  for (int i = 0; i < 20; ++i) lists += "]0";  // EMPTY_LIST, POP
+  lists += "}.";
+  CHECK_THROWS_WITH(unpickle_state_dict(reinterpret_cast<const uint8_t*>(lists.data()), lists.size(), "x.bin", few),
+                    Catch::Contains("x.bin: pickle: too many objects"));
+  // With the default limits the same stream is just an empty state dict.
+  CHECK(unpickle_state_dict(reinterpret_cast<const uint8_t*>(lists.data()), lists.size(), "x.bin").empty());
+  // A tensor of rank 2 against a limit of 1.
+  PickleLimits flat;
+  flat.max_dims = 1;
+  const std::string rank2 = state_dict_pickle(6, 0, 2, 3, 3);
+  CHECK(pickle_error(rank2) == "no error");
+  CHECK_THROWS_WITH(unpickle_state_dict(reinterpret_cast<const uint8_t*>(rank2.data()), rank2.size(), "x.bin", flat),
+                    Catch::Contains("has too many dimensions"));
+}
