@@ -320,3 +320,12 @@ TEST_CASE("trace: a verification failure exits 3 and writes nothing", "[trace][c
   for (const auto& entry : fs::directory_iterator(tmp.path())) left.insert(entry.path().filename().string());
   CHECK(left == std::set<std::string>{"model"});
 }
+
+TEST_CASE("trace: the same model and options give the same bytes, whatever the file is called", "[trace]") {
+  TempFolder tmp;
+  TraceOptions o;
+  o.max_length = 16;
+  trace_model(fixture("models/bert-seqcls"), tmp / "a.pt", o);
+  trace_model(fixture("models/bert-seqcls"), tmp / "other-name.pt", o);
+  CHECK(hfjit::test::read_bytes(tmp / "a.pt") == hfjit::test::read_bytes(tmp / "other-name.pt"));
+}

@@ -1,6 +1,7 @@
 #include "hfjit/torchscript_file.h"
 
 #include <cstring>
+#include <fstream>
 
 #include "hfjit/error.h"
 #include "hfjit/io/file.h"
@@ -44,7 +45,13 @@ void TorchScriptFile::save(const std::string& path) const {
   out.close();
   torch::jit::ExtraFilesMap extra(extra_files.begin(), extra_files.end());
   try {
-    module.save(out.temp_path(), extra);
+    // Through a stream, so the archive's top folder is "archive" (as for any
+    // stream save) instead of a name derived from the temporary file's: the
+    // bytes then depend only on the module, not on the temporary name.
+    std::ofstream os(out.temp_path(), std::ios::binary | std::ios::trunc);
+    module.save(os, extra);
+    os.close();
+    if (!os) throw Error(context(path, "cannot save TorchScript: write failed"));
   } catch (const c10::Error& e) {
     std::string msg = e.what_without_backtrace();
     throw Error(context(path, "cannot save TorchScript: " + msg.substr(0, msg.find('\n'))));
