@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cinttypes>
 #include <cstring>
 #include <cmath>
@@ -142,6 +143,8 @@ class InputSource {
 };
 
 // ----------------------------------------------------------------- outputs
+
+constexpr size_t kWindowBatches = 8;  // batches read ahead and sorted by length
 
 std::string fixed(double v, int digits) {
   char buf[64];
@@ -418,12 +421,31 @@ int run(RunArgs& a) {
   else if (!a.output.empty()) json_out = std::make_unique<AtomicFile>(a.output);
 
   const bool tty = isatty(STDERR_FILENO);
-  std::vector<RunInput> batch;
+  // Inputs are run a window at a time: sorted by length inside the window so
+  // each batch pads less (to the smallest traced length that fits it), the
+  // results printed in input order. Standard input keeps a one-batch window,
+  // so a pipe gets its answers as soon as a batch is full.
+  const size_t per_batch = runner.batch_size();
+  const size_t window = per_batch * (a.input == "-" ? 1 : kWindowBatches);
+  std::vector<RunInput> pending;
   size_t done = 0;
   auto flush = [&]() {
-    if (batch.empty()) return;
-    const std::vector<ojson> results = runner.run(batch);
-    for (const std::string& w : runner.warnings()) spdlog::warn("{}", w);
+    if (pending.empty()) return;
+    std::vector<size_t> order(pending.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    auto size_of = [&](size_t i) {
+      const RunInput& in = pending[i];
+      return in.text.size() + (in.text_pair ? in.text_pair->size() : 0) + (in.question ? in.question->size() : 0);
+    };
+    std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) { return size_of(x) < size_of(y); });
+    std::vector<ojson> results(pending.size());
+    for (size_t first = 0; first < order.size(); first += per_batch) {
+      std::vector<RunInput> batch;
+      for (size_t k = first; k < std::min(order.size(), first + per_batch); ++k) batch.push_back(pending[order[k]]);
+      std::vector<ojson> out = runner.run(batch);
+      for (const std::string& w : runner.warnings()) spdlog::warn("{}", w);
+      for (size_t k = 0; k < out.size(); ++k) results[order[first + k]] = std::move(out[k]);
+    }
     for (size_t i = 0; i < results.size(); ++i) {
       if (npy_out) {
         npy_out->add(results[i]["embedding"]);
@@ -432,18 +454,18 @@ int run(RunArgs& a) {
       } else if (a.json) {
         std::printf("%s\n", results[i].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
       } else {
-        std::printf("%s", render(task, batch[i], results[i]).c_str());
+        std::printf("%s", render(task, pending[i], results[i]).c_str());
       }
     }
-    done += batch.size();
+    done += pending.size();
     if (a.output.empty()) std::fflush(stdout);
     else if (tty) std::fprintf(stderr, "\r%zu inputs", done);
-    batch.clear();
+    pending.clear();
   };
   RunInput in;
   while (source.next(in)) {
-    batch.push_back(std::move(in));
-    if (batch.size() >= runner.batch_size()) flush();
+    pending.push_back(std::move(in));
+    if (pending.size() >= window) flush();
   }
   flush();
   if (npy_out) npy_out->commit();

@@ -129,6 +129,9 @@ def main():
     ap.add_argument("--python", default=str(ROOT / ".venv-ref/bin/python"))
     ap.add_argument("--model", default=str(ROOT / ".cache/models/all-MiniLM-L6-v2"))
     ap.add_argument("--work", default="/tmp/bench")
+    ap.add_argument("--lengths", default="16,32,48,64",
+                    help="extra traced lengths of the artifacts (max length 128); run pads each batch to the "
+                         "smallest that fits (default 16,32,48,64)")
     ap.add_argument("--max-load", type=float, default=1.5)
     ap.add_argument("--max-wait", type=int, default=600)
     ap.add_argument("--skip", default="", help="comma-separated parts to skip: cold,throughput,memory")
@@ -140,12 +143,13 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     hfjit, py, model, T = args.hfjit, args.python, args.model, str(args.threads)
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    art, art1 = work / "minilm.pt", work / "minilm-b1.pt"
+    tag = args.lengths.replace(",", "-")
+    art, art1 = work / f"minilm-b32-{tag}.pt", work / f"minilm-b1-{tag}.pt"
     for path, batch in ((art, 32), (art1, 1)):
         if not path.exists():
             print(f"tracing {path}", file=sys.stderr, flush=True)
-            subprocess.run([hfjit, "trace", model, "-o", str(path), "--max-length", "128", "--lengths", "32,64",
-                            "--batch-size", str(batch)], check=True)
+            subprocess.run([hfjit, "-q", "trace", model, "-o", str(path), "--max-length", "128", "--lengths",
+                            args.lengths, "--batch-size", str(batch)], check=True)
 
     res = {
         "date": datetime.date.today().isoformat(),

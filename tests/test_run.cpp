@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "hfjit/io/file.h"
@@ -330,9 +331,11 @@ TEST_CASE("run: bad inputs get one-line errors", "[run][errors]") {
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
     CHECK(tree_fingerprint(tmp.path().string()) == before);  // nothing written, inputs untouched
   }
-  // The outputs before the malformed line were printed (streaming), then the error.
+  // A file is read a window (8 batches) ahead, so the malformed third line
+  // stops the run before any batch; the error names it.
   const CliResult r = run_cli({"run", pt, "--input", tmp / "bad.jsonl", "--json"});
-  CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 2);
+  CHECK(r.code == 1);
+  CHECK(r.out.empty());
 }
 
 }  // namespace hfjit::test
@@ -399,6 +402,37 @@ TEST_CASE("run: a --dynamic artifact pads each batch to its longest input only",
     for (const json& a : c["cli"]) args.push_back(a);
     check_outputs(c, args, tmp / "in.jsonl");
   }
+}
+
+}  // namespace hfjit::test
+
+namespace hfjit::test {
+
+TEST_CASE("run text-generation: sampling is seeded, top-k 1 and temperature 0 are greedy", "[run][generation]") {
+  const json cases = load_json(fixture("run/cases.json"));
+  json greedy;
+  for (const json& c : cases["cases"])
+    if (c["name"] == "text-generation-gpt2-greedy8") greedy = c;
+  REQUIRE(greedy.is_object());
+  const std::string pt = artifacts().get(greedy);
+  const std::string prompt = greedy["inputs"][0];
+  const std::string want = greedy["expected"][0][0]["generated_text"];
+  auto generate = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"run", pt, "--json", "--max-new-tokens", "8", prompt};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const CliResult r = run_cli(args);
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    return json::parse(r.out)[0]["generated_text"].get<std::string>();
+  };
+  CHECK(generate({"--top-k", "1", "--seed", "5"}) == want);  // sampling among one token is greedy
+  CHECK(generate({"--temperature", "0"}) == want);
+  const std::string a = generate({"--temperature", "1.5", "--seed", "1"});
+  CHECK(generate({"--temperature", "1.5", "--seed", "1"}) == a);  // same seed, same text
+  CHECK(a.rfind(prompt, 0) == 0);
+  std::set<std::string> seen;
+  for (const char* seed : {"1", "2", "3", "4"}) seen.insert(generate({"--temperature", "1.5", "--top-p", "0.95", "--seed", seed}));
+  CHECK(seen.size() > 1);  // a random model at temperature 1.5: different seeds sample differently
 }
 
 }  // namespace hfjit::test
