@@ -404,9 +404,11 @@ def train_bytelevel_bpe(corpus, dest: Path):
 def spm_train(corpus, workdir: Path, prefix: str, args):
     text = workdir / "spm_train.txt"
     text.write_text("\n".join(training_text(corpus)) + "\n", encoding="utf-8")
-    cmd = ["spm_train", f"--input={text}", f"--model_prefix={workdir / prefix}", "--num_threads=1",
+    # Relative paths, run inside workdir: the model's trainer_spec records them, and
+    # the temporary folder's name would make every regeneration differ.
+    cmd = ["spm_train", f"--input={text.name}", f"--model_prefix={prefix}", "--num_threads=1",
            "--minloglevel=2", "--random_seed=7", "--shuffle_input_sentence=false", "--character_coverage=0.9995"] + args
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=workdir)
     return workdir / f"{prefix}.model"
 
 
