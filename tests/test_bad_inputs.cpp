@@ -141,7 +141,7 @@ TEST_CASE("bad inputs: the catalog, through the real CLI", "[errors][catalog]") 
       {"negative extra length", {"trace", mlm, "-o", o("m.pt"), "--lengths", "8,-4"}, "--lengths must be positive (got -4)"},
       {"zero tolerance", {"trace", mlm, "-o", o("m.pt"), "--atol", "0"}, "--atol must be positive"},
       {"--dynamic with --lengths", {"trace", mlm, "-o", o("m.pt"), "--dynamic", "--lengths", "8"}, "--lengths is for static traces"},
-      {"--dynamic on GPT-2", {"trace", fixture("models/gpt2-lm"), "-o", o("m.pt"), "--dynamic"}, "--dynamic is not supported for gpt2"},
+      {"--dynamic with GPT-2's reorder_and_upcast_attn", {"trace", fixture("models/gpt2-options"), "-o", o("m.pt"), "--dynamic"}, "--dynamic does not support GPT-2's reorder_and_upcast_attn"},
       {"output folder missing", {"trace", mlm, "-o", o("missing/m.pt")}, "does not exist"},
       {"output is a folder", {"trace", mlm, "-o", out.string()}, "is a folder; give a file name"},
       {"output exists", {"trace", mlm, "-o", pt}, "already exists (use --force to replace it)"},

@@ -243,7 +243,7 @@ TEST_CASE("cli: trace and describe errors exit 1 with one line", "[trace][cli][e
 TEST_CASE("trace --dynamic: one trace follows the input's batch and length", "[trace][dynamic]") {
   TempFolder tmp;
   for (const std::string m : {"bert-mlm", "roberta-seqcls", "distilbert-mlm", "distilbert-sinusoidal", "albert-mlm",
-                              "electra-discriminator"}) {
+                              "electra-discriminator", "gpt2-lm", "gpt2-seqcls"}) {
     INFO(m);
     TraceOptions o;
     o.max_length = 16;
@@ -270,8 +270,8 @@ TEST_CASE("trace --dynamic: one trace follows the input's batch and length", "[t
   }
   TraceOptions o;
   o.dynamic = true;
-  CHECK_THROWS_WITH(trace_model(fixture("models/gpt2-lm"), tmp / "g.pt", o),
-                    Catch::Contains("--dynamic is not supported for gpt2"));
+  CHECK_THROWS_WITH(trace_model(fixture("models/gpt2-options"), tmp / "g.pt", o),
+                    Catch::Contains("--dynamic does not support GPT-2's reorder_and_upcast_attn"));
   o.lengths = {8};
   CHECK_THROWS_WITH(trace_model(fixture("models/bert-mlm"), tmp / "b.pt", o), Catch::Contains("--lengths is for static"));
   CHECK_FALSE(fs::exists(tmp / "g.pt"));

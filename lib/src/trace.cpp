@@ -167,9 +167,6 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
     return models::build_model(config, ckpt, opts.task);
   }();
   built.module->eval();
-  if (opts.dynamic && built.model_type == "gpt2")
-    throw Error("--dynamic is not supported for gpt2 yet (its causal mask bakes the length in); "
-                "trace static lengths with --lengths");
   r.model_type = built.model_type;
   r.task = built.task;
   r.hf_class = built.hf_class;

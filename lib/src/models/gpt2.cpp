@@ -1,5 +1,7 @@
 #include "hfjit/models/gpt2.h"
 
+#include <torch/csrc/jit/frontend/tracer.h>
+
 #include <cmath>
 
 #include "hfjit/error.h"
@@ -50,6 +52,13 @@ at::Tensor causal_mask(int64_t length) {
   return at::ones({length, length}, at::kBool).tril().view({1, 1, length, length});
 }
 
+// The same for attention weights w [batch, heads, q, k] (q == k, no past),
+// built from w's own shape so a --dynamic trace follows the length.
+at::Tensor causal_mask_like(const at::Tensor& w) {
+  if (!DynamicShapes::active()) return causal_mask(w.size(-2));
+  return at::ones_like(w.select(0, 0).select(0, 0), w.options().dtype(at::kBool)).tril().unsqueeze(0).unsqueeze(0);
+}
+
 }  // namespace
 
 at::Tensor GPT2Attention::attn(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
@@ -59,7 +68,7 @@ at::Tensor GPT2Attention::attn(const at::Tensor& q, const at::Tensor& k, const a
     w = w / at::scalar_tensor(std::pow(static_cast<double>(v.size(-1)), 0.5), w.options());
   if (scale_by_inverse_layer_idx_) w = w / static_cast<double>(layer_idx_ + 1);
   at::Tensor mask_value = at::scalar_tensor(finfo_min(w.scalar_type()), w.options());
-  w = at::where(causal_mask(q.size(-2)), w, mask_value);
+  w = at::where(causal_mask_like(w), w, mask_value);
   w = w + mask;
   w = at::softmax(w, -1).to(v.scalar_type());
   return at::matmul(w, v);
@@ -68,6 +77,8 @@ at::Tensor GPT2Attention::attn(const at::Tensor& q, const at::Tensor& k, const a
 at::Tensor GPT2Attention::upcast_and_reordered_attn(const at::Tensor& q, const at::Tensor& k,
                                                     const at::Tensor& v,
                                                     const at::Tensor& mask) const {
+  if (DynamicShapes::active())
+    throw Error("--dynamic does not support GPT-2's reorder_and_upcast_attn (its buffers are sized by the length)");
   const int64_t bsz = q.size(0), heads = q.size(1), q_len = q.size(2), dk = q.size(3);
   const int64_t k_len = k.size(2);
   at::Tensor w = at::empty({bsz * heads, q_len, k_len}, q.options().dtype(at::kFloat));
@@ -132,10 +143,10 @@ GPT2Model::GPT2Model(const WeightLoader& w, const GPT2Config& c) : h_(*this, "h"
 
 GPT2Model::Output GPT2Model::forward(const ModelInputs& in, std::vector<at::Tensor>* hidden) const {
   const at::Tensor& input_ids = in.input_ids;
-  at::Tensor position_ids = at::arange(input_ids.size(-1), input_ids.options()).unsqueeze(0);
+  at::Tensor position_ids = arange_positions(input_ids);
   at::Tensor h = wte_->forward(input_ids) + wpe_->forward(position_ids);
-  at::Tensor mask =
-      extended_attention_mask(in.attention_mask.view({input_ids.size(0), -1}), h.scalar_type());
+  at::Tensor mask = extended_attention_mask(view_keeping(in.attention_mask, {input_ids.size(0), -1}, {0}, &input_ids),
+                                            h.scalar_type());
   Output out;
   for (size_t i = 0; i < h_.size(); ++i) {
     if (hidden) hidden->push_back(h);
@@ -217,8 +228,14 @@ std::vector<at::Tensor> GPT2ForSequenceClassification::forward(const ModelInputs
     // (so no pad token means the last one).
     const int64_t length = in.input_ids.size(-1);
     at::Tensor lengths = at::eq(in.input_ids, *pad_token_id_).to(at::kInt).argmax(-1) - 1;
-    lengths = at::remainder(lengths, length);
-    at::Tensor rows = at::arange(in.input_ids.size(0), lengths.options().dtype(at::kLong));
+    at::Tensor rows;
+    if (DynamicShapes::active()) {  // the length and the row numbers from the input's shape, traced
+      lengths = at::remainder(lengths, torch::jit::tracer::getSizeOf(in.input_ids, -1));
+      rows = at::ones_like(lengths, lengths.options().dtype(at::kLong)).cumsum(0).sub(1);
+    } else {
+      lengths = at::remainder(lengths, length);
+      rows = at::arange(in.input_ids.size(0), lengths.options().dtype(at::kLong));
+    }
     pooled = logits.index({rows, lengths});
   } else {
     pooled = logits.select(1, -1);  // transformers requires batch size 1 here

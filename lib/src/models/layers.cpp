@@ -113,7 +113,9 @@ Conv1D::Conv1D(const WeightLoader& w, int64_t in, int64_t out) {
 at::Tensor Conv1D::forward(const at::Tensor& x) const {
   std::vector<int64_t> size_out(x.sizes().begin(), x.sizes().end() - 1);
   size_out.push_back(weight.size(1));
-  return at::addmm(bias, x.view({-1, x.size(-1)}), weight).view(size_out);
+  std::vector<int64_t> leading(size_out.size() - 1);
+  for (size_t i = 0; i < leading.size(); ++i) leading[i] = static_cast<int64_t>(i);
+  return view_keeping(at::addmm(bias, x.view({-1, x.size(-1)}), weight), size_out, leading, &x);
 }
 
 Embedding::Embedding(const WeightLoader& w, int64_t num, int64_t dim) {
@@ -133,11 +135,13 @@ DynamicShapes::DynamicShapes() : previous_(dynamic_shapes) { dynamic_shapes = tr
 DynamicShapes::~DynamicShapes() { dynamic_shapes = previous_; }
 bool DynamicShapes::active() { return dynamic_shapes && torch::jit::tracer::isTracing(); }
 
-at::Tensor view_keeping(const at::Tensor& x, const std::vector<int64_t>& sizes, const std::vector<int64_t>& from_x) {
+at::Tensor view_keeping(const at::Tensor& x, const std::vector<int64_t>& sizes, const std::vector<int64_t>& from,
+                        const at::Tensor* source) {
   if (DynamicShapes::active()) {
     namespace tracer = torch::jit::tracer;
-    for (int64_t i : from_x)
-      tracer::ArgumentStash::stashIntArrayRefElem("size", sizes.size(), static_cast<size_t>(i), tracer::getSizeOf(x, i));
+    const at::Tensor& src = source ? *source : x;
+    for (int64_t i : from)
+      tracer::ArgumentStash::stashIntArrayRefElem("size", sizes.size(), static_cast<size_t>(i), tracer::getSizeOf(src, i));
   }
   return x.view(sizes);
 }

@@ -128,9 +128,10 @@ class DynamicShapes {
   bool previous_;
 };
 
-// x.view(sizes), where sizes[i] for i in `from_x` is x.size(i) and is traced
-// as a value under DynamicShapes.
-at::Tensor view_keeping(const at::Tensor& x, const std::vector<int64_t>& sizes, const std::vector<int64_t>& from_x);
+// x.view(sizes), where sizes[i] for i in `from` is source.size(i) (source: x
+// itself unless given) and is traced as a value under DynamicShapes.
+at::Tensor view_keeping(const at::Tensor& x, const std::vector<int64_t>& sizes, const std::vector<int64_t>& from,
+                        const at::Tensor* source = nullptr);
 
 // [[0, 1, ..., length - 1]] for input ids [batch, length].
 at::Tensor arange_positions(const at::Tensor& input_ids);
