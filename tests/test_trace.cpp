@@ -43,6 +43,27 @@ TraceOptions at_reference_shape() {
   return o;
 }
 
+// Loads `pt` with plain libtorch (no hfjit code), runs forward on the fixture's
+// reference inputs ([2, 12]) and compares every output with transformers' at 1e-5.
+void check_against_reference(const std::string& pt, const std::string& ref_model,
+                             const std::vector<std::string>& input_names) {
+  torch::jit::Module loaded = torch::jit::load(pt);
+  Checkpoint ref = Checkpoint::load_file(fixture("models/" + ref_model + "/reference.safetensors"));
+  std::vector<c10::IValue> args;
+  for (const auto& name : input_names)
+    args.push_back(ref.contains(name) ? ref.at(name).clone() : at::zeros({2, 12}, at::kLong));
+  auto out = loaded.forward(args).toTupleRef().elements();
+  const auto expected = reference_outputs(ref_model);
+  REQUIRE(out.size() == expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    INFO(expected[i]);
+    const at::Tensor& want = ref.at(expected[i]);
+    const at::Tensor got = out[i].toTensor();
+    REQUIRE(got.sizes() == want.sizes());
+    CHECK((got - want).abs().max().item<double>() <= 1e-5);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("trace: every fixture's .pt, loaded by plain libtorch, gives transformers' outputs", "[trace]") {
@@ -57,23 +78,7 @@ TEST_CASE("trace: every fixture's .pt, loaded by plain libtorch, gives transform
     TraceReport r = trace_model(fixture("models/" + m), pt, at_reference_shape());
     CHECK(r.verified);
     // No hfjit code from here on: torch::jit::load and the module's own forward.
-    torch::jit::Module loaded = torch::jit::load(pt);
-    const std::string ref_model = m.rfind("bert-mlm", 0) == 0 ? "bert-mlm" : m;
-    Checkpoint ref = Checkpoint::load_file(fixture("models/" + ref_model + "/reference.safetensors"));
-    std::vector<c10::IValue> args;
-    for (const auto& name : r.input_names)
-      args.push_back(ref.contains(name) ? ref.at(name).clone() : at::zeros({2, 12}, at::kLong));
-    auto out = loaded.forward(args).toTupleRef().elements();
-    const auto expected = reference_outputs(ref_model);
-    REQUIRE(out.size() == expected.size());
-    for (size_t i = 0; i < expected.size(); ++i) {
-      INFO(expected[i]);
-      const at::Tensor& want = ref.at(expected[i]);
-      const at::Tensor got = out[i].toTensor();
-      REQUIRE(got.sizes() == want.sizes());
-      double diff = (got - want).abs().max().item<double>();
-      CHECK(diff <= 1e-5);
-    }
+    check_against_reference(pt, m.rfind("bert-mlm", 0) == 0 ? "bert-mlm" : m, r.input_names);
   }
 }
 
@@ -254,19 +259,7 @@ TEST_CASE("trace --dynamic: one trace follows the input's batch and length", "[t
     CHECK(r.stages[r.stages.size() - 2].detail.find("at 6 shapes") != std::string::npos);
     CHECK(meta_of(pt)["dynamic"] == true);
     // At the reference shape [2, 12], which it was never traced at: transformers' outputs.
-    torch::jit::Module loaded = torch::jit::load(pt);
-    Checkpoint ref = Checkpoint::load_file(fixture("models/" + m + "/reference.safetensors"));
-    std::vector<c10::IValue> args;
-    for (const auto& name : r.input_names)
-      args.push_back(ref.contains(name) ? ref.at(name).clone() : at::zeros({2, 12}, at::kLong));
-    auto out = loaded.forward(args).toTupleRef().elements();
-    const auto expected = reference_outputs(m);
-    REQUIRE(out.size() == expected.size());
-    for (size_t i = 0; i < expected.size(); ++i) {
-      const at::Tensor got = out[i].toTensor();
-      REQUIRE(got.sizes() == ref.at(expected[i]).sizes());
-      CHECK((got - ref.at(expected[i])).abs().max().item<double>() <= 1e-5);
-    }
+    check_against_reference(pt, m, r.input_names);
   }
   TraceOptions o;
   o.dynamic = true;
