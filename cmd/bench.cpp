@@ -25,12 +25,6 @@ struct BenchArgs {
 const char* kColumns[] = {"mode",   "batch_size", "length",       "threads",      "min_ms",     "mean_ms",
                           "p50_ms", "p90_ms",     "p99_ms",       "seqs_per_s",   "tokens_per_s", "peak_rss_mb"};
 
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
 nlohmann::ordered_json to_json(const BenchPoint& p) {
   return {{"mode", p.mode},           {"batch_size", p.batch_size}, {"length", p.length},
           {"threads", p.threads},     {"min_ms", p.min_ms},         {"mean_ms", p.mean_ms},

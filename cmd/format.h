@@ -18,6 +18,8 @@ class Table {
 };
 
 std::string human_bytes(uint64_t bytes);
+// v with `digits` decimals ("%.*f").
+std::string fixed(double v, int digits);
 std::string shape_string(const std::vector<int64_t>& shape);
 
 }  // namespace hfjit::cmd

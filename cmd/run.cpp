@@ -146,12 +146,6 @@ class InputSource {
 
 constexpr size_t kWindowBatches = 8;  // batches read ahead and sorted by length
 
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
 std::string one_line(std::string s, size_t max = 100) {
   for (char& ch : s)
     if (ch == '\n' || ch == '\t' || ch == '\r') ch = ' ';

@@ -14,6 +14,7 @@
 
 #include "hfjit/checkpoint.h"
 #include "hfjit/error.h"
+#include "timing.h"
 #include "hfjit/io/model_dir.h"
 #include "hfjit/torchscript_file.h"
 #include "hfjit/tracer.h"
@@ -22,12 +23,6 @@ namespace fs = std::filesystem;
 
 namespace hfjit {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
 
 // FLOPs of one forward of a transformer encoder/decoder stack, estimated from
 // its shape: 2 x (weights of the matrices applied per token) x tokens, plus

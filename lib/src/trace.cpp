@@ -16,6 +16,7 @@
 #include "hfjit/checkpoint.h"
 #include "hfjit/config.h"
 #include "hfjit/error.h"
+#include "timing.h"
 #include "hfjit/io/file.h"
 #include "hfjit/io/model_dir.h"
 #include "hfjit/models/layers.h"
@@ -29,12 +30,7 @@ namespace fs = std::filesystem;
 namespace hfjit {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using json = nlohmann::ordered_json;
-
-double ms_since(Clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
 
 // The longest sequence the model's position embeddings allow (0: no limit known).
 int64_t position_limit(const ModelConfig& c) {

@@ -14,6 +14,7 @@
 #include "hfjit/checkpoint.h"
 #include "hfjit/config.h"
 #include "hfjit/error.h"
+#include "timing.h"
 #include "hfjit/io/file.h"
 #include "hfjit/io/model_dir.h"
 #include "hfjit/io/safetensors.h"
@@ -25,12 +26,6 @@ namespace fs = std::filesystem;
 
 namespace hfjit {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
 
 std::vector<int64_t> shape_of(const at::Tensor& t) { return t.sizes().vec(); }
 
