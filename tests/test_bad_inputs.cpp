@@ -90,6 +90,14 @@ TEST_CASE("bad inputs: the catalog, through the real CLI", "[errors][catalog]") 
   trace_model(fixture("models/bert-qa"), qa_pt, to);
   const std::string cls_pt = i("bert-seqcls.pt");
   trace_model(fixture("models/bert-seqcls"), cls_pt, to);
+  const std::string gpt_pt = i("gpt2-lm.pt");
+  trace_model(fixture("models/gpt2-lm"), gpt_pt, to);
+  write_bytes(i("empty_question.jsonl"), "{\"question\": \"\", \"context\": \"some context\"}\n");
+  write_bytes(i("empty_context.jsonl"), "{\"question\": \"who?\", \"context\": \"\"}\n");
+  write_bytes(i("context_only.jsonl"), "{\"context\": \"some context\"}\n");
+  write_bytes(i("no_text.jsonl"), "{\"words\": \"hello\"}\n");
+  write_bytes(i("qa.jsonl"), "{\"question\": \"who?\", \"context\": \"a context\"}\n");
+  write_bytes(i("pair.jsonl"), "{\"text\": \"a prompt\", \"text_pair\": \"second\"}\n");
   write_bytes(i("text.txt"), "just some text\n");
   write_bytes(i("empty.txt"), "");
   write_bytes(i("broken.jsonl"), "{\"text\": \"the [MASK] sat\"}\n{\"text\": \"x\"\n");
@@ -179,6 +187,21 @@ TEST_CASE("bad inputs: the catalog, through the real CLI", "[errors][catalog]") 
       {"--output over the model", {"run", cls_pt, "--output", cls_pt, "x"}, "would overwrite the model"},
       {"--output over the input", {"run", pt, "--input", i("text.txt"), "--output", i("text.txt")}, "would overwrite the input"},
       {"--batch-size other than traced", {"run", cls_pt, "--batch-size", "3", "x"}, "traced with batch size 2"},
+      {"negative --max-new-tokens", {"run", gpt_pt, "--max-new-tokens", "-1", "x"}, "--max-new-tokens must be >= 0"},
+      {"negative --temperature", {"run", gpt_pt, "--temperature", "-1", "x"}, "--temperature must be >= 0"},
+      {"--max-answer-len zero", {"run", qa_pt, "--max-answer-len", "0", "--question", "q?", "ctx"}, "--max-answer-len must be >= 1"},
+      {"--max-length on an hfjit artifact", {"run", cls_pt, "--max-length", "8", "x"}, "--max-length is for plain TorchScript files"},
+      {"--top-k all for fill-mask", {"run", pt, "--top-k", "all", "a [MASK]"}, "--top-k must be >= 1 for fill-mask"},
+      {"empty question", {"run", qa_pt, "--input", i("empty_question.jsonl")}, "empty_question.jsonl:1: the question is empty"},
+      {"empty context", {"run", qa_pt, "--input", i("empty_context.jsonl")}, "empty_context.jsonl:1: the context is empty"},
+      {"context without question", {"run", qa_pt, "--input", i("context_only.jsonl")}, "context_only.jsonl:1: a context without a question"},
+      {"JSON line without text", {"run", cls_pt, "--input", i("no_text.jsonl")}, "no_text.jsonl:1: a JSON line needs \"text\""},
+      {"a question for another task", {"run", cls_pt, "--question", "q?", "x"}, "a question is only for question-answering"},
+      {"empty prompt", {"run", gpt_pt, ""}, "argument 1: the prompt is empty"},
+      {"prompt as long as the traced length", {"run", gpt_pt, "a b c d e f g h i j k l m n o p q r s t"}, "fills the traced length 16"},
+      {"a text pair for generation", {"run", gpt_pt, "--input", i("pair.jsonl")}, "pair.jsonl:1: text-generation takes one text"},
+      {"--describe without a model", {"run", "--describe"}, "--describe needs a MODEL.pt"},
+      {"--tokenize with a question", {"run", "--tokenize", pt, "--input", i("qa.jsonl")}, "--tokenize takes \"text\" and \"text_pair\""},
       // bench
       {"bench a missing model", {"bench", i("nope.pt")}, "nope.pt: no such folder, and not a hub id"},
       {"bench batch size zero", {"bench", pt, "--batch-sizes", "0"}, "--batch-sizes must be positive (got 0)"},
