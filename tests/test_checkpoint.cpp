@@ -1,7 +1,9 @@
 #include <ATen/ATen.h>
 
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <filesystem>
+#include <map>
 
 #include "hfjit/checkpoint.h"
 #include "hfjit/error.h"
@@ -78,4 +80,37 @@ TEST_CASE("checkpoint: bad weight files", "[checkpoint][errors]") {
   CHECK_THROWS_WITH(Checkpoint::load_file("/nonexistent.safetensors"),
                     "/nonexistent.safetensors: cannot open: No such file or directory");
   CHECK_THROWS_WITH(Checkpoint::load(fixture("models/bert-mlm")).at("nope"), "checkpoint has no tensor \"nope\"");
+}
+
+TEST_CASE("checkpoint: release drops mapped pages; the values come back from the file", "[checkpoint]") {
+  for (const char* dir : {"models/bert-mlm", "models/bert-mlm-bin"}) {
+    INFO(dir);
+    Checkpoint c = Checkpoint::load(fixture(dir));
+    std::map<std::string, at::Tensor> saved;
+    for (const auto& [name, t] : c.tensors()) saved[name] = t.clone();
+    for (const auto& [name, t] : c.tensors()) c.release(name);
+    c.release("no.such.tensor");  // ignored
+    for (const auto& [name, t] : saved) CHECK(at::equal(c.at(name), t));
+  }
+  // A misaligned tensor is a heap copy, not a view: release must leave it alone
+  // (dropping heap pages would zero them). 4096 floats span whole pages.
+  hfjit::test::TempFolder tmp;
+  std::string header = R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},)"
+                       R"("b":{"dtype":"F32","shape":[4096],"data_offsets":[1,16385]}})";
+  header.append((8 - header.size() % 8) % 8, ' ');
+  std::string bytes(8, '\0');
+  uint64_t n = header.size();
+  std::memcpy(bytes.data(), &n, 8);
+  bytes += header;
+  bytes += '\x07';
+  std::vector<float> values(4096);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i) + 0.5f;
+  bytes.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float));
+  hfjit::test::write_bytes(tmp / "m.safetensors", bytes);
+  Checkpoint c = Checkpoint::load_file(tmp / "m.safetensors");
+  at::Tensor expected = at::from_blob(values.data(), {4096}, at::kFloat).clone();
+  c.release("b");
+  c.release("a");
+  CHECK(at::equal(c.at("b"), expected));
+  CHECK(c.at("a").item<uint8_t>() == 7);
 }

@@ -97,6 +97,7 @@ void Checkpoint::insert(const std::string& name, at::Tensor t, const std::string
 
 void Checkpoint::add_safetensors(const std::string& path) {
   SafetensorsFile f = SafetensorsFile::open(path);
+  mappings_.push_back(f.mapping());
   for (const auto& e : f.header().tensors)
     insert(e.name, view_of(f.mapping(), f.tensor_data(e), e.shape, to_scalar_type(e.dtype)), path);
   for (const auto& [k, v] : f.header().metadata) metadata_[k] = v;
@@ -104,6 +105,7 @@ void Checkpoint::add_safetensors(const std::string& path) {
 
 void Checkpoint::add_pytorch_bin(const std::string& path) {
   auto file = MappedFile::open(path);
+  mappings_.push_back(file);
   const uint8_t* d = file->data();
   const size_t n = file->size();
   if (!looks_like_zip(d, n)) {
@@ -163,6 +165,16 @@ const std::string& Checkpoint::file_of(const std::string& name) const {
   static const std::string none;
   auto it = origin_.find(name);
   return it == origin_.end() ? none : it->second;
+}
+
+void Checkpoint::release(const std::string& name) const {
+  auto it = tensors_.find(name);
+  if (it == tensors_.end() || !it->second.defined()) return;
+  const at::Tensor& t = it->second;
+  const auto* p = static_cast<const uint8_t*>(t.storage().data());
+  const size_t n = t.storage().nbytes();
+  for (const auto& m : mappings_)
+    if (p >= m->data() && p + n <= m->data() + m->size()) return m->release(p - m->data(), n);
 }
 
 uint64_t Checkpoint::total_bytes() const {

@@ -45,10 +45,18 @@ int64_t position_limit(const ModelConfig& c) {
 double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   if (a.sizes() != b.sizes()) return std::numeric_limits<double>::infinity();
   if (a.numel() == 0) return 0;
-  at::Tensor x = a.to(at::kDouble), y = b.to(at::kDouble);
-  at::Tensor nan_mismatch = at::logical_xor(at::isnan(x), at::isnan(y));
-  if (nan_mismatch.any().item<bool>()) return std::numeric_limits<double>::infinity();
-  return at::nan_to_num(at::abs(x - y), 0.0).max().item<double>();
+  // In slices of 1M elements: in float64 the whole of a [B, L, vocab] logits
+  // tensor would need five temporaries of twice its size (156 MB at BERT-base).
+  const at::Tensor fa = a.reshape({-1}), fb = b.reshape({-1});
+  constexpr int64_t kSlice = int64_t{1} << 20;
+  double worst = 0;
+  for (int64_t i = 0; i < fa.numel(); i += kSlice) {
+    const int64_t n = std::min(kSlice, fa.numel() - i);
+    at::Tensor x = fa.narrow(0, i, n).to(at::kDouble), y = fb.narrow(0, i, n).to(at::kDouble);
+    if (at::logical_xor(at::isnan(x), at::isnan(y)).any().item<bool>()) return std::numeric_limits<double>::infinity();
+    worst = std::max(worst, at::nan_to_num(at::abs(x - y), 0.0).max().item<double>());
+  }
+  return worst;
 }
 
 std::string dtype_string(at::ScalarType t) {
@@ -195,13 +203,16 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
   t = Clock::now();
   Tracer tracer(built);
   std::map<int64_t, std::string> methods;
-  std::map<int64_t, std::vector<at::Tensor>> dummy_outputs;
+  // Only the outputs' shapes and dtypes are kept for the metadata: holding the
+  // tensors (a [B, L, vocab] logits each) would add to the peak while saving.
+  std::map<int64_t, std::vector<std::pair<std::vector<int64_t>, at::ScalarType>>> dummy_outputs;
   {
     std::optional<models::DynamicShapes> dynamic;
     if (opts.dynamic) dynamic.emplace();
     for (int64_t len : lengths) {
       const std::string method = len == max_length ? "forward" : "forward_" + std::to_string(len);
-      dummy_outputs[len] = tracer.add_method(method, dummy.full(opts.batch_size, len));
+      for (const at::Tensor& o : tracer.add_method(method, dummy.full(opts.batch_size, len)))
+        dummy_outputs[len].emplace_back(o.sizes().vec(), o.scalar_type());
       methods[len] = method;
     }
   }
@@ -304,8 +315,8 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
   const auto& dummy_out = dummy_outputs[max_length];
   for (size_t i = 0; i < built.output_names.size() && i < dummy_out.size(); ++i)
     outputs.push_back({{"name", built.output_names[i]},
-                       {"dtype", dtype_string(dummy_out[i].scalar_type())},
-                       {"shape", dummy_out[i].sizes().vec()}});
+                       {"dtype", dtype_string(dummy_out[i].second)},
+                       {"shape", dummy_out[i].first}});
   meta["outputs"] = outputs;
   meta["pad_token_id"] = dummy.pad_id();
   meta["vocab_size"] = config.vocab_size;

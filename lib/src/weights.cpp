@@ -146,9 +146,11 @@ at::Tensor WeightLoader::copy(const std::string& key, at::IntArrayRef shape) con
   state_->consumed.insert(key);
   ++state_->loaded;
   const at::ScalarType dtype = state_->options.dtype;
-  // Always a copy: the checkpoint's tensors view a file mapping.
-  if (t.scalar_type() == dtype) return t.clone(at::MemoryFormat::Contiguous);
-  return t.to(dtype).contiguous();
+  // Always a copy: the checkpoint's tensors view a file mapping, whose pages
+  // are then dropped so that peak memory is one copy of the weights, not two.
+  at::Tensor out = t.scalar_type() == dtype ? t.clone(at::MemoryFormat::Contiguous) : t.to(dtype).contiguous();
+  ckpt.release(key);
+  return out;
 }
 
 at::Tensor WeightLoader::tensor(const std::string& name, at::IntArrayRef shape) const {

@@ -40,6 +40,11 @@ class Checkpoint {
   // Safetensors __metadata__ (merged over shards).
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   uint64_t total_bytes() const;
+  // Drops the pages under a tensor viewing a mapping from memory (they are
+  // read from the file again if touched): once a model holds its own copy,
+  // the process need not hold the mapped bytes too. Tensors that are not
+  // views of a mapping (misaligned ones, copied at load) are left alone.
+  void release(const std::string& name) const;
 
  private:
   void add_safetensors(const std::string& path);
@@ -50,6 +55,7 @@ class Checkpoint {
   std::map<std::string, at::Tensor> tensors_;
   std::map<std::string, std::string> origin_;
   std::map<std::string, std::string> metadata_;
+  std::vector<std::shared_ptr<MappedFile>> mappings_;
 };
 
 }  // namespace hfjit
