@@ -50,7 +50,8 @@ Runner add_bench(CLI::App& app) {
   app.add_option("--iterations", a->opts.iterations, "Timed iterations per point (default: fill --min-time)");
   app.add_option("--min-time", a->opts.min_time_s, "Seconds to time each point for (default 1)");
   app.add_option("--warmup", a->opts.warmup, "Untimed iterations first (default 3)");
-  app.add_flag("--compare", a->opts.compare, "Model folder: eager and traced side by side");
+  app.add_flag("--compare", a->opts.compare,
+               "Model folder: eager, traced and the levers (traced-bf16, traced-int8) side by side");
   app.add_flag("--json", a->json, "One JSON object per point on stdout");
   app.add_flag("--csv", a->csv, "CSV with a header line on stdout");
   app.add_flag("--peak", a->peak, "Time a 2048^3 fp32 matmul: the machine's GFLOP/s");

@@ -21,6 +21,7 @@
 #include "commands.h"
 #include "format.h"
 #include "hfjit/error.h"
+#include "hfjit/io/artifact_meta.h"
 #include "hfjit/io/file.h"
 #include "hfjit/io/zip.h"
 #include "hfjit/runner.h"
@@ -261,39 +262,46 @@ void describe(const RunArgs& a) {
   auto it = ts.extra_files.find("hfjit/meta.json");
   if (it == ts.extra_files.end())
     throw Error(context(a.model, "has no hfjit/meta.json (not written by hfjit trace)"));
-  nlohmann::ordered_json meta;
-  try {
-    meta = nlohmann::ordered_json::parse(it->second);
-  } catch (const nlohmann::json::exception&) {
-    throw Error(context(a.model, "hfjit/meta.json is not valid JSON"));
-  }
+  // The fields run and bench rely on are checked (a clear error if malformed);
+  // the rest is shown as found.
+  const ArtifactMeta m = parse_artifact_meta(it->second, a.model);
+  const nlohmann::ordered_json meta = nlohmann::ordered_json::parse(it->second);
   if (a.json) {
     std::printf("%s\n", meta.dump().c_str());
     return;
   }
-  auto str = [&](const char* k) { return meta.contains(k) ? meta[k].dump() : std::string("?"); };
+  // A field as text: strings as they are, anything else as JSON, "?" when absent.
+  auto text = [](const nlohmann::ordered_json& j, const char* k) -> std::string {
+    if (!j.is_object() || !j.contains(k)) return "?";
+    return j[k].is_string() ? j[k].get<std::string>() : j[k].dump();
+  };
+  const nlohmann::ordered_json none = nlohmann::ordered_json::object();
+  const auto& source = meta.contains("source") ? meta["source"] : none;
+  const auto& verification = meta.contains("verification") ? meta["verification"] : none;
   Table t({"field", "value"});
-  t.add({"model", meta.value("/source/model"_json_pointer, std::string("?"))});
-  t.add({"class", meta.value("hf_class", std::string("?")) + " (" + meta.value("model_type", std::string("?")) + ")"});
-  t.add({"task", meta.value("task", std::string("?"))});
+  t.add({"model", text(source, "model")});
+  t.add({"class", text(meta, "hf_class") + " (" + text(meta, "model_type") + ")"});
+  t.add({"task", text(meta, "task")});
   std::string methods;
-  for (const auto& m : meta["methods"])
-    methods += (methods.empty() ? "" : ", ") + m.value("name", std::string()) + " [" + str("batch_size") + ", " +
-               m["length"].dump() + "]";
+  for (const auto& x : m.methods)
+    methods += (methods.empty() ? "" : ", ") + x.name + " [" + std::to_string(m.batch_size) + ", " +
+               std::to_string(x.length) + "]";
   t.add({"methods", methods});
   std::string inputs, outputs;
-  for (const auto& i : meta["inputs"]) inputs += (inputs.empty() ? "" : ", ") + i.value("name", std::string());
-  for (const auto& o : meta["outputs"])
-    outputs += (outputs.empty() ? "" : ", ") + o.value("name", std::string()) + " " + o["shape"].dump();
+  for (const auto& i : m.input_names) inputs += (inputs.empty() ? "" : ", ") + i;
+  if (meta.contains("outputs") && meta["outputs"].is_array())
+    for (const auto& o : meta["outputs"])
+      outputs += (outputs.empty() ? "" : ", ") + text(o, "name") + " " + text(o, "shape");
   t.add({"inputs", inputs});
   t.add({"outputs", outputs});
-  t.add({"dtype", meta.value("dtype", std::string("?")) + ", quantization " + meta.value("quantization", std::string("?"))});
-  t.add({"tied weights", meta.value("tie_mode", std::string("?"))});
-  t.add({"verified", meta["verification"].value("verified", false) ? "yes, atol " + meta["verification"]["atol"].dump() : "no"});
+  t.add({"dtype", m.dtype + ", quantization " + m.quantization});
+  t.add({"tied weights", text(meta, "tie_mode")});
+  const bool verified = verification.is_object() && verification.value("verified", nlohmann::ordered_json()) == true;
+  t.add({"verified", verified ? "yes, atol " + text(verification, "atol") : "no"});
   std::string files;
   for (const auto& [name, contents] : ts.extra_files) files += (files.empty() ? "" : ", ") + name;
   t.add({"extra files", files});
-  t.add({"hfjit / torch", meta.value("hfjit_version", std::string("?")) + " / " + meta.value("torch_version", std::string("?"))});
+  t.add({"hfjit / torch", text(meta, "hfjit_version") + " / " + text(meta, "torch_version")});
   std::printf("%s", t.render().c_str());
 }
 

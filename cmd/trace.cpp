@@ -37,6 +37,16 @@ void print_json(const TraceReport& r) {
   j["outputs"] = r.output_names;
   j["verified"] = r.verified;
   j["max_abs_diff"] = r.max_abs_diff;
+  j["dtype"] = r.dtype;
+  j["quantization"] = r.quantization;
+  if (!r.accuracy.empty()) {
+    nlohmann::ordered_json acc = nlohmann::ordered_json::object();
+    for (const auto& [k, a] : r.accuracy) {
+      acc[k] = {{"cosine", a.cosine}, {"max_abs_diff", a.max_abs_diff}};
+      if (a.top1 >= 0) acc[k]["top1_agreement"] = a.top1;
+    }
+    j["against_float32"] = acc;
+  }
   j["untied"] = r.untied;
   j["file_bytes"] = r.file_bytes;
   j["extra_files"] = r.extra_files;
@@ -64,6 +74,12 @@ Runner add_trace(CLI::App& app) {
   app.add_flag("--keep-tied", a->opts.keep_tied, "Keep tied weights as one shared tensor instead of clones");
   app.add_flag("--dynamic", a->opts.dynamic, "One shape-polymorphic trace: any batch size and length up to --max-length");
   app.add_flag("--optimize", a->opts.optimize, "Freeze and optimize for inference (verified like the rest)");
+  app.add_option("--dtype", a->opts.dtype,
+                 "float32 (default) or bfloat16: weights and compute in bf16, outputs float32");
+  app.add_option("--quantize", a->opts.quantize,
+                 "none (default) or int8: dynamic int8 quantization of the Linear layers");
+  app.add_option("--min-cosine", a->opts.min_cosine,
+                 "bf16/int8: fail unless every output's cosine to float32 is at least this (default 0.99)");
   app.add_option("--atol", a->opts.atol, "Verification tolerance (default 1e-5)");
   app.add_flag("--no-verify", a->no_verify, "Skip comparing the trace with the eager model");
   app.add_flag("--force", a->opts.force, "Replace the output if it exists");
@@ -91,6 +107,10 @@ Runner add_trace(CLI::App& app) {
       std::printf("traced %s (%s, %s) at batch %lld x length %s -> %s (%s)%s\n", r.hf_class.c_str(),
                   r.model_type.c_str(), r.task.c_str(), static_cast<long long>(r.batch_size), lengths.c_str(),
                   r.output.c_str(), human_bytes(r.file_bytes).c_str(), r.verified ? ", verified" : ", NOT verified");
+      for (const auto& [name, acc] : r.accuracy)
+        std::printf("  %s vs float32: cosine %s, max abs diff %s%s\n", name.c_str(), fixed(acc.cosine, 6).c_str(),
+                    fixed(acc.max_abs_diff, 4).c_str(),
+                    acc.top1 >= 0 ? (", top-1 agreement " + fixed(100 * acc.top1, 1) + "%").c_str() : "");
     }
     return 0;
   };

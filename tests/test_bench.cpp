@@ -53,10 +53,28 @@ TEST_CASE("bench: a traced artifact and a folder, eager vs traced", "[bench]") {
   o.batch_sizes = {2};
   o.lengths = {8};
   auto cmp = run_bench(fixture("models/bert-seqcls"), o);
-  REQUIRE(cmp.size() == 2);
+  REQUIRE(cmp.size() == 4);
   CHECK(cmp[0].mode == "eager");
   CHECK(cmp[1].mode == "traced");
-  CHECK(cmp[0].gflop == Approx(cmp[1].gflop));
+  CHECK(cmp[2].mode == "traced-bf16");
+  CHECK(cmp[3].mode == "traced-int8");
+  for (const auto& p : cmp) CHECK(p.gflop == Approx(cmp[0].gflop));
+}
+
+TEST_CASE("bench: a lever's artifact is labelled by its precision", "[bench][levers]") {
+  TempFolder tmp;
+  TraceOptions t;
+  t.max_length = 8;
+  t.quantize = "int8";
+  trace_model(fixture("models/bert-seqcls"), tmp / "q.pt", t);
+  t.quantize = "none";
+  t.dtype = "bfloat16";
+  trace_model(fixture("models/bert-seqcls"), tmp / "b.pt", t);
+  BenchOptions o;
+  o.iterations = 2;
+  o.warmup = 1;
+  CHECK(run_bench(tmp / "q.pt", o).at(0).mode == "traced-int8");
+  CHECK(run_bench(tmp / "b.pt", o).at(0).mode == "traced-bf16");
 }
 
 TEST_CASE("bench: bad requests", "[bench][errors]") {

@@ -15,7 +15,9 @@
 #include "hfjit/checkpoint.h"
 #include "hfjit/error.h"
 #include "timing.h"
+#include "hfjit/io/artifact_meta.h"
 #include "hfjit/io/model_dir.h"
+#include "hfjit/models/convert.h"
 #include "hfjit/torchscript_file.h"
 #include "hfjit/tracer.h"
 
@@ -111,24 +113,26 @@ std::vector<BenchPoint> bench_artifact(const std::string& path, const BenchOptio
   TorchScriptFile ts = TorchScriptFile::load(path);
   auto it = ts.extra_files.find("hfjit/meta.json");
   if (it == ts.extra_files.end()) throw Error(context(path, "has no hfjit/meta.json (not written by hfjit trace)"));
-  nlohmann::json meta;
-  try {
-    meta = nlohmann::json::parse(it->second);
-  } catch (const std::exception&) {
-    throw Error(context(path, "hfjit/meta.json is not valid JSON"));
-  }
-  const int64_t traced_batch = meta.value("batch_size", 1);
+  const ArtifactMeta meta = parse_artifact_meta(it->second, path);
+  if (!meta.hfjit) throw Error(context(path, "hfjit/meta.json does not say \"format\": \"hfjit\""));
+  const int64_t traced_batch = meta.batch_size;
+  // "traced", or "traced-bf16" / "traced-int8" for the levers' artifacts.
+  std::string mode = "traced";
+  if (meta.dtype == "bfloat16") mode += "-bf16";
+  if (meta.quantization != "none") mode += "-int8";
   std::map<int64_t, std::string> methods;
-  for (const auto& m : meta["methods"]) methods[m["length"].get<int64_t>()] = m["name"].get<std::string>();
-  std::vector<std::string> names;
-  for (const auto& i : meta["inputs"]) names.push_back(i["name"]);
+  for (const auto& m : meta.methods) methods[m.length] = m.name;
+  if (methods.empty()) throw Error(context(path, "hfjit/meta.json lists no traced methods"));
+  for (const auto& [len, name] : methods)
+    if (!ts.module.find_method(name)) throw Error(context(path, "has no method '" + name + "' that its metadata lists"));
+  const std::vector<std::string>& names = meta.input_names;
   auto cfg = nlohmann::json::parse(ts.extra_files.count("config.json") ? ts.extra_files["config.json"] : "{}");
   std::vector<std::pair<std::string, at::Tensor>> params;
   for (const auto& p : ts.module.named_parameters(true)) params.emplace_back(p.name, p.value);
   int64_t layers = cfg.value("num_hidden_layers", cfg.value("n_layer", cfg.value("n_layers", 0)));
   int64_t hidden = cfg.value("hidden_size", cfg.value("n_embd", cfg.value("dim", 0)));
   FlopModel flops = flop_model(params, layers, hidden);
-  DummyInputs dummy(names, meta.value("vocab_size", 2), meta.value("pad_token_id", 0), o.seed);
+  DummyInputs dummy(names, std::max<int64_t>(meta.vocab_size, 2), meta.pad_token_id.value_or(0), o.seed);
 
   std::vector<int64_t> batches = o.batch_sizes.empty() ? std::vector<int64_t>{traced_batch} : o.batch_sizes;
   std::vector<int64_t> lengths = o.lengths;
@@ -149,11 +153,11 @@ std::vector<BenchPoint> bench_artifact(const std::string& path, const BenchOptio
                     std::to_string(methods.rbegin()->first) + " of " + path);
       // The traced shape: b real rows padded to the traced batch, length padded to the method's.
       std::vector<at::Tensor> in = dummy.full(traced_batch, m->first);
-      std::string label = "traced b" + std::to_string(b) + " l" + std::to_string(len);
+      std::string label = mode + " b" + std::to_string(b) + " l" + std::to_string(len);
       auto ms = time_calls([&] { run_method(ts.module, m->second, in); }, o, [&](int i, int n) {
         if (on_progress) on_progress(i, n, label);
       });
-      out.push_back(make_point("traced", b, len, m->first, std::move(ms), flops));
+      out.push_back(make_point(mode, b, len, m->first, std::move(ms), flops));
       if (on_point) on_point(out.back());
       ++done;
       (void)total;
@@ -167,11 +171,24 @@ std::vector<BenchPoint> bench_folder(const std::string& model, const BenchOption
                                      const std::function<void(int, int, const std::string&)>& on_progress) {
   ModelDir dir = resolve_model(model, o.revision);
   ModelConfig config = load_config(dir.path);
+  // --compare also times the speed levers (trace --dtype bfloat16, --quantize
+  // int8), each converted from its own copy of the weights.
+  struct Variant {
+    std::string mode;
+    models::BuiltModel built;
+  };
+  std::vector<Variant> variants;
   models::BuiltModel built = [&] {
     Checkpoint ckpt = Checkpoint::load(dir.path);
+    if (o.compare)
+      for (models::Precision p : {models::Precision::BFloat16, models::Precision::Int8}) {
+        models::BuiltModel v = models::build_model(config, ckpt);
+        v.module->eval();
+        models::convert(*v.module, p);
+        variants.push_back({std::string("traced-") + models::precision_label(p), std::move(v)});
+      }
     return models::build_model(config, ckpt);
   }();
-  built.module->eval();
   std::vector<std::pair<std::string, at::Tensor>> params;
   for (const auto& p : built.module->named_parameters(true)) params.emplace_back(p.key(), p.value());
   FlopModel flops = flop_model(params, config.num_hidden_layers, config.hidden_size);
@@ -200,6 +217,14 @@ std::vector<BenchPoint> bench_folder(const std::string& model, const BenchOption
         auto tms = time_calls([&] { run_method(tracer.module(), "forward", in); }, o, progress);
         out.push_back(make_point("traced", b, len, len, std::move(tms), flops));
         if (on_point) on_point(out.back());
+        for (auto& v : variants) {
+          Tracer vt(v.built);
+          vt.add_method("forward", in);
+          label = v.mode + " b" + std::to_string(b) + " l" + std::to_string(len);
+          auto vms = time_calls([&] { run_method(vt.module(), "forward", in); }, o, progress);
+          out.push_back(make_point(v.mode, b, len, len, std::move(vms), flops));
+          if (on_point) on_point(out.back());
+        }
       }
     }
   }

@@ -23,6 +23,7 @@
 #include "hfjit/models/registry.h"
 #include "hfjit/torchscript_file.h"
 #include "hfjit/tracer.h"
+#include "hfjit/models/convert.h"
 #include "hfjit/version.h"
 
 namespace fs = std::filesystem;
@@ -70,6 +71,22 @@ std::string dtype_string(at::ScalarType t) {
     case at::kBool: return "bool";
     default: return c10::toString(t);
   }
+}
+
+// Logits-like outputs, where the argmax is the answer (top-1 agreement).
+bool is_logits(const std::string& name) { return name.find("logits") != std::string::npos; }
+
+TraceReport::Accuracy accuracy_against(const at::Tensor& reference, const at::Tensor& out, bool logits) {
+  TraceReport::Accuracy a;
+  if (reference.sizes() != out.sizes() || reference.numel() == 0 || !reference.is_floating_point()) return a;
+  const at::Tensor x = reference.to(at::kDouble).reshape({-1}), y = out.to(at::kDouble).reshape({-1});
+  a.cosine = at::cosine_similarity(x, y, 0, 1e-12).item<double>();
+  a.max_abs_diff = (x - y).abs().max().item<double>();
+  if (logits && reference.dim() >= 2 && reference.size(-1) > 1) {
+    const at::Tensor rx = reference.reshape({-1, reference.size(-1)}), ry = out.reshape({-1, out.size(-1)});
+    a.top1 = at::eq(rx.argmax(-1), ry.argmax(-1)).to(at::kDouble).mean().item<double>();
+  }
+  return a;
 }
 
 }  // namespace
@@ -123,6 +140,10 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
   if (!(opts.atol > 0)) throw Error("--atol must be positive");
   if (opts.dynamic && !opts.lengths.empty())
     throw Error("--dynamic traces one method for every shape; --lengths is for static traces");
+  const models::Precision precision = models::parse_precision(opts.dtype, opts.quantize);
+  if (!(opts.min_cosine > -1 && opts.min_cosine <= 1)) throw Error("--min-cosine must be in (-1, 1]");
+  r.dtype = models::precision_dtype(precision);
+  r.quantization = models::precision_quantization(precision);
   if (output.empty()) throw Error("trace needs an output: -o OUT.pt");
   std::error_code ec;
   if (fs::is_directory(output, ec)) throw Error(context(output, "is a folder; give a file name such as model.pt"));
@@ -200,6 +221,40 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
   // Dummy inputs avoid special tokens, as real text mostly does.
   DummyInputs dummy(config, dir.path, built.input_names, opts.seed);
 
+  // The verification shapes. Static: each method at its shape. Dynamic:
+  // forward at three lengths and two batch sizes.
+  struct Check {
+    std::string method;
+    int64_t batch, length;
+  };
+  std::vector<Check> checks;
+  if (opts.dynamic) {
+    for (int64_t len : std::set<int64_t>{max_length, std::max<int64_t>(2, max_length / 2), std::min<int64_t>(max_length, 7)})
+      for (int64_t b : {opts.batch_size, opts.batch_size + 1}) checks.push_back({"forward", b, len});
+  } else {
+    for (int64_t len : lengths)
+      checks.push_back({len == max_length ? "forward" : "forward_" + std::to_string(len), opts.batch_size, len});
+  }
+
+  // bf16 / int8: the float32 model's outputs on the unpadded verification
+  // inputs are kept as the reference, then the model is converted in place.
+  std::vector<std::vector<at::Tensor>> ref_inputs, ref_outputs;
+  if (precision != models::Precision::Float32) {
+    t = Clock::now();
+    if (opts.verify) {
+      torch::NoGradGuard no_grad;
+      for (const auto& c : checks) {
+        ref_inputs.push_back(dummy.full(c.batch, c.length));
+        ref_outputs.push_back(built.forward(ref_inputs.back()));
+      }
+    }
+    int64_t n = models::convert(*built.module, precision);
+    stage("convert", t, precision == models::Precision::Int8
+                            ? std::to_string(n) + " linear layers to int8 (dynamic, " +
+                                  c10::toString(at::globalContext().qEngine()) + ")"
+                            : std::to_string(n) + " tensors to bfloat16");
+  }
+
   t = Clock::now();
   Tracer tracer(built);
   std::map<int64_t, std::string> methods;
@@ -242,21 +297,12 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
   if (opts.verify) {
     t = Clock::now();
     torch::NoGradGuard no_grad;
-    // Static: each method at its shape. Dynamic: forward at three lengths and two batch sizes.
-    struct Check {
-      std::string method;
-      int64_t batch, length;
-    };
-    std::vector<Check> checks;
-    if (opts.dynamic) {
-      for (int64_t len : std::set<int64_t>{max_length, std::max<int64_t>(2, max_length / 2), std::min<int64_t>(max_length, 7)})
-        for (int64_t b : {opts.batch_size, opts.batch_size + 1}) checks.push_back({"forward", b, len});
-    } else {
-      for (const auto& [len, method] : methods) checks.push_back({method, opts.batch_size, len});
-    }
-    for (const auto& [method, batch, len] : checks) {
+    for (size_t ci = 0; ci < checks.size(); ++ci) {
+      const auto& [method, batch, len] = checks[ci];
       for (int kind : {0, 1}) {
-        std::vector<at::Tensor> in = kind ? dummy.padded(batch, len) : dummy.full(batch, len);
+        std::vector<at::Tensor> in = kind            ? dummy.padded(batch, len)
+                                     : ref_inputs.empty() ? dummy.full(batch, len)
+                                                          : ref_inputs[ci];
         std::vector<at::Tensor> eager = built.forward(in);
         std::vector<at::Tensor> traced = run_method(jm, method, in);
         if (eager.size() != traced.size())
@@ -271,13 +317,43 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
                               std::to_string(len) + "]; check the weights; nothing written");
           double d = max_abs_diff(eager[i], traced[i]);
           r.max_abs_diff[name] = std::max(r.max_abs_diff[name], d);
-          if (!(d <= opts.atol)) {
+          // bf16: the TorchScript interpreter rounds some arithmetic differently
+          // from eager mode (Python's torch.jit.trace of transformers' GPT-2 in
+          // bf16 is 0.073 off its eager logits too, and ours 0.082 on padded
+          // input), and the rounding compounds over the layers. So here the
+          // check only catches a broken trace (errors of the output's own
+          // magnitude): 1/8 of max |output| on top of atol. The accuracy that
+          // matters, against float32, is checked below with --min-cosine.
+          const double tol = precision == models::Precision::BFloat16
+                                 ? opts.atol + std::ldexp(eager[i].abs().max().item<double>(), -3)
+                                 : opts.atol;
+          if (!(d <= tol)) {
             char buf[64];
             std::snprintf(buf, sizeof buf, "%.3g", d);
             throw VerifyError("verification failed: output \"" + name + "\" of " + method + " differs from the eager model by " +
-                              buf + " (atol " + std::to_string(opts.atol) + ", " +
+                              buf + " (atol " + std::to_string(tol) + ", " +
                               (kind ? "padded" : "unpadded") + " input [" + std::to_string(batch) + ", " +
                               std::to_string(len) + "]); nothing written");
+          }
+        }
+        if (kind == 0 && !ref_outputs.empty()) {
+          // The lever's cost: the converted trace against the float32 model.
+          for (size_t i = 0; i < traced.size() && i < ref_outputs[ci].size(); ++i) {
+            const std::string& name = built.output_names[i];
+            TraceReport::Accuracy a = accuracy_against(ref_outputs[ci][i], traced[i], is_logits(name));
+            auto [it, fresh] = r.accuracy.emplace(name, a);
+            if (!fresh) {
+              it->second.cosine = std::min(it->second.cosine, a.cosine);
+              it->second.max_abs_diff = std::max(it->second.max_abs_diff, a.max_abs_diff);
+              if (a.top1 >= 0) it->second.top1 = std::min(it->second.top1 < 0 ? 1.0 : it->second.top1, a.top1);
+            }
+            if (!(a.cosine >= opts.min_cosine)) {
+              char buf[64];
+              std::snprintf(buf, sizeof buf, "%.6f", a.cosine);
+              throw VerifyError("verification failed: output \"" + name + "\" of the " + models::precision_label(precision) +
+                                " trace has cosine " + buf + " to the float32 model (--min-cosine " +
+                                std::to_string(opts.min_cosine) + "); nothing written");
+            }
           }
         }
       }
@@ -322,8 +398,9 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
   meta["vocab_size"] = config.vocab_size;
   meta["tie_mode"] = built.load.tied.empty() ? "none" : opts.keep_tied ? "shared" : "cloned";
   meta["untied"] = r.untied;
-  meta["dtype"] = "float32";
-  meta["quantization"] = "none";
+  meta["dtype"] = r.dtype;
+  meta["quantization"] = r.quantization;
+  if (precision == models::Precision::Int8) meta["quantized_engine"] = c10::toString(at::globalContext().qEngine());
   meta["dynamic"] = opts.dynamic;
   meta["optimized"] = opts.optimize;
   json labels = json::object();
@@ -334,6 +411,15 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
   json diffs = json::object();
   for (const auto& [k, v] : r.max_abs_diff) diffs[k] = v;
   verification["max_abs_diff"] = diffs;
+  if (!r.accuracy.empty()) {
+    json acc = json::object();
+    for (const auto& [k, a] : r.accuracy) {
+      acc[k] = {{"cosine", a.cosine}, {"max_abs_diff", a.max_abs_diff}};
+      if (a.top1 >= 0) acc[k]["top1_agreement"] = a.top1;
+    }
+    verification["against_float32"] = acc;
+    verification["min_cosine"] = opts.min_cosine;
+  }
   meta["verification"] = verification;
 
   TorchScriptFile ts{jm, {}};

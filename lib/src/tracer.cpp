@@ -11,6 +11,7 @@
 
 #include "hfjit/error.h"
 #include "hfjit/io/file.h"
+#include "hfjit/models/layers.h"
 
 namespace fs = std::filesystem;
 
@@ -31,6 +32,9 @@ torch::jit::Module mirror(const torch::nn::Module& m, const std::shared_ptr<torc
   jm.register_attribute("training", c10::BoolType::get(), false);
   for (const auto& p : m.named_parameters(/*recurse=*/false)) jm.register_parameter(p.key(), p.value(), false);
   for (const auto& b : m.named_buffers(/*recurse=*/false)) jm.register_buffer(b.key(), b.value());
+  // Packed weights (int8 Linears): attributes the tracer maps to prim::GetAttr.
+  if (const auto* h = dynamic_cast<const models::HasObjects*>(&m))
+    for (const auto& [name, obj] : h->objects()) jm.register_attribute(name, obj.type(), obj);
   for (const auto& c : m.named_children()) jm.register_module(c.key(), mirror(*c.value(), cu));
   return jm;
 }
@@ -69,6 +73,10 @@ std::vector<at::Tensor> Tracer::add_method(const std::string& name, const std::v
     std::vector<at::Tensor> ts;
     for (auto& v : in) ts.push_back(v.toTensor());
     std::vector<at::Tensor> outs = built_.forward(ts);
+    // Outputs are float32 whatever the model computes in (--dtype bfloat16):
+    // the artifact's interface does not change with the lever.
+    for (auto& o : outs)
+      if (o.is_floating_point() && o.scalar_type() != at::kFloat) o = o.to(at::kFloat);
     std::vector<c10::IValue> values(outs.begin(), outs.end());
     return {c10::ivalue::Tuple::create(std::move(values))};
   };

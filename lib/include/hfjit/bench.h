@@ -16,13 +16,13 @@ struct BenchOptions {
   int iterations = 0;                // 0: as many as fit in min_time_s (at least 5)
   double min_time_s = 1.0;
   int warmup = 3;
-  bool compare = false;  // a model folder: eager and traced side by side
+  bool compare = false;  // a model folder: eager, traced, traced-bf16 and traced-int8 side by side
   std::string revision;
   uint64_t seed = 0;
 };
 
 struct BenchPoint {
-  std::string mode;  // "eager", "traced"
+  std::string mode;  // "eager", "traced", "traced-bf16", "traced-int8"
   int64_t batch_size = 0;
   int64_t length = 0;     // requested length
   int64_t run_length = 0;  // the traced length it ran at (>= length; padding)
@@ -36,7 +36,8 @@ struct BenchPoint {
 };
 
 // Runs the sweep on a .pt written by `hfjit trace` (mode "traced") or a model
-// folder / hub id (mode "eager"; with compare also "traced", traced in memory
+// folder / hub id (mode "eager"; with compare also "traced" and the levers
+// "traced-bf16", "traced-int8" (trace --dtype / --quantize), traced in memory
 // at each point). `on_point` is called as each point finishes,
 // `on_progress(done, total)` as iterations run.
 std::vector<BenchPoint> run_bench(const std::string& model, const BenchOptions& opts,

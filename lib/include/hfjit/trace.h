@@ -26,6 +26,9 @@ struct TraceOptions {
   bool keep_tied = false;      // keep tied weights as one shared tensor instead of clones
   bool dynamic = false;        // one shape-polymorphic trace, verified at three lengths and two batch sizes
   bool optimize = false;       // torch.jit.freeze + optimize_for_inference, then verified as usual
+  std::string dtype = "float32";  // or "bfloat16": weights and compute (outputs stay float32)
+  std::string quantize = "none";  // or "int8": dynamic quantization of the Linear layers
+  double min_cosine = 0.99;    // bf16 / int8: the least cosine of any output to the float32 eager one
   bool verify = true;
   double atol = 1e-5;
   bool force = false;          // replace an existing output
@@ -49,6 +52,16 @@ struct TraceReport {
   std::vector<std::string> input_names;
   std::vector<std::string> output_names;
   std::map<std::string, double> max_abs_diff;  // per output, over the verification inputs
+  // bf16 / int8: each output against the float32 eager model, on the unpadded
+  // verification inputs (the worst over them): the cosine of the whole output
+  // (flattened), the largest difference, and for logits the share of rows
+  // (vectors along the last dimension) whose argmax agrees (top1 < 0 when not
+  // computed).
+  struct Accuracy {
+    double cosine = 1, max_abs_diff = 0, top1 = -1;
+  };
+  std::map<std::string, Accuracy> accuracy;
+  std::string dtype = "float32", quantization = "none";
   std::vector<TraceStage> stages;
   std::vector<std::string> warnings;
   std::vector<std::string> extra_files;

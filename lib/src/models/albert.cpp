@@ -148,7 +148,7 @@ AlbertMLMHead::AlbertMLMHead(const WeightLoader& w, const AlbertConfig& c,
 
 at::Tensor AlbertMLMHead::forward(const at::Tensor& hidden) const {
   at::Tensor x = layer_norm_->forward(activate(act_, dense_->forward(hidden)));
-  return at::linear(x, decoder_->weight, bias_);
+  return decoder_->forward(x, bias_);
 }
 
 AlbertForMaskedLM::AlbertForMaskedLM(const WeightLoader& w, const AlbertConfig& c, bool hidden)

@@ -208,7 +208,7 @@ BertLMPredictionHead::BertLMPredictionHead(const WeightLoader& w, const BertConf
 }
 
 at::Tensor BertLMPredictionHead::forward(const at::Tensor& hidden) const {
-  return at::linear(transform_->forward(hidden), decoder_->weight, bias_);
+  return decoder_->forward(transform_->forward(hidden), bias_);
 }
 
 BertOnlyMLMHead::BertOnlyMLMHead(const WeightLoader& w, const BertConfig& c,

@@ -1,5 +1,6 @@
 #include "hfjit/models/layers.h"
 
+#include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/csrc/jit/frontend/tracer.h>
 
 #include <cmath>
@@ -105,17 +106,88 @@ Linear::Linear(at::Tensor w, at::Tensor b) {
   if (b.defined()) bias = register_parameter("bias", std::move(b), false);
 }
 
+namespace {
+
+// quantized::linear_prepack on an fp32 weight [out, in]: int8, one symmetric
+// scale per output channel (torch.ao's PerChannelMinMaxObserver with qint8 and
+// per_channel_symmetric: scale = max|w| / 127.5, zero point 0).
+c10::IValue pack_int8(const at::Tensor& weight, const at::Tensor& bias) {
+  at::Tensor w = weight.to(at::kFloat).contiguous();
+  at::Tensor scales = (std::get<0>(w.abs().max(1)) / 127.5).clamp_min(std::numeric_limits<float>::epsilon());
+  at::Tensor q = at::quantize_per_channel(w, scales.to(at::kDouble), at::zeros({w.size(0)}, at::kLong), 0, at::kQInt8);
+  static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_prepack", "");
+  torch::jit::Stack stack{q, bias.defined() ? c10::IValue(bias.to(at::kFloat).contiguous()) : c10::IValue()};
+  op.callBoxed(&stack);
+  return stack.at(0);
+}
+
+// quantized::linear_dynamic: the input quantized per call to uint8 with
+// reduce_range (7 bits, as torch.ao's dynamic Linear does): without AVX512-VNNI
+// the u8 x s8 products are summed in pairs into int16 (vpmaddubsw), which
+// saturates with full-range activations; measured here, full range put BERT
+// logits 0.47 away from PyTorch's, reduce_range matches it. The result is
+// fp32; leading dimensions are kept.
+at::Tensor linear_int8(const at::Tensor& x, const c10::IValue& packed) {
+  static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_dynamic", "");
+  torch::jit::Stack stack{x, packed, /*reduce_range=*/true};
+  op.callBoxed(&stack);
+  return stack.at(0).toTensor();
+}
+
+// Drops the fp32 parameters a packed layer no longer reads.
+void drop_parameter(at::Tensor& member, const char* name, torch::OrderedDict<std::string, at::Tensor>& params) {
+  if (params.contains(name)) params.erase(name);
+  member = at::Tensor();
+}
+
+}  // namespace
+
+at::Tensor Linear::forward(const at::Tensor& x) const {
+  if (quantized()) return linear_int8(x, packed_);
+  return at::linear(x, weight, bias);
+}
+
+at::Tensor Linear::forward(const at::Tensor& x, const at::Tensor& b) const {
+  if (quantized()) return b.defined() ? linear_int8(x, packed_) + b : linear_int8(x, packed_);
+  return at::linear(x, weight, b);
+}
+
+void Linear::quantize_int8() {
+  if (quantized()) return;
+  packed_ = pack_int8(weight, bias);
+  drop_parameter(weight, "weight", parameters_);
+  drop_parameter(bias, "bias", parameters_);
+}
+
+std::vector<std::pair<std::string, c10::IValue>> Linear::objects() const {
+  if (!quantized()) return {};
+  return {{"_packed_params", packed_}};
+}
+
 Conv1D::Conv1D(const WeightLoader& w, int64_t in, int64_t out) {
   weight = register_parameter("weight", w.tensor("weight", {in, out}), false);
   bias = register_parameter("bias", w.tensor("bias", {out}), false);
 }
 
 at::Tensor Conv1D::forward(const at::Tensor& x) const {
+  if (quantized()) return linear_int8(x, packed_);
   std::vector<int64_t> size_out(x.sizes().begin(), x.sizes().end() - 1);
   size_out.push_back(weight.size(1));
   std::vector<int64_t> leading(size_out.size() - 1);
   for (size_t i = 0; i < leading.size(); ++i) leading[i] = static_cast<int64_t>(i);
   return view_keeping(at::addmm(bias, x.view({-1, x.size(-1)}), weight), size_out, leading, &x);
+}
+
+void Conv1D::quantize_int8() {
+  if (quantized()) return;
+  packed_ = pack_int8(weight.t(), bias);
+  drop_parameter(weight, "weight", parameters_);
+  drop_parameter(bias, "bias", parameters_);
+}
+
+std::vector<std::pair<std::string, c10::IValue>> Conv1D::objects() const {
+  if (!quantized()) return {};
+  return {{"_packed_params", packed_}};
 }
 
 Embedding::Embedding(const WeightLoader& w, int64_t num, int64_t dim) {

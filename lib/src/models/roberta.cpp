@@ -25,7 +25,7 @@ RobertaLMHead::RobertaLMHead(const WeightLoader& w, const BertConfig& c,
 
 at::Tensor RobertaLMHead::forward(const at::Tensor& hidden) const {
   at::Tensor x = activate(Activation::Gelu, dense_->forward(hidden));
-  return at::linear(layer_norm_->forward(x), decoder_->weight, bias_);
+  return decoder_->forward(layer_norm_->forward(x), bias_);
 }
 
 RobertaClassificationHead::RobertaClassificationHead(const WeightLoader& w, const BertConfig& c) {

@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "hfjit/error.h"
+#include "hfjit/io/artifact_meta.h"
 #include "hfjit/io/file.h"
 #include "hfjit/tokenizers/unicode.h"
 #include "hfjit/torchscript_file.h"
@@ -242,14 +243,14 @@ Runner::Runner(const std::string& model_path, RunOptions options) : impl_(std::m
     return nlohmann::json::object();
   };
 
-  nlohmann::json meta;
-  if (const std::string* m = extra_file("hfjit/meta.json")) meta = run::parse_json(*m, model_path + ": hfjit/meta.json");
-  const bool has_meta = meta.is_object() && meta.value("format", std::string()) == "hfjit";
+  ArtifactMeta meta;
+  if (const std::string* m = extra_file("hfjit/meta.json")) meta = parse_artifact_meta(*m, model_path);
+  const bool has_meta = meta.hfjit;
   c.has_meta = has_meta;
 
   // The task.
-  const std::string artifact_task = has_meta ? meta.value("task", std::string()) : std::string();
-  c.hf_class = has_meta ? meta.value("hf_class", std::string()) : std::string();
+  const std::string artifact_task = meta.task;
+  c.hf_class = meta.hf_class;
   const bool has_st_config = extra_file("modules.json") || tokenizer_dir_file("modules.json");
   if (!has_meta && o.task.empty())
     throw Error(context(model_path, "has no hfjit metadata (not written by hfjit trace): give --task and --tokenizer"));
@@ -271,17 +272,16 @@ Runner::Runner(const std::string& model_path, RunOptions options) : impl_(std::m
 
   // Shapes and names.
   if (has_meta) {
-    c.batch = meta.value("batch_size", 1);
-    for (const auto& m : meta.value("methods", nlohmann::json::array()))
-      c.methods.push_back({m.value("name", std::string("forward")), m.value("length", int64_t{0})});
-    for (const auto& i : meta.value("inputs", nlohmann::json::array())) c.input_names.push_back(i.value("name", ""));
-    for (const auto& i : meta.value("outputs", nlohmann::json::array())) c.output_names.push_back(i.value("name", ""));
+    c.batch = meta.batch_size;
+    for (const auto& m : meta.methods) c.methods.push_back({m.name, m.length});
+    c.input_names = meta.input_names;
+    c.output_names = meta.output_names;
     if (o.batch_size && *o.batch_size != c.batch)
       throw Error(context(model_path, "was traced with batch size " + std::to_string(c.batch) + ", not --batch-size " +
                                           std::to_string(*o.batch_size)));
     if (o.max_length) throw Error(context(model_path, "has traced lengths already; --max-length is for plain TorchScript files"));
-    if (meta.value("dynamic", false)) {  // one shape-polymorphic forward: pad to the longest input of each batch
-      c.dynamic_limit = meta.value("max_length", int64_t{0});
+    if (meta.dynamic) {  // one shape-polymorphic forward: pad to the longest input of each batch
+      c.dynamic_limit = meta.max_length;
       c.methods = {{"forward", 0}};
       c.dynamic_batch = true;
     }
@@ -328,8 +328,8 @@ Runner::Runner(const std::string& model_path, RunOptions options) : impl_(std::m
   c.num_labels = c.id2label.empty() ? c.config.value("num_labels", int64_t{2}) : static_cast<int64_t>(c.id2label.size());
   if (c.config.contains("problem_type") && c.config["problem_type"].is_string())
     c.problem_type = c.config["problem_type"].get<std::string>();
-  if (has_meta && meta.contains("pad_token_id") && meta["pad_token_id"].is_number_integer())
-    c.pad_id = meta["pad_token_id"].get<int64_t>();
+  if (has_meta && meta.pad_token_id)
+    c.pad_id = *meta.pad_token_id;
   else if (c.tok->special_tokens().pad)
     c.pad_id = *c.tok->special_tokens().pad;
   else if (c.config.contains("pad_token_id") && c.config["pad_token_id"].is_number_integer())

@@ -44,22 +44,49 @@ Activation parse_activation(const std::string& name, const ModelConfig& config,
                             const std::string& key);
 at::Tensor activate(Activation act, const at::Tensor& x);
 
+// Non-tensor state a traced module must hold (the packed int8 weights of a
+// quantized Linear): the tracer registers each as an attribute of the mirrored
+// module, so the trace reads it with prim::GetAttr and the archive saves it.
+class HasObjects {
+ public:
+  virtual ~HasObjects() = default;
+  virtual std::vector<std::pair<std::string, c10::IValue>> objects() const = 0;
+};
+
 // Mirrors torch.nn.Linear: weight [out, in], bias [out].
-class Linear : public torch::nn::Module {
+class Linear : public torch::nn::Module, public HasObjects {
  public:
   Linear(const WeightLoader& w, int64_t in, int64_t out, bool bias = true);
   // A Linear whose weight is given (a decoder tied to the input embeddings).
   Linear(at::Tensor weight, at::Tensor bias);
-  at::Tensor forward(const at::Tensor& x) const { return at::linear(x, weight, bias); }
-  at::Tensor weight, bias;  // bias undefined when absent
+  at::Tensor forward(const at::Tensor& x) const;
+  // With a bias held elsewhere (the MLM heads' own "bias" parameter).
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& bias) const;
+  // Dynamic int8 quantization, as torch.ao.quantization.quantize_dynamic with
+  // per_channel_dynamic_qconfig: weights int8 per output channel (symmetric),
+  // activations quantized per call; quantized::linear_dynamic on the current
+  // quantized engine. The fp32 weight and bias parameters are dropped.
+  void quantize_int8();
+  bool quantized() const { return !packed_.isNone(); }
+  std::vector<std::pair<std::string, c10::IValue>> objects() const override;
+  at::Tensor weight, bias;  // bias undefined when absent; both undefined once quantized
+
+ private:
+  c10::IValue packed_;  // LinearPackedParamsBase once quantized
 };
 
 // Mirrors transformers.pytorch_utils.Conv1D (GPT-2): weight [in, out], y = addmm(bias, x, weight).
-class Conv1D : public torch::nn::Module {
+class Conv1D : public torch::nn::Module, public HasObjects {
  public:
   Conv1D(const WeightLoader& w, int64_t in, int64_t out);
   at::Tensor forward(const at::Tensor& x) const;
+  void quantize_int8();  // as Linear's, on the transposed weight
+  bool quantized() const { return !packed_.isNone(); }
+  std::vector<std::pair<std::string, c10::IValue>> objects() const override;
   at::Tensor weight, bias;
+
+ private:
+  c10::IValue packed_;
 };
 
 // Mirrors torch.nn.Embedding: weight [num, dim].

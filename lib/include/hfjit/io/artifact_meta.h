@@ -1,0 +1,36 @@
+#pragma once
+// hfjit/meta.json of an artifact (docs/artifact.md), read for `run` and
+// `bench`. No libtorch here: it is fuzzed on its own (fuzz/fuzz_meta.cpp).
+// A .pt comes from strangers too, so every field `run` and `bench` rely on is
+// type- and range-checked, and a bad one is an Error naming it.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hfjit {
+
+struct ArtifactMethod {
+  std::string name;    // forward, forward_<L>
+  int64_t length = 0;  // the traced length
+};
+
+struct ArtifactMeta {
+  bool hfjit = false;  // "format": "hfjit"; when false nothing else was read
+  std::string task, hf_class, model_type;
+  int64_t batch_size = 1;
+  int64_t max_length = 0;
+  std::vector<ArtifactMethod> methods;
+  std::vector<std::string> input_names, output_names;
+  bool dynamic = false;
+  std::optional<int64_t> pad_token_id;
+  int64_t vocab_size = 0;
+  std::string dtype = "float32", quantization = "none";
+};
+
+// `text` is the file's contents; `where` prefixes every error (the .pt's path).
+// Limits: batch size and lengths up to 2^20, at most 1024 methods, inputs and outputs.
+ArtifactMeta parse_artifact_meta(const std::string& text, const std::string& where);
+
+}  // namespace hfjit

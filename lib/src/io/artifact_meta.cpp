@@ -1,0 +1,107 @@
+#include "hfjit/io/artifact_meta.h"
+
+#include <nlohmann/json.hpp>
+
+#include "hfjit/error.h"
+
+namespace hfjit {
+namespace {
+
+constexpr int64_t kMaxShape = int64_t{1} << 20;
+constexpr size_t kMaxEntries = 1024;
+
+using json = nlohmann::json;
+
+struct Reader {
+  const json& j;
+  std::string where;
+
+  [[noreturn]] void fail(const std::string& what) const { throw Error(where + ": hfjit/meta.json: " + what); }
+
+  std::string str(const char* key, const std::string& fallback) const {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return fallback;
+    if (!it->is_string()) fail(std::string("\"") + key + "\" must be a string");
+    return it->get<std::string>();
+  }
+  // An integer in [lo, hi].
+  std::optional<int64_t> integer(const char* key, int64_t lo, int64_t hi) const {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return std::nullopt;
+    if (!it->is_number_integer() || (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(hi)) ||
+        it->get<int64_t>() < lo || it->get<int64_t>() > hi)
+      fail(std::string("\"") + key + "\" must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+    return it->get<int64_t>();
+  }
+  bool boolean(const char* key, bool fallback) const {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return fallback;
+    if (!it->is_boolean()) fail(std::string("\"") + key + "\" must be true or false");
+    return it->get<bool>();
+  }
+  const json* array(const char* key) const {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return nullptr;
+    if (!it->is_array()) fail(std::string("\"") + key + "\" must be a list");
+    if (it->size() > kMaxEntries) fail(std::string("\"") + key + "\" has more than " + std::to_string(kMaxEntries) + " entries");
+    return &*it;
+  }
+};
+
+// The "name" of each object of a list ("inputs", "outputs").
+std::vector<std::string> names_of(const Reader& r, const char* key) {
+  std::vector<std::string> out;
+  if (const json* list = r.array(key))
+    for (size_t i = 0; i < list->size(); ++i) {
+      const json& e = (*list)[i];
+      const auto name = e.is_object() ? e.find("name") : e.end();
+      if (!e.is_object() || name == e.end() || !name->is_string() || name->get<std::string>().empty())
+        r.fail(std::string("\"") + key + "\" entry " + std::to_string(i) + " needs a \"name\" string");
+      out.push_back(name->get<std::string>());
+    }
+  return out;
+}
+
+}  // namespace
+
+ArtifactMeta parse_artifact_meta(const std::string& text, const std::string& where) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception&) {
+    throw Error(where + ": hfjit/meta.json is not valid JSON");
+  }
+  ArtifactMeta m;
+  if (!j.is_object()) throw Error(where + ": hfjit/meta.json is not a JSON object");
+  const Reader r{j, where};
+  m.hfjit = r.str("format", "") == "hfjit";
+  if (!m.hfjit) return m;
+  m.task = r.str("task", "");
+  m.hf_class = r.str("hf_class", "");
+  m.model_type = r.str("model_type", "");
+  m.batch_size = r.integer("batch_size", 1, kMaxShape).value_or(1);
+  m.max_length = r.integer("max_length", 0, kMaxShape).value_or(0);
+  if (const json* list = r.array("methods"))
+    for (size_t i = 0; i < list->size(); ++i) {
+      const json& e = (*list)[i];
+      if (!e.is_object()) r.fail("\"methods\" entry " + std::to_string(i) + " must be an object");
+      const Reader er{e, where};
+      ArtifactMethod method;
+      method.name = er.str("name", "");
+      if (method.name.empty()) r.fail("\"methods\" entry " + std::to_string(i) + " needs a \"name\" string");
+      const auto len = er.integer("length", 1, kMaxShape);
+      if (!len) r.fail("\"methods\" entry " + std::to_string(i) + " needs a \"length\" from 1 to " + std::to_string(kMaxShape));
+      method.length = *len;
+      m.methods.push_back(std::move(method));
+    }
+  m.input_names = names_of(r, "inputs");
+  m.output_names = names_of(r, "outputs");
+  m.dynamic = r.boolean("dynamic", false);
+  m.pad_token_id = r.integer("pad_token_id", -(int64_t{1} << 31), (int64_t{1} << 31) - 1);
+  m.vocab_size = r.integer("vocab_size", 0, (int64_t{1} << 31) - 1).value_or(0);
+  m.dtype = r.str("dtype", "float32");
+  m.quantization = r.str("quantization", "none");
+  return m;
+}
+
+}  // namespace hfjit
