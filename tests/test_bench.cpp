@@ -1,9 +1,11 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <functional>
 #include <sstream>
 
 #include "hfjit/bench.h"
 #include "hfjit/error.h"
+#include "hfjit/torchscript_file.h"
 #include "hfjit/trace.h"
 #include "test_util.h"
 
@@ -122,4 +124,36 @@ TEST_CASE("cli: bench --json and --csv carry the documented columns", "[bench][c
   auto bad = run_cli({"bench", tmp / "d.pt", "--json", "--csv"});
   CHECK(bad.code == 1);
   CHECK(bad.err == "hfjit: error: --json and --csv are exclusive\n");
+}
+
+TEST_CASE("bench and describe: an artifact whose metadata was tampered with", "[bench][errors]") {
+  TempFolder tmp;
+  TraceOptions t;
+  t.max_length = 8;
+  trace_model(fixture("models/bert-seqcls"), tmp / "m.pt", t);
+  // The same module with its hfjit/meta.json edited.
+  auto tampered = [&](const std::string& name, const std::function<void(nlohmann::json&)>& edit) {
+    TorchScriptFile ts = TorchScriptFile::load(tmp / "m.pt");
+    nlohmann::json meta = nlohmann::json::parse(ts.extra_files.at("hfjit/meta.json"));
+    edit(meta);
+    ts.extra_files["hfjit/meta.json"] = meta.dump();
+    ts.save(tmp / name);
+    return tmp / name;
+  };
+  BenchOptions o;
+  o.iterations = 1;
+  const std::string none = tampered("none.pt", [](nlohmann::json& m) { m["methods"] = nlohmann::json::array(); });
+  CHECK_THROWS_WITH(run_bench(none, o), none + ": hfjit/meta.json lists no traced methods");
+  const std::string ghost = tampered("ghost.pt", [](nlohmann::json& m) { m["methods"][0]["name"] = "forward_99"; });
+  CHECK_THROWS_WITH(run_bench(ghost, o), ghost + ": has no method 'forward_99' that its metadata lists");
+  const std::string foreign = tampered("foreign.pt", [](nlohmann::json& m) { m["format"] = "other"; });
+  CHECK_THROWS_WITH(run_bench(foreign, o), foreign + ": hfjit/meta.json does not say \"format\": \"hfjit\"");
+  const std::string bad = tampered("bad.pt", [](nlohmann::json& m) { m["batch_size"] = "two"; });
+  CHECK_THROWS_WITH(run_bench(bad, o), bad + ": hfjit/meta.json: \"batch_size\" must be an integer from 1 to 1048576");
+  auto d = run_cli({"run", bad, "--describe"});
+  CHECK(d.code == 1);
+  CHECK_THAT(d.err, Catch::Contains("bad.pt: hfjit/meta.json: \"batch_size\" must be an integer from 1 to 1048576"));
+  auto r = run_cli({"run", bad, "some text"});
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Catch::Contains("\"batch_size\" must be an integer"));
 }

@@ -89,7 +89,12 @@ ArtifactMeta parse_artifact_meta(const std::string& text, const std::string& whe
       ArtifactMethod method;
       method.name = er.str("name", "");
       if (method.name.empty()) r.fail("\"methods\" entry " + std::to_string(i) + " needs a \"name\" string");
-      const auto len = er.integer("length", 1, kMaxShape);
+      std::optional<int64_t> len;
+      try {
+        len = er.integer("length", 1, kMaxShape);
+      } catch (const Error&) {
+        // named with its entry below
+      }
       if (!len) r.fail("\"methods\" entry " + std::to_string(i) + " needs a \"length\" from 1 to " + std::to_string(kMaxShape));
       method.length = *len;
       m.methods.push_back(std::move(method));

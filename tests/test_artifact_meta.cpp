@@ -1,0 +1,95 @@
+// parse_artifact_meta: hfjit/meta.json as run, bench and --describe read it.
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "hfjit/error.h"
+#include "hfjit/io/artifact_meta.h"
+
+using hfjit::ArtifactMeta;
+using hfjit::parse_artifact_meta;
+
+namespace {
+
+const std::string kGood = R"({"format": "hfjit", "task": "fill-mask", "hf_class": "BertForMaskedLM",
+  "model_type": "bert", "batch_size": 2, "max_length": 32,
+  "methods": [{"name": "forward_16", "length": 16}, {"name": "forward", "length": 32}],
+  "inputs": [{"name": "input_ids"}, {"name": "attention_mask"}], "outputs": [{"name": "logits"}],
+  "dynamic": false, "pad_token_id": 0, "vocab_size": 480, "dtype": "float32", "quantization": "int8-dynamic"})";
+
+// kGood with `key`'s value replaced by `value` (raw JSON).
+std::string with(const std::string& key, const std::string& value) {
+  std::string s = kGood;
+  const auto k = s.find("\"" + key + "\":");
+  REQUIRE(k != std::string::npos);
+  const auto begin = k + key.size() + 4;
+  auto end = begin;
+  int depth = 0;
+  for (; end < s.size(); ++end) {
+    const char c = s[end];
+    if (c == '[' || c == '{') ++depth;
+    if (c == ']' || c == '}') {
+      if (depth == 0) break;
+      --depth;
+    }
+    if (c == ',' && depth == 0) break;
+  }
+  return s.substr(0, begin) + value + s.substr(end);
+}
+
+std::string error_of(const std::string& text) {
+  try {
+    parse_artifact_meta(text, "m.pt");
+  } catch (const hfjit::Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("artifact meta: the fields run and bench use", "[meta]") {
+  const ArtifactMeta m = parse_artifact_meta(kGood, "m.pt");
+  CHECK(m.hfjit);
+  CHECK(m.task == "fill-mask");
+  CHECK(m.hf_class == "BertForMaskedLM");
+  CHECK(m.batch_size == 2);
+  CHECK(m.max_length == 32);
+  REQUIRE(m.methods.size() == 2);
+  CHECK(m.methods[0].name == "forward_16");
+  CHECK(m.methods[1].length == 32);
+  CHECK(m.input_names == std::vector<std::string>{"input_ids", "attention_mask"});
+  CHECK(m.output_names == std::vector<std::string>{"logits"});
+  CHECK(m.pad_token_id == 0);
+  CHECK(m.vocab_size == 480);
+  CHECK(m.quantization == "int8-dynamic");
+  // Not hfjit's: nothing else is read, and nothing else can fail.
+  const ArtifactMeta other = parse_artifact_meta(R"({"format": "other", "batch_size": "x"})", "m.pt");
+  CHECK(!other.hfjit);
+  CHECK(other.methods.empty());
+}
+
+TEST_CASE("artifact meta: each malformed field is named", "[meta][errors]") {
+  const std::string p = "m.pt: hfjit/meta.json";
+  CHECK(error_of("{\"format\": ") == p + " is not valid JSON");
+  CHECK(error_of("[1, 2]") == p + " is not a JSON object");
+  CHECK(error_of(with("task", "5")) == p + ": \"task\" must be a string");
+  CHECK(error_of(with("batch_size", "\"x\"")) == p + ": \"batch_size\" must be an integer from 1 to 1048576");
+  CHECK(error_of(with("batch_size", "0")) == p + ": \"batch_size\" must be an integer from 1 to 1048576");
+  CHECK(error_of(with("batch_size", "18446744073709551615")) ==
+        p + ": \"batch_size\" must be an integer from 1 to 1048576");
+  CHECK(error_of(with("max_length", "1.5")) == p + ": \"max_length\" must be an integer from 0 to 1048576");
+  CHECK(error_of(with("methods", "{}")) == p + ": \"methods\" must be a list");
+  CHECK(error_of(with("methods", "[\"forward\"]")) == p + ": \"methods\" entry 0 must be an object");
+  CHECK(error_of(with("methods", "[{\"length\": 8}]")) == p + ": \"methods\" entry 0 needs a \"name\" string");
+  CHECK(error_of(with("methods", "[{\"name\": \"forward\", \"length\": 0}]")) ==
+        p + ": \"methods\" entry 0 needs a \"length\" from 1 to 1048576");
+  CHECK(error_of(with("inputs", "[{\"name\": \"input_ids\"}, {\"name\": 3}]")) ==
+        p + ": \"inputs\" entry 1 needs a \"name\" string");
+  CHECK(error_of(with("outputs", "[\"logits\"]")) == p + ": \"outputs\" entry 0 needs a \"name\" string");
+  CHECK(error_of(with("dynamic", "\"yes\"")) == p + ": \"dynamic\" must be true or false");
+  CHECK(error_of(with("pad_token_id", "4294967296")) ==
+        p + ": \"pad_token_id\" must be an integer from -2147483648 to 2147483647");
+  std::string many = "[";
+  for (int i = 0; i < 1025; ++i) many += std::string(i ? "," : "") + "{\"name\": \"x\"}";
+  CHECK(error_of(with("inputs", many + "]")) == p + ": \"inputs\" has more than 1024 entries");
+}
