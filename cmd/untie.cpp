@@ -54,7 +54,7 @@ void print_table(const UntieReport& r) {
 
 }  // namespace
 
-Runner add_untie(CLI::App& app) {
+Runner add_untie(CLI::App& app, UntieFn fn) {
   auto a = std::make_shared<UntieArgs>();
   app.add_option("input", a->input, "Model folder, cached hub id, or TorchScript .pt")->required();
   app.add_option("-o,--output", a->output, "Output folder (or .pt for a .pt input)");
@@ -62,9 +62,9 @@ Runner add_untie(CLI::App& app) {
   app.add_flag("--force", a->opts.force, "Replace the output if it exists");
   app.add_flag("--json", a->json, "Print a JSON report on stdout");
   app.add_option("--revision", a->opts.revision, "Hub revision (branch or commit) for a hub id");
-  return [a]() {
+  return [a, fn]() {
     if (a->output.empty() && !a->opts.dry_run) throw Error("untie needs an output: -o OUT (or --dry-run)");
-    UntieReport r = untie(a->input, a->output, a->opts);
+    UntieReport r = fn(a->input, a->output, a->opts);
     for (const auto& note : r.notes) spdlog::warn("{}", note);
     if (a->json)
       print_json(r);

@@ -114,3 +114,34 @@ TEST_CASE("checkpoint: release drops mapped pages; the values come back from the
   CHECK(at::equal(c.at("b"), expected));
   CHECK(c.at("a").item<uint8_t>() == 7);
 }
+
+TEST_CASE("raw checkpoint: strided views read in libtorch's element order", "[checkpoint]") {
+  at::Tensor base = at::arange(2 * 3 * 5, at::kFloat).reshape({2, 3, 5});
+  for (const at::Tensor& view : {base.permute({2, 0, 1}), base.slice(2, 1, 4), base.select(1, 2).t(),
+                                 base.slice(0, 1, 2).slice(2, 0, 5, 2), base.expand({4, 2, 3, 5})[1]}) {
+    INFO(view.sizes() << " " << view.strides() << " +" << view.storage_offset());
+    RawTensor r;
+    r.dtype = DType::F32;
+    r.shape = view.sizes().vec();
+    r.strides = view.strides().vec();
+    r.offset = view.storage_offset();
+    r.storage = static_cast<const uint8_t*>(view.storage().data());
+    r.storage_nbytes = view.storage().nbytes();
+    CHECK(r.is_contiguous() == view.is_contiguous());
+    at::Tensor c = view.contiguous();
+    std::vector<uint8_t> expected(static_cast<const uint8_t*>(c.data_ptr()),
+                                  static_cast<const uint8_t*>(c.data_ptr()) + c.nbytes());
+    CHECK(contiguous_bytes(r) == expected);
+    RawTensor dense = r;
+    dense.strides = contiguous_strides(r.shape);
+    dense.offset = 0;
+    dense.storage = expected.data();
+    CHECK(equal_bytes(r, dense));
+    if (view.numel() > 1) {
+      std::vector<uint8_t> changed = expected;
+      changed.back() ^= 1;
+      dense.storage = changed.data();
+      CHECK_FALSE(equal_bytes(r, dense));
+    }
+  }
+}

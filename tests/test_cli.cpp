@@ -12,6 +12,7 @@ namespace fs = std::filesystem;
 using hfjit::test::CliResult;
 using hfjit::test::fixture;
 using hfjit::test::run_cli;
+using hfjit::test::run_program;
 using hfjit::test::TempFolder;
 
 namespace {
@@ -168,4 +169,45 @@ TEST_CASE("cli: untie refuses unsafe or missing inputs and outputs", "[cli][erro
   }
   expect({"untie", in, "-o", readonly}, ".*output folder .* is not writable \\(.*\\)");
   expect({"untie", in}, "untie needs an output: -o OUT \\(or --dry-run\\)");
+}
+
+TEST_CASE("cli: the front end unties folders without libtorch and hands the rest to hfjit-engine", "[cli]") {
+  TempFolder tmp;
+  const std::string engine = (fs::path(HFJIT_BIN).parent_path() / "hfjit-engine").string();
+  REQUIRE(fs::exists(engine));
+  // `hfjit` itself does not link libtorch (ldd lists what the loader would map).
+  CliResult ldd = run_program("ldd", {HFJIT_BIN});
+  REQUIRE(ldd.code == 0);
+  CHECK_THAT(ldd.out, Catch::Contains("libc.so"));
+  CHECK_THAT(ldd.out, !Catch::Contains("libtorch") && !Catch::Contains("libc10"));
+
+  // A copy of the front end alone: untie of a folder and --version need no engine...
+  fs::create_directories(tmp.path() / "alone");
+  fs::copy_file(HFJIT_BIN, tmp.path() / "alone/hfjit");
+  const std::string alone = tmp / "alone/hfjit";
+  CHECK(run_program(alone, {"--version"}).code == 0);
+  for (const char* model : {"models/bert-mlm", "models/gpt2-lm-bin"}) {
+    INFO(model);
+    const std::string name = fs::path(model).filename().string();
+    CliResult front = run_program(alone, {"-q", "untie", fixture(model), "-o", tmp / ("front-" + name), "--json"});
+    REQUIRE(front.code == 0);
+    CliResult eng = run_program(engine, {"-q", "untie", fixture(model), "-o", tmp / ("engine-" + name), "--json"});
+    REQUIRE(eng.code == 0);
+    // ...and write exactly what the engine writes, with the same report.
+    CHECK(nlohmann::json::parse(front.out)["untied"] == nlohmann::json::parse(eng.out)["untied"]);
+    for (const char* file : {"model.safetensors", "config.json"})
+      CHECK(hfjit::test::read_bytes(tmp / ("front-" + name + "/" + file)) ==
+            hfjit::test::read_bytes(tmp / ("engine-" + name + "/" + file)));
+  }
+  // ...while everything else is the engine's: without it, one line says so.
+  for (std::vector<std::string> args : {std::vector<std::string>{"trace", fixture("models/bert-mlm"), "-o", tmp / "t.pt"},
+                                        {"--help"},
+                                        {"untie", fixture("run/plain/plain-bert-seqcls.pt"), "-o", tmp / "u.pt"}}) {
+    INFO(args[0]);
+    CliResult r = run_program(alone, args);
+    CHECK(r.code == 1);
+    CHECK_THAT(error_line(r), Catch::StartsWith("cannot find hfjit-engine"));
+  }
+  CHECK_FALSE(fs::exists(tmp / "t.pt"));
+  CHECK_FALSE(fs::exists(tmp / "u.pt"));
 }

@@ -75,9 +75,19 @@ namespace {
 
 CliResult run_cli(const std::vector<std::string>& args, const std::string& env) {
 #ifdef HFJIT_BIN
+  return run_program(HFJIT_BIN, args, env);
+#else
+  (void)args;
+  (void)env;
+  throw std::runtime_error("run_cli needs HFJIT_BIN");
+#endif
+}
+
+CliResult run_program(const std::string& program, const std::vector<std::string>& args,
+                      const std::string& env) {
   TempFolder tmp;
   std::string cmd = env.empty() ? "" : env + " ";
-  cmd += quote(HFJIT_BIN);
+  cmd += quote(program);
   for (const auto& a : args) cmd += " " + quote(a);
   cmd += " >" + quote(tmp / "out") + " 2>" + quote(tmp / "err") + " </dev/null";
   int status = std::system(cmd.c_str());
@@ -92,11 +102,6 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& env) 
   r.out = slurp(tmp / "out");
   r.err = slurp(tmp / "err");
   return r;
-#else
-  (void)args;
-  (void)env;
-  throw std::runtime_error("run_cli needs HFJIT_BIN");
-#endif
 }
 
 }  // namespace hfjit::test

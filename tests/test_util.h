@@ -35,5 +35,8 @@ struct CliResult {
 };
 // Runs build/hfjit with `args` (shell-quoted here), capturing stdout and stderr.
 CliResult run_cli(const std::vector<std::string>& args, const std::string& env = "");
+// The same for any program.
+CliResult run_program(const std::string& program, const std::vector<std::string>& args,
+                      const std::string& env = "");
 
 }  // namespace hfjit::test

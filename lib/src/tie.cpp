@@ -1,7 +1,5 @@
 #include "hfjit/tie.h"
 
-#include <ATen/ATen.h>
-
 #include <algorithm>
 #include <functional>
 #include <map>
@@ -42,17 +40,7 @@ const std::vector<TieRule>& tie_rules() {
   return rules;
 }
 
-namespace {
-
-// Same storage, same view.
-bool same_view(const at::Tensor& a, const at::Tensor& b) {
-  return a.data_ptr() == b.data_ptr() && a.sizes() == b.sizes() && a.strides() == b.strides() &&
-         a.scalar_type() == b.scalar_type();
-}
-
-}  // namespace
-
-std::vector<TiedGroup> find_tied_groups(const Checkpoint& ckpt, const ModelConfig& config) {
+std::vector<TiedGroup> find_tied_groups(const RawCheckpoint& ckpt, const ModelConfig& config) {
   const auto& tensors = ckpt.tensors();
   // Union-find over names, so a tie found both ways ends in one group.
   std::map<std::string, std::string> parent;
@@ -74,7 +62,7 @@ std::vector<TiedGroup> find_tied_groups(const Checkpoint& ckpt, const ModelConfi
   // 1. Shared storage (tensors from a .bin or .pt): same storage bytes.
   std::map<const void*, std::vector<std::string>> by_storage;
   for (const auto& [name, t] : tensors)
-    if (t.numel() > 0) by_storage[t.storage().data()].push_back(name);
+    if (t.numel() > 0) by_storage[t.storage].push_back(name);
   for (const auto& [ptr, names] : by_storage)
     for (size_t i = 1; i < names.size(); ++i) unite(names[0], names[i], "shared storage");
 
@@ -93,12 +81,8 @@ std::vector<TiedGroup> find_tied_groups(const Checkpoint& ckpt, const ModelConfi
                         r.architectures.end()
               : tensors.count(r.witness) != 0;
       if (!has_head) continue;
-    } else {
-      const at::Tensor& a = in->second;
-      const at::Tensor& b = out->second;
-      bool equal = same_view(a, b) ||
-                   (a.sizes() == b.sizes() && a.scalar_type() == b.scalar_type() && at::equal(a, b));
-      if (!equal) continue;
+    } else if (!equal_bytes(in->second, out->second)) {
+      continue;
     }
     unite(r.input, r.output, "implicit");
   }

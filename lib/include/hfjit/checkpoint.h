@@ -14,10 +14,9 @@
 
 #include "hfjit/io/dtype.h"
 #include "hfjit/io/model_dir.h"
+#include "hfjit/io/raw_checkpoint.h"
 
 namespace hfjit {
-
-class MappedFile;
 
 at::ScalarType to_scalar_type(DType t);
 DType from_scalar_type(at::ScalarType t, const std::string& where);
@@ -30,32 +29,29 @@ class Checkpoint {
   // One file: *.safetensors, or a torch.save zip (pytorch_model.bin).
   static Checkpoint load_file(const std::string& path);
 
+  // The same tensors without libtorch (dtype, shape, strides, mapped bytes).
+  const RawCheckpoint& raw() const { return raw_; }
   const std::map<std::string, at::Tensor>& tensors() const { return tensors_; }
   bool contains(const std::string& name) const { return tensors_.count(name) != 0; }
   // Throws Error naming the tensor when absent.
   const at::Tensor& at(const std::string& name) const;
   // Which file a tensor came from (for errors).
-  const std::string& file_of(const std::string& name) const;
-  const WeightFiles& files() const { return files_; }
+  const std::string& file_of(const std::string& name) const { return raw_.file_of(name); }
+  const WeightFiles& files() const { return raw_.files(); }
   // Safetensors __metadata__ (merged over shards).
-  const std::map<std::string, std::string>& metadata() const { return metadata_; }
-  uint64_t total_bytes() const;
+  const std::map<std::string, std::string>& metadata() const { return raw_.metadata(); }
+  uint64_t total_bytes() const { return raw_.total_bytes(); }
   // Drops the pages under a tensor viewing a mapping from memory (they are
   // read from the file again if touched): once a model holds its own copy,
   // the process need not hold the mapped bytes too. Tensors that are not
   // views of a mapping (misaligned ones, copied at load) are left alone.
-  void release(const std::string& name) const;
+  void release(const std::string& name) const { raw_.release(name); }
 
  private:
-  void add_safetensors(const std::string& path);
-  void add_pytorch_bin(const std::string& path);
-  void insert(const std::string& name, at::Tensor t, const std::string& file);
+  explicit Checkpoint(RawCheckpoint raw);
 
-  WeightFiles files_;
+  RawCheckpoint raw_;
   std::map<std::string, at::Tensor> tensors_;
-  std::map<std::string, std::string> origin_;
-  std::map<std::string, std::string> metadata_;
-  std::vector<std::shared_ptr<MappedFile>> mappings_;
 };
 
 }  // namespace hfjit

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "hfjit/checkpoint.h"
 #include "hfjit/config.h"
+#include "hfjit/io/raw_checkpoint.h"
 
 namespace hfjit {
 
@@ -38,6 +38,7 @@ struct TieRule {
 };
 const std::vector<TieRule>& tie_rules();
 
-std::vector<TiedGroup> find_tied_groups(const Checkpoint& ckpt, const ModelConfig& config);
+// Needs no libtorch (hfjit::Checkpoint: pass ckpt.raw()).
+std::vector<TiedGroup> find_tied_groups(const RawCheckpoint& ckpt, const ModelConfig& config);
 
 }  // namespace hfjit

@@ -37,6 +37,14 @@ struct UntieReport {
   std::vector<std::string> notes;  // things the user should know (printed as warnings)
 };
 
+// A regular file is a TorchScript .pt; anything else a model folder or hub id.
 UntieReport untie(const std::string& input, const std::string& output, const UntieOptions& opts);
+// The two halves: untie_folder needs no libtorch (lib/src/untie_folder.cpp).
+UntieReport untie_folder(const std::string& input, const std::string& output, const UntieOptions& opts);
+UntieReport untie_torchscript(const std::string& input, const std::string& output,
+                              const UntieOptions& opts);
+// Refuses an output that is the input, lies inside the input folder, exists
+// (unless `force`), or sits in a missing or read-only folder.
+void check_untie_output(const std::string& input, const std::string& output, bool force);
 
 }  // namespace hfjit

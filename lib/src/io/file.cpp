@@ -47,7 +47,20 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
     data = static_cast<const uint8_t*>(p);
   }
   ::close(fd);
-  return std::shared_ptr<MappedFile>(new MappedFile(path, data, size));
+  return std::shared_ptr<MappedFile>(
+      new MappedFile(path, data, size, static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)));
+}
+
+int MappedFile::reopen() const {
+  int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_dev) != dev_ ||
+      static_cast<uint64_t>(st.st_ino) != ino_ || static_cast<size_t>(st.st_size) != size_) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 MappedFile::~MappedFile() {
@@ -148,6 +161,27 @@ void AtomicFile::write(const void* data, size_t size) {
     size -= static_cast<size_t>(n);
     written_ += static_cast<uint64_t>(n);
   }
+}
+
+bool AtomicFile::copy_from(int source_fd, uint64_t offset, uint64_t size) {
+  auto in = static_cast<loff_t>(offset);
+  uint64_t copied = 0;
+  while (copied < size) {
+    ssize_t n = ::copy_file_range(source_fd, &in, fd_, nullptr, size - copied, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      // Nothing copied yet: let the caller write the bytes (another file
+      // system, a kernel without it, a special file).
+      if (copied == 0 && (n == 0 || errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+                          errno == EOPNOTSUPP || errno == EBADF))
+        return false;
+      throw Error(context(path_, n == 0 ? "copy ended early (the input file shrank?)"
+                                        : "write failed: " + errno_text()));
+    }
+    copied += static_cast<uint64_t>(n);
+    written_ += static_cast<uint64_t>(n);
+  }
+  return true;
 }
 
 void AtomicFile::write_at(uint64_t offset, const void* data, size_t size) {

@@ -1,5 +1,7 @@
 #include "hfjit/io/safetensors.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -177,9 +179,31 @@ void write_safetensors(const std::string& path, std::vector<TensorBytes> tensors
   for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(n >> (8 * i));
   out.write(len, 8);
   out.write(l.header);
+  // One descriptor per source file; -1 when it cannot be used (write from memory).
+  std::map<const MappedFile*, int> sources;
+  struct CloseAll {
+    std::map<const MappedFile*, int>& fds;
+    ~CloseAll() {
+      for (const auto& [file, fd] : fds)
+        if (fd >= 0) ::close(fd);
+    }
+  } close_all{sources};
   for (size_t i : l.order) {
-    out.write(tensors[i].data, tensors[i].nbytes);
-    if (on_written) on_written(tensors[i]);
+    const TensorBytes& t = tensors[i];
+    bool copied = false;
+    if (t.source != nullptr && t.nbytes > 0 && t.source_offset + t.nbytes <= t.source->size()) {
+      auto it = sources.find(t.source);
+      if (it == sources.end()) it = sources.emplace(t.source, t.source->reopen()).first;
+      if (it->second >= 0) {
+        copied = out.copy_from(it->second, t.source_offset, t.nbytes);
+        if (!copied) {  // not between these files: stop trying this source
+          ::close(it->second);
+          it->second = -1;
+        }
+      }
+    }
+    if (!copied) out.write(t.data, t.nbytes);
+    if (on_written) on_written(t);
   }
   out.commit();
 }

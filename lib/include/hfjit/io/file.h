@@ -23,15 +23,20 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // Opens the mapped file again for reading, or returns -1 when the path no
+  // longer names the file that was mapped (replaced since) or cannot be opened.
+  int reopen() const;
   // Tells the kernel a byte range will not be needed soon (drops it from RSS).
   void release(size_t offset, size_t length) const;
 
  private:
-  MappedFile(std::string path, const uint8_t* data, size_t size)
-      : path_(std::move(path)), data_(data), size_(size) {}
+  MappedFile(std::string path, const uint8_t* data, size_t size, uint64_t dev, uint64_t ino)
+      : path_(std::move(path)), data_(data), size_(size), dev_(dev), ino_(ino) {}
   std::string path_;
   const uint8_t* data_;
   size_t size_;
+  uint64_t dev_;
+  uint64_t ino_;
 };
 
 std::string read_text_file(const std::string& path);
@@ -71,6 +76,11 @@ class AtomicFile {
 
   void write(const void* data, size_t size);
   void write(std::string_view s) { write(s.data(), s.size()); }
+  // Appends `size` bytes of another file from `offset`, copied inside the
+  // kernel (copy_file_range: no pages mapped or copied through user space).
+  // Returns false, having written nothing, when the kernel cannot copy
+  // between these two files (then write() the bytes instead).
+  bool copy_from(int source_fd, uint64_t offset, uint64_t size);
   // Overwrites bytes already written (a header patched once the sizes are known).
   void write_at(uint64_t offset, const void* data, size_t size);
   uint64_t bytes_written() const { return written_; }

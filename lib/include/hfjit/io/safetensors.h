@@ -60,6 +60,10 @@ struct TensorBytes {
   std::vector<int64_t> shape;
   const void* data = nullptr;
   uint64_t nbytes = 0;
+  // Optional: the same bytes stored contiguously in a mapped file at this
+  // offset; the writer then copies them file to file inside the kernel.
+  const MappedFile* source = nullptr;
+  uint64_t source_offset = 0;
 };
 
 // The header JSON as write_safetensors writes it (sorted by name, offsets

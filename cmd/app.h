@@ -1,0 +1,45 @@
+#pragma once
+// What the two binaries share: the global options, logging, and the
+// one-line error convention (message on stderr, exit 1; 2 for usage; 3 when
+// a trace fails verification).
+//
+//   hfjit         the front end (cmd/front.cpp): links no libtorch. It runs
+//                 `untie` of a model folder and `--version` itself and hands
+//                 every other command to hfjit-engine with the same argv.
+//   hfjit-engine  every command (cmd/main.cpp), on libtorch.
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "commands.h"
+
+namespace hfjit::cmd {
+
+struct GlobalOptions {
+  int threads = 0;
+  int verbosity = 0;
+  bool quiet = false;
+};
+
+// The app with hfjit's global options (--threads, -v, -q; --version is
+// handled before parsing: see print_version_if_asked).
+void add_global_options(CLI::App& app, GlobalOptions& g);
+
+// Prints the versions and returns true if any argument is --version.
+bool print_version_if_asked(int argc, char** argv);
+
+// Parses; on --help or a usage error prints and returns the exit code to use,
+// else returns -1.
+int parse(CLI::App& app, int argc, char** argv);
+
+// spdlog to stderr at the level -v/-q ask for.
+void setup_logging(const GlobalOptions& g);
+
+// "hfjit: error: <first line of message>" on stderr; returns `code`.
+int fail(const std::string& message, int code);
+
+// Runs a subcommand: hfjit's errors become one line and an exit code
+// (VerifyError 3, anything else 1).
+int run_guarded(const Runner& runner);
+
+}  // namespace hfjit::cmd
