@@ -11,6 +11,7 @@
 
 using namespace hfjit;
 using hfjit::test::fixture;
+using hfjit::test::CliResult;
 using hfjit::test::run_cli;
 using hfjit::test::TempFolder;
 
@@ -156,4 +157,80 @@ TEST_CASE("bench and describe: an artifact whose metadata was tampered with", "[
   auto r = run_cli({"run", bad, "some text"});
   CHECK(r.code == 1);
   CHECK_THAT(r.err, Catch::Contains("\"batch_size\" must be an integer"));
+}
+
+TEST_CASE("run and bench: an artifact whose bundled files were tampered with", "[run][bench][errors]") {
+  TempFolder tmp;
+  TraceOptions t;
+  t.max_length = 8;
+  trace_model(fixture("models/bert-seqcls"), tmp / "cls.pt", t);
+  trace_model(fixture("models/bert-base"), tmp / "base.pt", t);
+  // A copy of an artifact with one bundled file replaced (or added).
+  auto tampered = [&](const std::string& from, const std::string& name, const std::string& file,
+                      const std::function<void(nlohmann::json&)>& edit) {
+    TorchScriptFile ts = TorchScriptFile::load(tmp / from);
+    nlohmann::json j = ts.extra_files.count(file) ? nlohmann::json::parse(ts.extra_files.at(file)) : nlohmann::json();
+    edit(j);
+    ts.extra_files[file] = j.dump();
+    ts.save(tmp / name);
+    return tmp / name;
+  };
+  // One line naming the artifact and the culprit, exit 1.
+  auto run_error = [&](const std::vector<std::string>& args) {
+    CliResult r = run_cli(args);
+    CHECK(r.code == 1);
+    CHECK(r.out.empty());
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    return r.err;
+  };
+  const std::string labels = tampered("cls.pt", "labels.pt", "config.json", [](nlohmann::json& c) {
+    c["id2label"] = {{"0", "NEG"}, {"1x", "POS"}};
+  });
+  CHECK(run_error({"run", labels, "good"}) ==
+        "hfjit: error: " + labels + ": config.json: \"id2label\" should be a map of integer ids to label names\n");
+  const std::string nconf = tampered("cls.pt", "nconf.pt", "config.json", [](nlohmann::json& c) { c = {1, 2}; });
+  CHECK(run_error({"run", nconf, "good"}) == "hfjit: error: " + nconf + ": config.json is not a JSON object\n");
+  CHECK(run_error({"bench", nconf, "--iterations", "1"}) ==
+        "hfjit: error: " + nconf + ": config.json is not a JSON object\n");
+  const std::string inputs = tampered("cls.pt", "inputs.pt", "hfjit/meta.json", [](nlohmann::json& m) {
+    m["inputs"][0]["name"] = "pixel_values";
+  });
+  CHECK(run_error({"run", inputs, "good"}) ==
+        "hfjit: error: " + inputs + ": forward takes an input 'pixel_values' that hfjit run cannot make\n");
+  CHECK(run_error({"bench", inputs, "--iterations", "1"}) ==
+        "hfjit: error: " + inputs + ": forward takes an input 'pixel_values' that hfjit bench cannot make\n");
+
+  // sentence-transformers files on a feature-extraction artifact.
+  const std::string dense = tampered("base.pt", "dense.pt", "modules.json", [](nlohmann::json& m) {
+    m = nlohmann::json::parse(R"([{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"},
+                                 {"idx":1,"name":"1","path":"1_Dense","type":"sentence_transformers.models.Dense"}])");
+  });
+  CHECK(run_error({"run", dense, "good"}) ==
+        "hfjit: error: " + dense +
+            ": modules.json: sentence-transformers module sentence_transformers.models.Dense is not supported\n");
+  const std::string notlist = tampered("base.pt", "notlist.pt", "modules.json", [](nlohmann::json& m) {
+    m = {{"type", "sentence_transformers.models.Pooling"}};
+  });
+  CHECK(run_error({"run", notlist, "good"}) ==
+        "hfjit: error: " + notlist + ": modules.json should be a list of sentence-transformers modules\n");
+  const std::string untyped = tampered("base.pt", "untyped.pt", "modules.json", [](nlohmann::json& m) {
+    m = nlohmann::json::parse(R"([{"idx":0,"path":"","type":7}])");
+  });
+  CHECK_THAT(run_error({"run", untyped, "good"}),
+             Catch::Contains("modules.json: each module should be an object with a string \"type\""));
+  const std::string pooled = tampered("base.pt", "pooled.pt", "modules.json", [](nlohmann::json& m) {
+    m = nlohmann::json::parse(R"([{"idx":0,"path":"1_Pooling","type":"sentence_transformers.models.Pooling"}])");
+  });
+  const std::string pool_bad = tampered("pooled.pt", "pool_bad.pt", "1_Pooling/config.json", [](nlohmann::json& p) {
+    p = {{"word_embedding_dimension", 32}, {"pooling_mode_mean_tokens", "yes"}};
+  });
+  CHECK(run_error({"run", pool_bad, "good"}) ==
+        "hfjit: error: " + pool_bad + ": 1_Pooling/config.json: \"pooling_mode_mean_tokens\" should be true or false\n");
+  // The same artifact with a well-formed pooling config runs (the check is not over-eager).
+  const std::string pool_ok = tampered("pooled.pt", "pool_ok.pt", "1_Pooling/config.json", [](nlohmann::json& p) {
+    p = {{"word_embedding_dimension", 32}, {"pooling_mode_mean_tokens", true}};
+  });
+  CliResult ok = run_cli({"run", pool_ok, "good", "--json"});
+  CHECK(ok.code == 0);
+  CHECK_THAT(ok.out, Catch::Contains("embedding"));
 }

@@ -126,11 +126,24 @@ std::vector<BenchPoint> bench_artifact(const std::string& path, const BenchOptio
   for (const auto& [len, name] : methods)
     if (!ts.module.find_method(name)) throw Error(context(path, "has no method '" + name + "' that its metadata lists"));
   const std::vector<std::string>& names = meta.input_names;
-  auto cfg = nlohmann::json::parse(ts.extra_files.count("config.json") ? ts.extra_files["config.json"] : "{}");
+  for (const std::string& name : names)
+    if (name != "input_ids" && name != "attention_mask" && name != "token_type_ids")
+      throw Error(context(path, "forward takes an input '" + name + "' that hfjit bench cannot make"));
+  nlohmann::json cfg = nlohmann::json::object();
+  if (ts.extra_files.count("config.json")) {
+    cfg = nlohmann::json::parse(ts.extra_files["config.json"], nullptr, /*allow_exceptions=*/false);
+    if (!cfg.is_object()) throw Error(context(path, "config.json is not a JSON object"));
+  }
+  // Only for the FLOP estimate: a missing or odd field counts as unknown (0).
+  auto int_field = [&](std::initializer_list<const char*> keys) -> int64_t {
+    for (const char* k : keys)
+      if (cfg.contains(k) && cfg[k].is_number_integer()) return cfg[k].get<int64_t>();
+    return 0;
+  };
   std::vector<std::pair<std::string, at::Tensor>> params;
   for (const auto& p : ts.module.named_parameters(true)) params.emplace_back(p.name, p.value);
-  int64_t layers = cfg.value("num_hidden_layers", cfg.value("n_layer", cfg.value("n_layers", 0)));
-  int64_t hidden = cfg.value("hidden_size", cfg.value("n_embd", cfg.value("dim", 0)));
+  int64_t layers = int_field({"num_hidden_layers", "n_layer", "n_layers"});
+  int64_t hidden = int_field({"hidden_size", "n_embd", "dim"});
   FlopModel flops = flop_model(params, layers, hidden);
   DummyInputs dummy(names, std::max<int64_t>(meta.vocab_size, 2), meta.pad_token_id.value_or(0), o.seed);
 

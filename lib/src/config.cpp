@@ -55,6 +55,22 @@ std::string ModelConfig::get_string(const std::string& key, const std::string& f
   return raw[key].get<std::string>();
 }
 
+std::map<int64_t, std::string> parse_id2label(const json& map, const std::string& where) {
+  std::map<int64_t, std::string> out;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    if (!it.value().is_string()) bad_type(where, "id2label", "a map of ids to label names");
+    try {
+      size_t used = 0;
+      int64_t id = std::stoll(it.key(), &used);
+      if (used != it.key().size()) throw std::invalid_argument("id");
+      out[id] = it.value().get<std::string>();
+    } catch (const std::exception&) {
+      bad_type(where, "id2label", "a map of integer ids to label names");
+    }
+  }
+  return out;
+}
+
 ModelConfig parse_config(const std::string& text, const std::string& where) {
   ModelConfig c;
   c.path = where;
@@ -85,19 +101,7 @@ ModelConfig parse_config(const std::string& text, const std::string& where) {
     if (!j["tie_word_embeddings"].is_boolean()) bad_type(where, "tie_word_embeddings", "true or false");
     c.tie_word_embeddings = j["tie_word_embeddings"].get<bool>();
   }
-  if (j.contains("id2label") && j["id2label"].is_object()) {
-    for (auto it = j["id2label"].begin(); it != j["id2label"].end(); ++it) {
-      if (!it.value().is_string()) bad_type(where, "id2label", "a map of ids to label names");
-      try {
-        size_t used = 0;
-        int64_t id = std::stoll(it.key(), &used);
-        if (used != it.key().size()) throw std::invalid_argument("id");
-        c.id2label[id] = it.value().get<std::string>();
-      } catch (const std::exception&) {
-        bad_type(where, "id2label", "a map of integer ids to label names");
-      }
-    }
-  }
+  if (j.contains("id2label") && j["id2label"].is_object()) c.id2label = parse_id2label(j["id2label"], where);
   return c;
 }
 

@@ -36,6 +36,8 @@ struct ModelConfig {
 };
 
 ModelConfig parse_config(const std::string& text, const std::string& where);
+// config.json's id2label object: keys integers (as strings), values names.
+std::map<int64_t, std::string> parse_id2label(const nlohmann::json& map, const std::string& where);
 // Reads <dir>/config.json.
 ModelConfig load_config(const std::string& dir);
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <limits>
 
+#include "hfjit/config.h"
 #include "hfjit/error.h"
 #include "hfjit/io/artifact_meta.h"
 #include "hfjit/io/file.h"
@@ -295,6 +296,9 @@ Runner::Runner(const std::string& model_path, RunOptions options) : impl_(std::m
     for (size_t i = 1; i < args.size(); ++i) c.input_names.push_back(args[i].name());
   }
   if (c.methods.empty() || c.batch < 1) throw Error(context(model_path, "hfjit/meta.json has no traced methods"));
+  for (const std::string& name : c.input_names)
+    if (name != "input_ids" && name != "attention_mask" && name != "token_type_ids" && name != "position_ids")
+      throw Error(context(model_path, "forward takes an input '" + name + "' that hfjit run cannot make"));
   std::sort(c.methods.begin(), c.methods.end(), [](const run::Method& a, const run::Method& b) { return a.length < b.length; });
   for (const auto& m : c.methods)
     if (!c.module.find_method(m.name)) throw Error(context(model_path, "has no method '" + m.name + "' that its metadata lists"));
@@ -316,16 +320,25 @@ Runner::Runner(const std::string& model_path, RunOptions options) : impl_(std::m
   c.config = json_file("config.json");
   c.tokenizer_config = json_file("tokenizer_config.json");
   c.generation_config = json_file("generation_config.json");
-  c.clean_up = c.tokenizer_config.value("clean_up_tokenization_spaces", false);
+  for (const auto& [name, j] : {std::pair<const char*, const nlohmann::json*>{"config.json", &c.config},
+                                {"tokenizer_config.json", &c.tokenizer_config},
+                                {"generation_config.json", &c.generation_config}})
+    if (!j->is_object()) throw Error(context(model_path, std::string(name) + " is not a JSON object"));
+  if (c.tokenizer_config.contains("clean_up_tokenization_spaces") &&
+      !c.tokenizer_config["clean_up_tokenization_spaces"].is_null()) {
+    if (!c.tokenizer_config["clean_up_tokenization_spaces"].is_boolean())
+      throw Error(context(model_path, "tokenizer_config.json: \"clean_up_tokenization_spaces\" should be true or false"));
+    c.clean_up = c.tokenizer_config["clean_up_tokenization_spaces"].get<bool>();
+  }
   if (c.config.contains("id2label") && c.config["id2label"].is_object())
-    for (const auto& [k, v] : c.config["id2label"].items()) {
-      try {
-        c.id2label[std::stoll(k)] = v.is_string() ? v.get<std::string>() : v.dump();
-      } catch (const std::exception&) {
-        throw Error(context(model_path, "config.json id2label has a key that is not a number: " + k));
-      }
-    }
-  c.num_labels = c.id2label.empty() ? c.config.value("num_labels", int64_t{2}) : static_cast<int64_t>(c.id2label.size());
+    c.id2label = parse_id2label(c.config["id2label"], model_path + ": config.json");
+  c.num_labels = static_cast<int64_t>(c.id2label.size());
+  if (c.id2label.empty()) {
+    const nlohmann::json n = c.config.value("num_labels", nlohmann::json(2));
+    if (!n.is_number_integer() || n.get<int64_t>() < 1 || n.get<int64_t>() > (1 << 24))
+      throw Error(context(model_path, "config.json: \"num_labels\" should be a positive integer"));
+    c.num_labels = n.get<int64_t>();
+  }
   if (c.config.contains("problem_type") && c.config["problem_type"].is_string())
     c.problem_type = c.config["problem_type"].get<std::string>();
   if (has_meta && meta.pad_token_id)
@@ -340,20 +353,33 @@ Runner::Runner(const std::string& model_path, RunOptions options) : impl_(std::m
   // sentence-transformers: pooling, normalization, max_seq_length.
   if (c.task == "sentence-embedding" && has_st_config) {
     const nlohmann::json modules = json_file("modules.json");
+    if (!modules.is_array())
+      throw Error(context(model_path, "modules.json should be a list of sentence-transformers modules"));
     bool pooled = false;
     for (const auto& m : modules) {
-      const std::string type = m.value("type", "");
+      if (!m.is_object() || !m.contains("type") || !m["type"].is_string() ||
+          (m.contains("path") && !m["path"].is_string()))
+        throw Error(context(model_path, "modules.json: each module should be an object with a string \"type\" "
+                                        "and \"path\""));
+      const std::string type = m["type"].get<std::string>();
       const std::string path = m.value("path", "");
       if (type.find("Transformer") != std::string::npos) continue;
       if (type.find("Pooling") != std::string::npos) {
         const nlohmann::json p = json_file(path + "/config.json");
+        const std::string where = model_path + ": " + path + "/config.json";
+        if (!p.is_object()) throw Error(where + " is not a JSON object");
+        auto flag = [&](const char* key) {
+          if (!p.contains(key) || p[key].is_null()) return false;
+          if (!p[key].is_boolean()) throw Error(where + ": \"" + key + "\" should be true or false");
+          return p[key].get<bool>();
+        };
         run::Pooling& pool = c.pooling;
-        pool.cls = p.value("pooling_mode_cls_token", false);
-        pool.mean = p.value("pooling_mode_mean_tokens", false);
-        pool.max = p.value("pooling_mode_max_tokens", false);
-        pool.mean_sqrt_len = p.value("pooling_mode_mean_sqrt_len_tokens", false);
-        pool.last_token = p.value("pooling_mode_lasttoken", false);
-        if (p.value("pooling_mode_weightedmean_tokens", false))
+        pool.cls = flag("pooling_mode_cls_token");
+        pool.mean = flag("pooling_mode_mean_tokens");
+        pool.max = flag("pooling_mode_max_tokens");
+        pool.mean_sqrt_len = flag("pooling_mode_mean_sqrt_len_tokens");
+        pool.last_token = flag("pooling_mode_lasttoken");
+        if (flag("pooling_mode_weightedmean_tokens"))
           throw Error(context(model_path, path + "/config.json: weighted-mean pooling is not supported"));
         if (!(pool.cls || pool.mean || pool.max || pool.mean_sqrt_len || pool.last_token))
           throw Error(context(model_path, path + "/config.json selects no pooling mode"));
@@ -365,7 +391,13 @@ Runner::Runner(const std::string& model_path, RunOptions options) : impl_(std::m
       }
     }
     if (!pooled) c.pooling = run::Pooling{};
-    c.st_max_seq_length = json_file("sentence_bert_config.json").value("max_seq_length", int64_t{0});
+    const nlohmann::json sb = json_file("sentence_bert_config.json");
+    if (!sb.is_object()) throw Error(context(model_path, "sentence_bert_config.json is not a JSON object"));
+    if (sb.contains("max_seq_length") && !sb["max_seq_length"].is_null()) {
+      if (!sb["max_seq_length"].is_number_integer() || sb["max_seq_length"].get<int64_t>() < 0)
+        throw Error(context(model_path, "sentence_bert_config.json: \"max_seq_length\" should be a non-negative integer"));
+      c.st_max_seq_length = sb["max_seq_length"].get<int64_t>();
+    }
   }
 
   // What each task needs.
