@@ -127,6 +127,22 @@ TEST_CASE("cli: bench --json and --csv carry the documented columns", "[bench][c
   CHECK(bad.err == "hfjit: error: --json and --csv are exclusive\n");
 }
 
+namespace {
+
+// tmp/<name>: a copy of the artifact tmp/<from> with one bundled JSON file
+// (hfjit/meta.json, config.json, ...) edited, or added when absent.
+std::string tampered_copy(const TempFolder& tmp, const std::string& from, const std::string& name,
+                          const std::string& file, const std::function<void(nlohmann::json&)>& edit) {
+  TorchScriptFile ts = TorchScriptFile::load(tmp / from);
+  nlohmann::json j = ts.extra_files.count(file) ? nlohmann::json::parse(ts.extra_files.at(file)) : nlohmann::json();
+  edit(j);
+  ts.extra_files[file] = j.dump();
+  ts.save(tmp / name);
+  return tmp / name;
+}
+
+}  // namespace
+
 TEST_CASE("bench and describe: an artifact whose metadata was tampered with", "[bench][errors]") {
   TempFolder tmp;
   TraceOptions t;
@@ -134,12 +150,7 @@ TEST_CASE("bench and describe: an artifact whose metadata was tampered with", "[
   trace_model(fixture("models/bert-seqcls"), tmp / "m.pt", t);
   // The same module with its hfjit/meta.json edited.
   auto tampered = [&](const std::string& name, const std::function<void(nlohmann::json&)>& edit) {
-    TorchScriptFile ts = TorchScriptFile::load(tmp / "m.pt");
-    nlohmann::json meta = nlohmann::json::parse(ts.extra_files.at("hfjit/meta.json"));
-    edit(meta);
-    ts.extra_files["hfjit/meta.json"] = meta.dump();
-    ts.save(tmp / name);
-    return tmp / name;
+    return tampered_copy(tmp, "m.pt", name, "hfjit/meta.json", edit);
   };
   BenchOptions o;
   o.iterations = 1;
@@ -165,15 +176,9 @@ TEST_CASE("run and bench: an artifact whose bundled files were tampered with", "
   t.max_length = 8;
   trace_model(fixture("models/bert-seqcls"), tmp / "cls.pt", t);
   trace_model(fixture("models/bert-base"), tmp / "base.pt", t);
-  // A copy of an artifact with one bundled file replaced (or added).
   auto tampered = [&](const std::string& from, const std::string& name, const std::string& file,
                       const std::function<void(nlohmann::json&)>& edit) {
-    TorchScriptFile ts = TorchScriptFile::load(tmp / from);
-    nlohmann::json j = ts.extra_files.count(file) ? nlohmann::json::parse(ts.extra_files.at(file)) : nlohmann::json();
-    edit(j);
-    ts.extra_files[file] = j.dump();
-    ts.save(tmp / name);
-    return tmp / name;
+    return tampered_copy(tmp, from, name, file, edit);
   };
   // One line naming the artifact and the culprit, exit 1.
   auto run_error = [&](const std::vector<std::string>& args) {
