@@ -238,4 +238,34 @@ TEST_CASE("run and bench: an artifact whose bundled files were tampered with", "
   CliResult ok = run_cli({"run", pool_ok, "good", "--json"});
   CHECK(ok.code == 0);
   CHECK_THAT(ok.out, Catch::Contains("embedding"));
+  const std::string pool_arr = tampered("pooled.pt", "pool_arr.pt", "1_Pooling/config.json", [](nlohmann::json& p) {
+    p = {1, 2};
+  });
+  CHECK(run_error({"run", pool_arr, "good"}) ==
+        "hfjit: error: " + pool_arr + ": 1_Pooling/config.json is not a JSON object\n");
+  const std::string seq = tampered("pool_ok.pt", "seq.pt", "sentence_bert_config.json", [](nlohmann::json& b) {
+    b = {{"max_seq_length", -1}};
+  });
+  CHECK(run_error({"run", seq, "good"}) ==
+        "hfjit: error: " + seq + ": sentence_bert_config.json: \"max_seq_length\" should be a non-negative integer\n");
+  const std::string sb_arr = tampered("pool_ok.pt", "sb_arr.pt", "sentence_bert_config.json", [](nlohmann::json& b) {
+    b = {128};
+  });
+  CHECK(run_error({"run", sb_arr, "good"}) ==
+        "hfjit: error: " + sb_arr + ": sentence_bert_config.json is not a JSON object\n");
+
+  // The tokenizer and generation configs, and num_labels when there is no id2label.
+  const std::string clean = tampered("cls.pt", "clean.pt", "tokenizer_config.json", [](nlohmann::json& c) {
+    c["clean_up_tokenization_spaces"] = "yes";
+  });
+  CHECK(run_error({"run", clean, "good"}) ==
+        "hfjit: error: " + clean + ": tokenizer_config.json: \"clean_up_tokenization_spaces\" should be true or false\n");
+  const std::string gen = tampered("cls.pt", "gen.pt", "generation_config.json", [](nlohmann::json& g) { g = {1}; });
+  CHECK(run_error({"run", gen, "good"}) == "hfjit: error: " + gen + ": generation_config.json is not a JSON object\n");
+  const std::string nlab = tampered("cls.pt", "nlab.pt", "config.json", [](nlohmann::json& c) {
+    c.erase("id2label");
+    c["num_labels"] = 0;
+  });
+  CHECK(run_error({"run", nlab, "good"}) ==
+        "hfjit: error: " + nlab + ": config.json: \"num_labels\" should be a positive integer\n");
 }
