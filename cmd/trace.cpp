@@ -39,14 +39,7 @@ void print_json(const TraceReport& r) {
   j["max_abs_diff"] = r.max_abs_diff;
   j["dtype"] = r.dtype;
   j["quantization"] = r.quantization;
-  if (!r.accuracy.empty()) {
-    nlohmann::ordered_json acc = nlohmann::ordered_json::object();
-    for (const auto& [k, a] : r.accuracy) {
-      acc[k] = {{"cosine", a.cosine}, {"max_abs_diff", a.max_abs_diff}};
-      if (a.top1 >= 0) acc[k]["top1_agreement"] = a.top1;
-    }
-    j["against_float32"] = acc;
-  }
+  if (!r.accuracy.empty()) j["against_float32"] = accuracy_json(r.accuracy);
   j["untied"] = r.untied;
   j["file_bytes"] = r.file_bytes;
   j["extra_files"] = r.extra_files;

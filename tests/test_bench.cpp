@@ -64,6 +64,29 @@ TEST_CASE("bench: a traced artifact and a folder, eager vs traced", "[bench]") {
   for (const auto& p : cmp) CHECK(p.gflop == Approx(cmp[0].gflop));
 }
 
+TEST_CASE("bench: a --dynamic artifact runs at the shape asked, unpadded", "[bench]") {
+  TempFolder tmp;
+  TraceOptions t;
+  t.max_length = 16;
+  t.batch_size = 2;
+  t.dynamic = true;
+  trace_model(fixture("models/bert-seqcls"), tmp / "d.pt", t);
+  BenchOptions o;
+  o.iterations = 2;
+  o.warmup = 1;
+  o.lengths = {5, 16};
+  o.batch_sizes = {3};  // more than the batch it was traced at: a dynamic forward takes any
+  auto points = run_bench(tmp / "d.pt", o);
+  REQUIRE(points.size() == 2);
+  CHECK(points[0].batch_size == 3);
+  CHECK(points[0].run_length == 5);
+  CHECK(points[1].run_length == 16);
+  CHECK(points[0].gflop < points[1].gflop);
+  o.lengths = {17};
+  CHECK_THROWS_WITH(run_bench(tmp / "d.pt", o),
+                    "length 17 exceeds the longest traced length 16 of " + tmp / "d.pt");
+}
+
 TEST_CASE("bench: a lever's artifact is labelled by its precision", "[bench][levers]") {
   TempFolder tmp;
   TraceOptions t;

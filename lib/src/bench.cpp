@@ -152,11 +152,10 @@ std::vector<BenchPoint> bench_artifact(const std::string& path, const BenchOptio
   if (lengths.empty())
     for (const auto& [len, name] : methods) lengths.push_back(len);
   std::vector<BenchPoint> out;
-  const int total = static_cast<int>(batches.size() * lengths.size());
-  int done = 0;
   torch::NoGradGuard no_grad;
   for (int64_t b : batches) {
-    if (b > traced_batch)
+    // A --dynamic artifact takes any batch size; a static one pads to its own.
+    if (!meta.dynamic && b > traced_batch)
       throw Error("batch size " + std::to_string(b) + " exceeds the traced batch size " +
                   std::to_string(traced_batch) + " of " + path + " (trace with --batch-size)");
     for (int64_t len : lengths) {
@@ -164,16 +163,18 @@ std::vector<BenchPoint> bench_artifact(const std::string& path, const BenchOptio
       if (m == methods.end())
         throw Error("length " + std::to_string(len) + " exceeds the longest traced length " +
                     std::to_string(methods.rbegin()->first) + " of " + path);
-      // The traced shape: b real rows padded to the traced batch, length padded to the method's.
-      std::vector<at::Tensor> in = dummy.full(traced_batch, m->first);
+      // A static trace runs at its traced shape: b real rows padded to the
+      // traced batch, the length padded to the method's. A --dynamic one
+      // (a single shape-polymorphic forward) runs at exactly b x len.
+      const int64_t run_batch = meta.dynamic ? b : traced_batch;
+      const int64_t run_length = meta.dynamic ? len : m->first;
+      std::vector<at::Tensor> in = dummy.full(run_batch, run_length);
       std::string label = mode + " b" + std::to_string(b) + " l" + std::to_string(len);
       auto ms = time_calls([&] { run_method(ts.module, m->second, in); }, o, [&](int i, int n) {
         if (on_progress) on_progress(i, n, label);
       });
-      out.push_back(make_point(mode, b, len, m->first, std::move(ms), flops));
+      out.push_back(make_point(mode, b, len, run_length, std::move(ms), flops));
       if (on_point) on_point(out.back());
-      ++done;
-      (void)total;
     }
   }
   return out;

@@ -91,6 +91,15 @@ TraceReport::Accuracy accuracy_against(const at::Tensor& reference, const at::Te
 
 }  // namespace
 
+nlohmann::json accuracy_json(const std::map<std::string, TraceReport::Accuracy>& accuracy) {
+  nlohmann::json acc = nlohmann::json::object();
+  for (const auto& [k, a] : accuracy) {
+    acc[k] = {{"cosine", a.cosine}, {"max_abs_diff", a.max_abs_diff}};
+    if (a.top1 >= 0) acc[k]["top1_agreement"] = a.top1;
+  }
+  return acc;
+}
+
 std::vector<std::string> artifact_files(const std::string& model_dir) {
   static const char* kTokenizerFiles[] = {
       "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
@@ -412,12 +421,7 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
   for (const auto& [k, v] : r.max_abs_diff) diffs[k] = v;
   verification["max_abs_diff"] = diffs;
   if (!r.accuracy.empty()) {
-    json acc = json::object();
-    for (const auto& [k, a] : r.accuracy) {
-      acc[k] = {{"cosine", a.cosine}, {"max_abs_diff", a.max_abs_diff}};
-      if (a.top1 >= 0) acc[k]["top1_agreement"] = a.top1;
-    }
-    verification["against_float32"] = acc;
+    verification["against_float32"] = accuracy_json(r.accuracy);
     verification["min_cosine"] = opts.min_cosine;
   }
   meta["verification"] = verification;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,6 +70,10 @@ struct TraceReport {
   uint64_t file_bytes = 0;
   bool verified = false;
 };
+
+// The accuracy against float32 as JSON, {output: {cosine, max_abs_diff[,
+// top1_agreement]}}: hfjit/meta.json's "against_float32" and `trace --json`'s.
+nlohmann::json accuracy_json(const std::map<std::string, TraceReport::Accuracy>& accuracy);
 
 // Runs the whole export. `on_stage` is called as each stage ends (for progress).
 // Throws Error for bad input, VerifyError when the trace differs from the
