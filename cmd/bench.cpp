@@ -30,7 +30,7 @@ nlohmann::ordered_json to_json(const BenchPoint& p) {
           {"threads", p.threads},     {"min_ms", p.min_ms},         {"mean_ms", p.mean_ms},
           {"p50_ms", p.p50_ms},       {"p90_ms", p.p90_ms},         {"p99_ms", p.p99_ms},
           {"seqs_per_s", p.seqs_per_s}, {"tokens_per_s", p.tokens_per_s}, {"peak_rss_mb", p.peak_rss_mb},
-          {"run_length", p.run_length}, {"iterations", p.iterations}, {"gflop", p.gflop},
+          {"run_batch_size", p.run_batch_size}, {"run_length", p.run_length}, {"iterations", p.iterations}, {"gflop", p.gflop},
           {"gflops_per_s", p.gflops_per_s}};
 }
 

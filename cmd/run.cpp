@@ -23,7 +23,6 @@
 #include "hfjit/error.h"
 #include "hfjit/io/artifact_meta.h"
 #include "hfjit/io/file.h"
-#include "hfjit/io/zip.h"
 #include "hfjit/runner.h"
 #include "hfjit/tokenizer.h"
 #include "hfjit/torchscript_file.h"
@@ -258,9 +257,10 @@ class NpyWriter {
 // --------------------------------------------------------------- --describe
 
 void describe(const RunArgs& a) {
-  TorchScriptFile ts = TorchScriptFile::load(a.model);
-  auto it = ts.extra_files.find("hfjit/meta.json");
-  if (it == ts.extra_files.end())
+  // The extra files only: the module and its weights are not loaded.
+  const std::map<std::string, std::string> extra = TorchScriptFile::read_extra_files(a.model);
+  auto it = extra.find("hfjit/meta.json");
+  if (it == extra.end())
     throw Error(context(a.model, "has no hfjit/meta.json (not written by hfjit trace)"));
   // The fields run and bench rely on are checked (a clear error if malformed);
   // the rest is shown as found.
@@ -284,8 +284,9 @@ void describe(const RunArgs& a) {
   t.add({"task", text(meta, "task")});
   std::string methods;
   for (const auto& x : m.methods)
-    methods += (methods.empty() ? "" : ", ") + x.name + " [" + std::to_string(m.batch_size) + ", " +
-               std::to_string(x.length) + "]";
+    methods += (methods.empty() ? "" : ", ") + x.name +
+               (m.dynamic ? " [any batch, any length up to " + std::to_string(m.max_length) + "] (--dynamic)"
+                          : " [" + std::to_string(m.batch_size) + ", " + std::to_string(x.length) + "]");
   t.add({"methods", methods});
   std::string inputs, outputs;
   for (const auto& i : m.input_names) inputs += (inputs.empty() ? "" : ", ") + i;
@@ -299,7 +300,7 @@ void describe(const RunArgs& a) {
   const bool verified = verification.is_object() && verification.value("verified", nlohmann::ordered_json()) == true;
   t.add({"verified", verified ? "yes, atol " + text(verification, "atol") : "no"});
   std::string files;
-  for (const auto& [name, contents] : ts.extra_files) files += (files.empty() ? "" : ", ") + name;
+  for (const auto& [name, contents] : extra) files += (files.empty() ? "" : ", ") + name;
   t.add({"extra files", files});
   t.add({"hfjit / torch", text(meta, "hfjit_version") + " / " + text(meta, "torch_version")});
   std::printf("%s", t.render().c_str());
@@ -309,19 +310,10 @@ void describe(const RunArgs& a) {
 
 // The tokenizer files inside a .pt, read from the archive without loading the module.
 TokenizerFiles artifact_tokenizer_files(const std::string& path) {
-  auto file = MappedFile::open(path);
-  if (!looks_like_zip(file->data(), file->size()))
-    throw Error(context(path, "not a TorchScript file (not a zip archive)"));
+  const auto& known = tokenizer_file_names();
   TokenizerFiles files;
-  for (const ZipEntry& e : read_zip_directory(file->data(), file->size(), path)) {
-    const auto pos = e.name.find("/extra/");
-    if (pos == std::string::npos) continue;
-    const std::string name = e.name.substr(pos + 7);
-    const auto& known = tokenizer_file_names();
-    if (std::find(known.begin(), known.end(), name) == known.end()) continue;
-    if (e.compressed) return TorchScriptFile::load(path).extra_files;  // the slow path, never seen from torch
-    files[name] = std::string(reinterpret_cast<const char*>(file->data()) + e.offset, e.size);
-  }
+  for (auto& [name, contents] : TorchScriptFile::read_extra_files(path))
+    if (std::find(known.begin(), known.end(), name) != known.end()) files[name] = std::move(contents);
   if (files.empty()) throw Error(context(path, "carries no tokenizer files: give --tokenizer DIR"));
   return files;
 }

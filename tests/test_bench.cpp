@@ -44,6 +44,8 @@ TEST_CASE("bench: a traced artifact and a folder, eager vs traced", "[bench]") {
   CHECK(points[0].mode == "traced");
   CHECK(points[0].run_length == 8);  // the smallest traced length that fits 5
   CHECK(points[1].run_length == 16);
+  CHECK(points[0].run_batch_size == 2);  // one real row padded to the traced batch
+  CHECK(points[0].gflop == Approx(points[2].gflop));  // so each call computes as much as at batch 2
   for (const auto& p : points) {
     CHECK(p.iterations == 3);
     CHECK(p.min_ms <= p.p50_ms);
@@ -79,12 +81,16 @@ TEST_CASE("bench: a --dynamic artifact runs at the shape asked, unpadded", "[ben
   auto points = run_bench(tmp / "d.pt", o);
   REQUIRE(points.size() == 2);
   CHECK(points[0].batch_size == 3);
+  CHECK(points[0].run_batch_size == 3);
   CHECK(points[0].run_length == 5);
   CHECK(points[1].run_length == 16);
   CHECK(points[0].gflop < points[1].gflop);
   o.lengths = {17};
   CHECK_THROWS_WITH(run_bench(tmp / "d.pt", o),
                     "length 17 exceeds the longest traced length 16 of " + tmp / "d.pt");
+  auto d = run_cli({"run", tmp / "d.pt", "--describe"});
+  CHECK(d.code == 0);
+  CHECK_THAT(d.out, Catch::Contains("forward [any batch, any length up to 16] (--dynamic)"));
 }
 
 TEST_CASE("bench: a lever's artifact is labelled by its precision", "[bench][levers]") {

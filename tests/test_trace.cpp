@@ -12,6 +12,7 @@
 #include "hfjit/error.h"
 #include "hfjit/io/file.h"
 #include "hfjit/io/safetensors.h"
+#include "hfjit/torchscript_file.h"
 #include "hfjit/trace.h"
 #include "test_util.h"
 
@@ -106,6 +107,11 @@ TEST_CASE("trace: the artifact describes itself", "[trace]") {
   std::set<std::string> files(meta["files"].begin(), meta["files"].end());
   CHECK(files.count("vocab.txt"));
   CHECK(files.count("tokenizer.json"));
+  // run --describe and --tokenize read the extra files from the archive
+  // without loading the module: the same files, byte for byte, as load()'s.
+  const auto extra_only = hfjit::TorchScriptFile::read_extra_files(tmp / "m.pt");
+  CHECK(extra_only.size() == files.size() + 2);  // + hfjit/meta.json and config.json
+  CHECK(extra_only == hfjit::TorchScriptFile::load(tmp / "m.pt").extra_files);
 
   torch::jit::ExtraFilesMap extra{{"config.json", ""}, {"vocab.txt", ""}};
   torch::jit::Module m = torch::jit::load(tmp / "m.pt", at::kCPU, extra);
@@ -240,6 +246,9 @@ TEST_CASE("cli: trace and describe errors exit 1 with one line", "[trace][cli][e
   expect({"trace", bert, "-o", tmp / "no/out.pt"}, ".*output folder .* does not exist");
   expect({"trace", bert, "-o", "/sys/hfjit-test.pt"}, ".*/sys/hfjit-test.pt: .*");
   expect({"run", fixture("bad/not_a_zip.bin"), "--describe"}, ".*not_a_zip.bin: not a TorchScript file \\(not a zip archive\\)");
+  expect({"run", fixture("models/bert-mlm-bin/pytorch_model.bin"), "--describe"},
+         ".*pytorch_model.bin: not a TorchScript file \\(a zip without TorchScript code; torch.save checkpoints are "
+         "not TorchScript\\)");
   hfjit::test::write_bytes(tmp / "exists.pt", "x");
   expect({"trace", bert, "-o", tmp / "exists.pt"}, ".*exists.pt: already exists \\(use --force to replace it\\)");
   CHECK(hfjit::test::read_bytes(tmp / "exists.pt").size() == 1);

@@ -79,12 +79,13 @@ std::vector<double> time_calls(const std::function<void()>& fn, const BenchOptio
   return ms;
 }
 
-BenchPoint make_point(const std::string& mode, int64_t batch, int64_t length, int64_t run_length,
+BenchPoint make_point(const std::string& mode, int64_t batch, int64_t length, int64_t run_batch, int64_t run_length,
                       std::vector<double> ms, const FlopModel& flops) {
   BenchPoint p;
   p.mode = mode;
   p.batch_size = batch;
   p.length = length;
+  p.run_batch_size = run_batch;
   p.run_length = run_length;
   p.threads = at::get_num_threads();
   p.iterations = static_cast<int>(ms.size());
@@ -97,7 +98,7 @@ BenchPoint make_point(const std::string& mode, int64_t batch, int64_t length, in
   p.seqs_per_s = batch * 1000.0 / s.p50;
   p.tokens_per_s = batch * length * 1000.0 / s.p50;
   p.peak_rss_mb = peak_rss_mb();
-  p.gflop = flops.gflop(batch, run_length);
+  p.gflop = flops.gflop(run_batch, run_length);  // what each call computes, padding included
   p.gflops_per_s = p.gflop * 1000.0 / s.p50;
   return p;
 }
@@ -173,7 +174,7 @@ std::vector<BenchPoint> bench_artifact(const std::string& path, const BenchOptio
       auto ms = time_calls([&] { run_method(ts.module, m->second, in); }, o, [&](int i, int n) {
         if (on_progress) on_progress(i, n, label);
       });
-      out.push_back(make_point(mode, b, len, run_length, std::move(ms), flops));
+      out.push_back(make_point(mode, b, len, run_batch, run_length, std::move(ms), flops));
       if (on_point) on_point(out.back());
     }
   }
@@ -222,21 +223,21 @@ std::vector<BenchPoint> bench_folder(const std::string& model, const BenchOption
         if (on_progress) on_progress(i, n, label);
       };
       auto ms = time_calls([&] { built.forward(in); }, o, progress);
-      out.push_back(make_point("eager", b, len, len, std::move(ms), flops));
+      out.push_back(make_point("eager", b, len, b, len, std::move(ms), flops));
       if (on_point) on_point(out.back());
       if (o.compare) {
         Tracer tracer(built);
         tracer.add_method("forward", in);
         label = "traced b" + std::to_string(b) + " l" + std::to_string(len);
         auto tms = time_calls([&] { run_method(tracer.module(), "forward", in); }, o, progress);
-        out.push_back(make_point("traced", b, len, len, std::move(tms), flops));
+        out.push_back(make_point("traced", b, len, b, len, std::move(tms), flops));
         if (on_point) on_point(out.back());
         for (auto& v : variants) {
           Tracer vt(v.built);
           vt.add_method("forward", in);
           label = v.mode + " b" + std::to_string(b) + " l" + std::to_string(len);
           auto vms = time_calls([&] { run_method(vt.module(), "forward", in); }, o, progress);
-          out.push_back(make_point(v.mode, b, len, len, std::move(vms), flops));
+          out.push_back(make_point(v.mode, b, len, b, len, std::move(vms), flops));
           if (on_point) on_point(out.back());
         }
       }

@@ -8,24 +8,44 @@
 #include "hfjit/io/zip.h"
 
 namespace hfjit {
+namespace {
 
-TorchScriptFile TorchScriptFile::load(const std::string& path) {
-  auto file = MappedFile::open(path);
-  if (!looks_like_zip(file->data(), file->size()))
+// The archive's extra files (name without "extra/" -> its zip entry), after
+// checking that `file` is a TorchScript archive.
+std::map<std::string, ZipEntry> extra_entries(const MappedFile& file, const std::string& path) {
+  if (!looks_like_zip(file.data(), file.size()))
     throw Error(context(path, "not a TorchScript file (not a zip archive)"));
-  std::vector<ZipEntry> entries = read_zip_directory(file->data(), file->size(), path);
-  TorchScriptFile ts;
+  std::map<std::string, ZipEntry> extra;
   bool has_code = false;
-  for (const auto& e : entries) {
+  for (auto& e : read_zip_directory(file.data(), file.size(), path)) {
     auto slash = e.name.find('/');
     if (slash == std::string::npos) continue;
     std::string rest = e.name.substr(slash + 1);
-    if (rest.rfind("extra/", 0) == 0) ts.extra_files[rest.substr(6)] = "";
     if (rest == "constants.pkl" || rest.rfind("code/", 0) == 0) has_code = true;
+    if (rest.rfind("extra/", 0) == 0) extra[rest.substr(6)] = std::move(e);
   }
   if (!has_code)
     throw Error(context(path, "not a TorchScript file (a zip without TorchScript code; "
                               "torch.save checkpoints are not TorchScript)"));
+  return extra;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> TorchScriptFile::read_extra_files(const std::string& path) {
+  auto file = MappedFile::open(path);
+  std::map<std::string, std::string> out;
+  for (const auto& [name, e] : extra_entries(*file, path)) {
+    if (e.compressed) return load(path).extra_files;  // torch.jit.save stores them; the slow path otherwise
+    out[name] = std::string(reinterpret_cast<const char*>(file->data()) + e.offset, e.size);
+  }
+  return out;
+}
+
+TorchScriptFile TorchScriptFile::load(const std::string& path) {
+  auto file = MappedFile::open(path);
+  TorchScriptFile ts;
+  for (const auto& [name, e] : extra_entries(*file, path)) ts.extra_files[name] = "";
   torch::jit::ExtraFilesMap extra(ts.extra_files.begin(), ts.extra_files.end());
   try {
     ts.module = torch::jit::load(path, at::kCPU, extra);

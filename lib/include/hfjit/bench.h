@@ -25,13 +25,14 @@ struct BenchPoint {
   std::string mode;  // "eager", "traced", "traced-bf16", "traced-int8"
   int64_t batch_size = 0;
   int64_t length = 0;     // requested length
+  int64_t run_batch_size = 0;  // the batch it ran at (a static trace's own: >= batch_size; padding)
   int64_t run_length = 0;  // the traced length it ran at (>= length; padding)
   int threads = 0;
   int iterations = 0;
   double min_ms = 0, mean_ms = 0, p50_ms = 0, p90_ms = 0, p99_ms = 0;
   double seqs_per_s = 0, tokens_per_s = 0;
   double peak_rss_mb = 0;
-  double gflop = 0;           // model FLOPs per call (estimate), in GFLOP
+  double gflop = 0;           // model FLOPs per call at run_batch_size x run_length (estimate), in GFLOP
   double gflops_per_s = 0;    // achieved, at p50
 };
 

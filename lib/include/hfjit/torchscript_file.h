@@ -16,6 +16,10 @@ struct TorchScriptFile {
 
   // Throws Error when the file is missing or not a TorchScript archive.
   static TorchScriptFile load(const std::string& path);
+  // Only the extra files, read from the archive without loading the module
+  // (its weights stay on disk): `run --describe`, `run --tokenize`. The same
+  // checks as load() that the file is a TorchScript archive.
+  static std::map<std::string, std::string> read_extra_files(const std::string& path);
   // Saves atomically (temporary file in the same folder, then rename).
   void save(const std::string& path) const;
 };
