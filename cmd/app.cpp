@@ -61,7 +61,7 @@ void setup_logging(const GlobalOptions& g) {
 }
 
 int fail(const std::string& message, int code) {
-  std::string line = message.substr(0, message.find('\n'));
+  std::string line = first_line(message);
   std::fprintf(stderr, "hfjit: error: %s\n", line.c_str());
   return code;
 }

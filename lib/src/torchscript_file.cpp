@@ -51,8 +51,11 @@ TorchScriptFile TorchScriptFile::load(const std::string& path) {
     ts.module = torch::jit::load(path, at::kCPU, extra);
   } catch (const c10::Error& e) {
     std::string msg = e.what_without_backtrace();
-    msg = msg.substr(0, msg.find('\n'));
-    throw Error(context(path, "cannot load TorchScript: " + msg));
+    throw Error(context(path, "cannot load TorchScript: " + first_line(msg)));
+  } catch (const std::exception& e) {
+    // The TorchScript compiler's ErrorReport (an unknown operator, a syntax
+    // error in the archive's code) is a std::exception of its own.
+    throw Error(context(path, "cannot load TorchScript: " + first_line(e.what())));
   }
   ts.extra_files.clear();
   ts.extra_files.insert(extra.begin(), extra.end());
@@ -74,7 +77,7 @@ void TorchScriptFile::save(const std::string& path) const {
     if (!os) throw Error(context(path, "cannot save TorchScript: write failed"));
   } catch (const c10::Error& e) {
     std::string msg = e.what_without_backtrace();
-    throw Error(context(path, "cannot save TorchScript: " + msg.substr(0, msg.find('\n'))));
+    throw Error(context(path, "cannot save TorchScript: " + first_line(msg)));
   }
   out.commit();
 }

@@ -297,7 +297,7 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
       jm = torch::jit::optimize_for_inference(jm, others);
     } catch (const c10::Error& e) {
       std::string msg = e.what_without_backtrace();
-      throw Error("--optimize failed: " + msg.substr(0, msg.find('\n')));
+      throw Error("--optimize failed: " + first_line(msg));
     }
     stage("optimize", t, "frozen, optimized for inference");
   }

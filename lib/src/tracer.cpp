@@ -88,7 +88,7 @@ std::vector<at::Tensor> Tracer::add_method(const std::string& name, const std::v
         /*force_outplace=*/false, &module_, built_.input_names);
   } catch (const c10::Error& e) {
     std::string msg = e.what_without_backtrace();
-    throw Error("tracing " + built_.hf_class + " failed: " + msg.substr(0, msg.find('\n')));
+    throw Error("tracing " + built_.hf_class + " failed: " + first_line(msg));
   }
   auto fn = cu_->create_function(c10::QualifiedName(*module_.type()->name(), name), state->graph);
   module_.type()->addMethod(fn);

@@ -22,4 +22,9 @@ class VerifyError : public Error {
 // Joins a path-like context and a message: "file.safetensors: header is not JSON".
 std::string context(const std::string& where, const std::string& what);
 
+// The first line of a (libtorch) message that says something: libtorch's
+// messages may open with blank lines or a bare "\n" before the reason, and end
+// in a C++ backtrace or a source excerpt. Trimmed; never empty ("(no message)").
+std::string first_line(const std::string& message);
+
 }  // namespace hfjit
