@@ -83,7 +83,12 @@ class Tokenizer {
 
   // Throws hfjit::Error when truncation cannot be done (e.g. only_second without a pair).
   Encoding encode(std::string_view text, bool add_special_tokens = true) const;
+  // Both sequences, as tokenizers' Tokenizer.encode(text, pair): an empty pair still gets its separator.
   Encoding encode_pair(std::string_view text, std::string_view pair, bool add_special_tokens = true) const;
+  // One input as transformers' tokenizer(text, text_pair=pair) encodes it (what its pipelines call):
+  // transformers drops a falsy text_pair in Python, so an empty pair encodes `text` alone.
+  Encoding encode_input(std::string_view text, std::optional<std::string_view> pair,
+                        bool add_special_tokens = true) const;
   // The encoding followed by its overflowing windows, flattened (what QA needs).
   std::vector<Encoding> encode_windows(std::string_view text, std::optional<std::string_view> pair = std::nullopt,
                                        bool add_special_tokens = true) const;

@@ -194,6 +194,13 @@ Encoding Tokenizer::encode_pair(std::string_view text, std::string_view pair, bo
   return pipeline_->post_process(std::move(a), std::move(b), add_special_tokens);
 }
 
+Encoding Tokenizer::encode_input(std::string_view text, std::optional<std::string_view> pair,
+                                 bool add_special_tokens) const {
+  // transformers (tokenization_utils_tokenizers.py): `[(text, text_pair)] if text_pair else [text]`.
+  if (pair && !pair->empty()) return encode_pair(text, *pair, add_special_tokens);
+  return encode(text, add_special_tokens);
+}
+
 std::vector<Encoding> Tokenizer::encode_windows(std::string_view text, std::optional<std::string_view> pair,
                                                 bool add_special_tokens) const {
   Encoding e = pair ? encode_pair(text, *pair, add_special_tokens) : encode(text, add_special_tokens);

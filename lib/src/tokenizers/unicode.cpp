@@ -2,6 +2,10 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
+
+#include "unicode_tables.h"
+
 namespace hfjit::tokenizers {
 
 std::u32string to_u32(std::string_view s) {
@@ -110,27 +114,27 @@ namespace {
 inline utf8proc_category_t category(char32_t c) { return utf8proc_category(static_cast<utf8proc_int32_t>(c)); }
 }  // namespace
 
-bool is_punctuation(char32_t c) {
-  switch (category(c)) {
-    case UTF8PROC_CATEGORY_PC: case UTF8PROC_CATEGORY_PD: case UTF8PROC_CATEGORY_PS: case UTF8PROC_CATEGORY_PE:
-    case UTF8PROC_CATEGORY_PI: case UTF8PROC_CATEGORY_PF: case UTF8PROC_CATEGORY_PO:
-      return true;
-    default:
-      return false;
-  }
+namespace {
+// True when c is in one of the sorted, inclusive ranges.
+template <size_t N>
+bool in_table(const tables::Range (&table)[N], char32_t c) {
+  const auto* it = std::upper_bound(table, table + N, c, [](char32_t x, const tables::Range& r) { return x < r.first; });
+  return it != table && c <= (it - 1)->last;
 }
+}  // namespace
+
+// The four classes below use the tables of tokenizers' own crates, not utf8proc:
+// their Unicode data is older, and a character they do not know is in no class.
+bool is_punctuation(char32_t c) { return in_table(tables::punctuation, c); }
 
 bool is_other(char32_t c) {
-  const auto cat = category(c);
-  return cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF || cat == UTF8PROC_CATEGORY_CO;
+  if (c < 0x80) return c < 0x20 || c == 0x7F;
+  return in_table(tables::other, c);
 }
 
-bool is_mark_nonspacing(char32_t c) { return category(c) == UTF8PROC_CATEGORY_MN; }
+bool is_mark_nonspacing(char32_t c) { return c >= 0x300 && in_table(tables::mark_nonspacing, c); }
 
-bool is_combining_mark(char32_t c) {
-  const auto cat = category(c);
-  return cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC || cat == UTF8PROC_CATEGORY_ME;
-}
+bool is_combining_mark(char32_t c) { return c >= 0x300 && in_table(tables::combining_mark, c); }
 
 bool is_numeric(char32_t c) {
   if (c < 0x80) return c >= '0' && c <= '9';

@@ -1,7 +1,11 @@
 #pragma once
 // UTF-8 helpers and the character classes the Hugging Face `tokenizers` crate
-// uses, each named after the Rust function or crate it mirrors. Categories and
-// normalization data come from utf8proc.
+// uses, each named after the Rust function or crate it mirrors. The classes of
+// unicode_categories and unicode-normalization-alignments (is_punctuation,
+// is_other, is_mark_nonspacing, is_combining_mark) come from tables read off
+// tokenizers (lib/src/tokenizers/unicode_tables.h): those crates carry older
+// Unicode data than utf8proc. The other categories and the normalization data
+// come from utf8proc.
 
 #include <cstddef>
 #include <cstdint>
@@ -72,7 +76,7 @@ inline bool is_ascii_punctuation(char32_t c) {
   return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60) ||
          (c >= 0x7B && c <= 0x7E);
 }
-// unicode_categories' is_punctuation: any P* category.
+// unicode_categories' is_punctuation: any P* category (of its Unicode version, as all four below).
 bool is_punctuation(char32_t c);
 // unicode_categories' is_other: Cc, Cf or Co.
 bool is_other(char32_t c);

@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""Edge-case fixtures of the native tokenizers, and the Unicode tables they need.
+
+Run with a venv holding the newest `tokenizers` and `transformers` 5 (no torch
+needed):
+
+    python3 -m venv /tmp/tokvenv && /tmp/tokvenv/bin/pip install tokenizers transformers
+    /tmp/tokvenv/bin/python scripts/make_tokenizer_edge_fixtures.py
+
+What it writes:
+  tests/fixtures/tokenizers/edge_cases.json
+      texts (and pairs) that once differed from the reference, with the
+      reference's ids, type ids, offsets and special-token masks:
+      - "tokenizers" cases: Tokenizer.from_file(tokenizer.json).encode(text[, pair])
+        (the Rust library; padding and truncation off);
+      - "transformers" cases: AutoTokenizer(...)(text, text_pair=pair), one
+        input, as the text-classification pipeline calls it. transformers
+        drops an empty text_pair in Python (`[(text, text_pair)] if text_pair
+        else [text]`), so "" encodes one sequence there, while the Rust
+        library adds a second separator for it.
+  lib/src/tokenizers/unicode_tables.h
+      the character classes of the Rust crates that `tokenizers` uses
+      (unicode_categories: is_other, is_punctuation, is_mark_nonspacing;
+      unicode-normalization-alignments: is_combining_mark), as ranges read off
+      the reference library itself, one probe per code point. These crates
+      carry old Unicode data (about Unicode 9): characters assigned since
+      (U+0890 ARABIC POUND MARK ABOVE, a Cf; U+0898.. Arabic marks, Mn;
+      U+061D, a Po; ...) are no class there, so tokenizers keeps them where a
+      current table (utf8proc) would remove them or split on them.
+
+The C++ tests (tests/test_tokenizer_edge_cases.cpp) compare hfjit's encodings
+with edge_cases.json exactly, and check the tables against utf8proc's
+categories where both Unicode versions agree.
+"""
+
+import json
+import os
+import sys
+import unicodedata
+from pathlib import Path
+
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+
+import tokenizers
+import transformers
+from tokenizers import Tokenizer, normalizers, pre_tokenizers
+from transformers import AutoTokenizer
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures" / "tokenizers"
+TABLES = ROOT / "lib" / "src" / "tokenizers" / "unicode_tables.h"
+
+# ------------------------------------------------------------ Unicode tables
+
+
+def code_points():
+    return (c for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+
+
+def probe_classes():
+    """Each class as the reference library applies it, one code point at a time."""
+    # BertNormalizer's clean_text removes \0, U+FFFD and is_control (is_other
+    # but \t \n \r) and maps whitespace to " ".
+    clean = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=False, strip_accents=False,
+                                       lowercase=False)
+    # BertNormalizer's strip_accents: NFD, then drops is_mark_nonspacing.
+    strip_mn = normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=False, strip_accents=True,
+                                          lowercase=False)
+    nfd = normalizers.NFD()
+    # StripAccents drops unicode-normalization-alignments' is_combining_mark.
+    strip_marks = normalizers.StripAccents()
+    # Punctuation splits on is_ascii_punctuation || is_punctuation.
+    punct = pre_tokenizers.Punctuation(behavior="isolated")
+    ascii_symbols = {ord(c) for c in "$+<=>^`|~"}  # ASCII punctuation that is no P* category
+    other, punctuation, mark_nonspacing, combining = [], [], [], []
+    for c in code_points():
+        ch = chr(c)
+        if c in (0, 9, 10, 13) or (c != 0xFFFD and clean.normalize_str("a" + ch + "a") == "aa"):
+            other.append(c)
+        if c not in ascii_symbols and len(punct.pre_tokenize_str("a" + ch + "a")) == 3:
+            punctuation.append(c)
+        if nfd.normalize_str(ch) == ch:
+            if strip_mn.normalize_str("a" + ch) == "a":
+                mark_nonspacing.append(c)
+        elif unicodedata.category(ch) == "Mn":  # strip_accents decomposes these first; all are old
+            mark_nonspacing.append(c)
+        if strip_marks.normalize_str("a" + ch) == "a":
+            combining.append(c)
+    return {"other": other, "punctuation": punctuation, "mark_nonspacing": mark_nonspacing,
+            "combining_mark": combining}
+
+
+def ranges(points):
+    out = []
+    for c in points:
+        if out and out[-1][1] + 1 == c:
+            out[-1][1] = c
+        else:
+            out.append([c, c])
+    return out
+
+
+def write_tables(classes):
+    docs = {
+        "other": "unicode_categories' is_other (Cc, Cf, Co of its Unicode version)",
+        "punctuation": "unicode_categories' is_punctuation (P*)",
+        "mark_nonspacing": "unicode_categories' is_mark_nonspacing (Mn)",
+        "combining_mark": "unicode-normalization-alignments' is_combining_mark (M*)",
+    }
+    lines = [
+        "#pragma once",
+        "// Generated by scripts/make_tokenizer_edge_fixtures.py: do not edit.",
+        f"// The character classes of the Rust crates in tokenizers {tokenizers.__version__}, read off the",
+        "// library one code point at a time. Inclusive ranges, sorted. (Their Unicode data is older",
+        "// than utf8proc's; a class taken from utf8proc would remove or split characters tokenizers keeps.)",
+        "",
+        "#include <cstdint>",
+        "",
+        "namespace hfjit::tokenizers::tables {",
+        "",
+        "// clang-format off",
+        "struct Range {",
+        "  char32_t first, last;",
+        "};",
+    ]
+    for name, points in classes.items():
+        rs = ranges(points)
+        lines += ["", f"// {docs[name]}: {len(points)} code points.", f"inline constexpr Range {name}[] = {{"]
+        row = ""
+        for a, b in rs:
+            item = f"{{0x{a:X}, 0x{b:X}}}, "
+            if len(row) + len(item) > 96:
+                lines.append("    " + row.rstrip())
+                row = ""
+            row += item
+        if row:
+            lines.append("    " + row.rstrip())
+        lines.append("};")
+    lines += ["// clang-format on", "", "}  // namespace hfjit::tokenizers::tables", ""]
+    TABLES.write_text("\n".join(lines))
+
+
+# ------------------------------------------------------------------ fixtures
+
+# Characters whose class differs between tokenizers' crates and current Unicode.
+NEW_CF = "\u0890"  # ARABIC POUND MARK ABOVE (Cf since Unicode 14; unassigned for the crates)
+NEW_MN = "\u0898"  # ARABIC SMALL HIGH WORD AL-JUZ (Mn since Unicode 14)
+NEW_PO = "\u061d"  # ARABIC END OF TEXT MARK (Po since Unicode 14)
+
+UNICODE_TEXTS = [
+    # The shapes of the issue: format chars and combining marks inside words, [UNK] words after.
+    "مرحبا\u0600بالعالم كيف",
+    "هذا\u200bنص\u200c عربي\u200d ☃ ok",
+    "हिन्दी में ़ परीक्षण",
+    "क़िताब\u094d\u093c घर ☃ ख़बर",
+    "ab\u0600cd \u00ad ef ☃ gh",
+    # Characters assigned after the crates' Unicode version.
+    f"مرحبا{NEW_CF}بالعالم ☃ كيف حالك",
+    f"abc{NEW_CF}def ghi ☃ jkl",
+    f"سلام{NEW_MN}عليكم ☃ مرحبا",
+    f"abc{NEW_MN}def ghi ☃ jkl",
+    f"نص{NEW_PO}آخر ☃ كلمة",
+    f"abc{NEW_PO}def ghi",
+    "x\u2e4fy z\u2e5d w",  # new Po in Supplemental Punctuation
+    "a\u13430b c\u13438d e",  # Egyptian hieroglyph format controls (Cf since Unicode 12)
+    "ka\u0c3cma ☃ va",  # TELUGU SIGN NUKTA (Mn since Unicode 14)
+    "a\u07fdb c",  # NKO DANTAYALAN (Mn since Unicode 11)
+    "ᜣ\u1734ᜤ ☃ x",  # HANUNOO SIGN PAMUDPOD: Mn for the crates, Mc today
+    "᙭ \u166d x",  # CANADIAN SYLLABICS CHI SIGN: Po for the crates, So today
+    "a\u1cf2b c",  # VEDIC SIGN ARDHAVISARGA: a mark for the crates, Lo today
+    "\u0890\u0891 \u08e2x ☃",
+]
+
+UNICODE_SETS = ["minilm", "bert-mlm", "bert-cased", "misc-wordpiece"]
+
+EMPTY_PAIR_TEXTS = [("hello world", ""), ("hello world", " "), ("héllo wörld ☃", ""), ("", ""), ("", "pair")]
+EMPTY_PAIR_SETS = ["minilm", "roberta-mlm"]
+
+
+def rust_case(tok, set_name, text, pair):
+    e = tok.encode(text, pair) if pair is not None else tok.encode(text)
+    return {
+        "set": set_name,
+        "api": "tokenizers",
+        "text": text,
+        "pair": pair,
+        "ids": e.ids,
+        "type_ids": e.type_ids,
+        "offsets": [list(o) for o in e.offsets],
+        "special_tokens_mask": e.special_tokens_mask,
+    }
+
+
+def transformers_case(tok, set_name, text, pair):
+    r = tok(text, text_pair=pair, return_offsets_mapping=True, return_special_tokens_mask=True,
+            return_token_type_ids=True)
+    return {
+        "set": set_name,
+        "api": "transformers",
+        "text": text,
+        "pair": pair,
+        "ids": r["input_ids"],
+        "type_ids": r["token_type_ids"],
+        "offsets": [list(o) for o in r["offset_mapping"]],
+        "special_tokens_mask": r["special_tokens_mask"],
+    }
+
+
+def load_rust(set_name):
+    tok = Tokenizer.from_file(str(FIXTURES / set_name / "tokenizer.json"))
+    tok.no_padding()
+    tok.no_truncation()
+    return tok
+
+
+def make_cases():
+    cases = []
+    for s in UNICODE_SETS:
+        tok = load_rust(s)
+        for text in UNICODE_TEXTS:
+            cases.append(rust_case(tok, s, text, None))
+        for i, text in enumerate(UNICODE_TEXTS):
+            cases.append(rust_case(tok, s, text, UNICODE_TEXTS[(i + 1) % len(UNICODE_TEXTS)]))
+    for s in EMPTY_PAIR_SETS:
+        tok = load_rust(s)
+        hf = AutoTokenizer.from_pretrained(str(FIXTURES / s))
+        for text, pair in EMPTY_PAIR_TEXTS:
+            cases.append(rust_case(tok, s, text, pair))
+            cases.append(transformers_case(hf, s, text, pair))
+        for text in dict.fromkeys(t for t, _ in EMPTY_PAIR_TEXTS):
+            cases.append(transformers_case(hf, s, text, None))
+    return cases
+
+
+def main():
+    classes = probe_classes()
+    write_tables(classes)
+    out = {
+        "generator": "scripts/make_tokenizer_edge_fixtures.py",
+        "tokenizers_version": tokenizers.__version__,
+        "transformers_version": transformers.__version__,
+        "python_version": sys.version.split()[0],
+        "note": "api tokenizers: Tokenizer.from_file(<set>/tokenizer.json).encode(text[, pair]), padding and "
+                "truncation off; api transformers: AutoTokenizer.from_pretrained(<set>)(text, text_pair=pair) "
+                "(one input; pair null: no text_pair)",
+        "cases": make_cases(),
+    }
+    path = FIXTURES / "edge_cases.json"
+    # One case a line: small, and a diff shows the cases that changed.
+    cases = out.pop("cases")
+    head = json.dumps(out, ensure_ascii=False, indent=1)[:-2]
+    body = ",\n".join("  " + json.dumps(c, ensure_ascii=False) for c in cases)
+    path.write_text(head + ',\n "cases": [\n' + body + "\n ]\n}\n", encoding="utf-8")
+    print(f"wrote {path.relative_to(ROOT)} ({len(cases)} cases) and {TABLES.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
