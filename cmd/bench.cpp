@@ -57,6 +57,8 @@ Runner add_bench(CLI::App& app) {
   app.add_flag("--peak", a->peak, "Time a 2048^3 fp32 matmul: the machine's GFLOP/s");
   app.add_option("--revision", a->opts.revision, "Hub revision for a hub id");
   app.add_option("--seed", a->opts.seed, "Seed of the synthetic inputs");
+  app.add_flag("--trust", a->opts.trust,
+               "Run a .pt whose code calls operators off hfjit's pure-compute list (file, process, random)");
   return [a]() {
     if (a->json && a->csv) throw Error("--json and --csv are exclusive");
     if (a->model.empty() && !a->peak) throw Error("bench needs a model (a .pt or a folder), or --peak");

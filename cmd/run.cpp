@@ -21,6 +21,7 @@
 #include "commands.h"
 #include "format.h"
 #include "hfjit/error.h"
+#include "hfjit/graph_check.h"
 #include "hfjit/io/artifact_meta.h"
 #include "hfjit/io/file.h"
 #include "hfjit/runner.h"
@@ -256,18 +257,66 @@ class NpyWriter {
 
 // --------------------------------------------------------------- --describe
 
+// The operators the file's code calls, each with its calls and whether it is
+// on the pure-compute list (graph_check.h). Loads the module (nothing runs);
+// a file libtorch cannot load gives its reason instead.
+struct OperatorListing {
+  std::vector<OperatorUse> ops;
+  std::string load_error;
+};
+
+OperatorListing list_file_operators(const std::string& path) {
+  OperatorListing l;
+  try {
+    l.ops = list_operators(TorchScriptFile::load(path).module);
+  } catch (const Error& e) {
+    l.load_error = e.what();
+  }
+  return l;
+}
+
+ojson operators_json(const OperatorListing& l) {
+  if (!l.load_error.empty()) return ojson{{"error", l.load_error}};
+  ojson ops = ojson::array();
+  for (const auto& u : l.ops) ops.push_back({{"op", u.op}, {"calls", u.calls}, {"allowed", u.allowed}, {"in", u.function}});
+  return ops;
+}
+
+void print_operators(const OperatorListing& l) {
+  if (!l.load_error.empty()) {
+    std::printf("operators: unknown (%s)\n", l.load_error.c_str());
+    return;
+  }
+  size_t off = 0;
+  for (const auto& u : l.ops) off += !u.allowed;
+  std::printf("\noperators: %zu, %s\n", l.ops.size(),
+              off ? (std::to_string(off) + " off the pure-compute list: run and bench refuse it without --trust").c_str()
+                  : "all on the pure-compute list");
+  Table t({"operator", "calls", "pure compute", "first in"});
+  for (const auto& u : l.ops) t.add({u.op, std::to_string(u.calls), u.allowed ? "yes" : "NO", u.function});
+  std::printf("%s", t.render().c_str());
+}
+
 void describe(const RunArgs& a) {
-  // The extra files only: the module and its weights are not loaded.
   const std::map<std::string, std::string> extra = TorchScriptFile::read_extra_files(a.model);
+  const OperatorListing ops = list_file_operators(a.model);
   auto it = extra.find("hfjit/meta.json");
-  if (it == extra.end())
-    throw Error(context(a.model, "has no hfjit/meta.json (not written by hfjit trace)"));
+  if (it == extra.end()) {
+    // Not hfjit's: what its code does is all there is to say.
+    if (a.json) {
+      std::printf("%s\n", ojson{{"hfjit_meta", nullptr}, {"operators", operators_json(ops)}}.dump().c_str());
+      return;
+    }
+    std::printf("%s: no hfjit/meta.json (not written by hfjit trace)\n", a.model.c_str());
+    print_operators(ops);
+    return;
+  }
   // The fields run and bench rely on are checked (a clear error if malformed);
   // the rest is shown as found.
   const ArtifactMeta m = parse_artifact_meta(it->second, a.model);
-  const nlohmann::ordered_json meta = nlohmann::ordered_json::parse(it->second);
+  nlohmann::ordered_json meta = nlohmann::ordered_json::parse(it->second);
   if (a.json) {
-    std::printf("%s\n", meta.dump().c_str());
+    std::printf("%s\n", ojson{{"hfjit_meta", meta}, {"operators", operators_json(ops)}}.dump().c_str());
     return;
   }
   // A field as text: strings as they are, anything else as JSON, "?" when absent.
@@ -304,6 +353,7 @@ void describe(const RunArgs& a) {
   t.add({"extra files", files});
   t.add({"hfjit / torch", text(meta, "hfjit_version") + " / " + text(meta, "torch_version")});
   std::printf("%s", t.render().c_str());
+  print_operators(ops);
 }
 
 // --------------------------------------------------------------- --tokenize
@@ -334,7 +384,7 @@ int tokenize(RunArgs& a) {
   RunInput in;
   while (source.next(in)) {
     if (in.question) throw Error(in.where + ": --tokenize takes \"text\" and \"text_pair\"");
-    const Encoding e = in.text_pair ? tok->encode_pair(in.text, *in.text_pair) : tok->encode(in.text);
+    const Encoding e = tok->encode_input(in.text, in.text_pair);  // what run encodes
     if (a.json) {
       ojson j;
       j["ids"] = e.ids;
@@ -498,6 +548,8 @@ Runner add_run(CLI::App& app) {
   app.add_option("--seed", a->opts.seed, "text-generation: random seed for sampling (default 0)");
   app.add_option("--batch-size", a->opts.batch_size, "Plain TorchScript files: the batch size to pad to");
   app.add_option("--max-length", a->opts.max_length, "Plain TorchScript files: the length to pad to");
+  app.add_flag("--trust", a->opts.trust,
+               "Run a .pt whose code calls operators off hfjit's pure-compute list (file, process, random)");
   app.add_flag("--describe", a->describe, "Print what the artifact holds (its hfjit/meta.json)");
   app.add_flag("--tokenize", a->tokenize, "Print the tokenization (ids, tokens, type ids, offsets) instead of running");
   return [a]() {

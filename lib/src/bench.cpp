@@ -14,6 +14,7 @@
 
 #include "hfjit/checkpoint.h"
 #include "hfjit/error.h"
+#include "hfjit/graph_check.h"
 #include "timing.h"
 #include "hfjit/io/artifact_meta.h"
 #include "hfjit/io/model_dir.h"
@@ -112,6 +113,7 @@ std::vector<BenchPoint> bench_artifact(const std::string& path, const BenchOptio
                                        const std::function<void(const BenchPoint&)>& on_point,
                                        const std::function<void(int, int, const std::string&)>& on_progress) {
   TorchScriptFile ts = TorchScriptFile::load(path);
+  if (!o.trust) check_pure_compute(ts.module, path);
   auto it = ts.extra_files.find("hfjit/meta.json");
   if (it == ts.extra_files.end()) throw Error(context(path, "has no hfjit/meta.json (not written by hfjit trace)"));
   const ArtifactMeta meta = parse_artifact_meta(it->second, path);

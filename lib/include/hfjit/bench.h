@@ -19,6 +19,7 @@ struct BenchOptions {
   bool compare = false;  // a model folder: eager, traced, traced-bf16 and traced-int8 side by side
   std::string revision;
   uint64_t seed = 0;
+  bool trust = false;  // run code off the pure-compute list (graph_check.h)
 };
 
 struct BenchPoint {

@@ -11,6 +11,7 @@
 
 #include "hfjit/config.h"
 #include "hfjit/error.h"
+#include "hfjit/graph_check.h"
 #include "hfjit/io/artifact_meta.h"
 #include "hfjit/io/file.h"
 #include "hfjit/tokenizers/unicode.h"
@@ -90,10 +91,11 @@ Encoding Context::encode(const RunInput& in) {
   } else {
     tok->set_truncation(std::nullopt);
   }
-  Encoding e = in.text_pair ? tok->encode_pair(in.text, *in.text_pair) : tok->encode(in.text);
+  // As transformers' tokenizer(text, text_pair=...): an empty text_pair is no pair.
+  Encoding e = tok->encode_input(in.text, in.text_pair);
   if (!e.overflowing.empty()) {
     tok->set_truncation(std::nullopt);
-    const size_t full = (in.text_pair ? tok->encode_pair(in.text, *in.text_pair) : tok->encode(in.text)).size();
+    const size_t full = tok->encode_input(in.text, in.text_pair).size();
     const std::string what = std::to_string(full) + " tokens, longer than the " +
                              (limit == max_length() ? "traced length " : "model's max_seq_length ") +
                              std::to_string(limit);
@@ -152,7 +154,7 @@ std::vector<at::Tensor> Context::forward(const std::vector<const Encoding*>& enc
       out = method_fn(args);
     } catch (const c10::Error& err) {
       std::string msg = err.what_without_backtrace();
-      msg = msg.substr(0, msg.find('\n'));
+      msg = first_line(msg);
       throw Error(context(path, method->name + " failed on a [" + std::to_string(rows) + ", " +
                                     std::to_string(length) + "] batch: " + msg +
                                     (!has_meta ? " (a fixed-shape trace needs --batch-size and --max-length)" : "")));
@@ -223,6 +225,7 @@ Runner::Runner(const std::string& model_path, RunOptions options) : impl_(std::m
     throw Error(context(o.tokenizer_dir, "--tokenizer is not a folder"));
 
   TorchScriptFile ts = TorchScriptFile::load(model_path);
+  if (!o.trust) check_pure_compute(ts.module, model_path);
   c.module = std::move(ts.module);
   c.module.eval();
   const auto& extra = ts.extra_files;
