@@ -224,7 +224,12 @@ TEST_CASE("cli: trace shows each stage, --json sums it up, run --describe reads 
   CHECK_THAT(d.out, Catch::Contains("forward [1, 16]"));
   auto dj = hfjit::test::run_cli({"run", tmp / "g.pt", "--describe", "--json"});
   REQUIRE(dj.code == 0);
-  CHECK(nlohmann::json::parse(dj.out)["hf_class"] == "GPT2ForSequenceClassification");
+  const auto described = nlohmann::json::parse(dj.out);
+  CHECK(described["hfjit_meta"]["hf_class"] == "GPT2ForSequenceClassification");
+  // hfjit's own trace calls only pure-compute operators.
+  REQUIRE(described["operators"].is_array());
+  REQUIRE_FALSE(described["operators"].empty());
+  for (const auto& op : described["operators"]) CHECK(op["allowed"] == true);
 }
 
 TEST_CASE("cli: trace and describe errors exit 1 with one line", "[trace][cli][errors]") {

@@ -62,9 +62,12 @@ AlbertLayerGroup::AlbertLayerGroup(const WeightLoader& w, const AlbertConfig& c)
     albert_layers_.push_back(std::make_shared<AlbertLayer>(w.sub("albert_layers").sub(i), c));
 }
 
-at::Tensor AlbertLayerGroup::forward(at::Tensor hidden, const at::Tensor& mask) const {
-  for (size_t i = 0; i < albert_layers_.size(); ++i)
+at::Tensor AlbertLayerGroup::forward(at::Tensor hidden, const at::Tensor& mask,
+                                     std::vector<at::Tensor>* hidden_states) const {
+  for (size_t i = 0; i < albert_layers_.size(); ++i) {
     hidden = albert_layers_[i].forward(hidden, mask);
+    if (hidden_states) hidden_states->push_back(hidden);
+  }
   return hidden;
 }
 
@@ -88,8 +91,7 @@ at::Tensor AlbertTransformer::forward(const at::Tensor& embeddings, const at::Te
       static_cast<double>(num_hidden_layers_) / static_cast<double>(num_hidden_groups_);
   for (int64_t i = 0; i < num_hidden_layers_; ++i) {
     const auto group = static_cast<size_t>(static_cast<double>(i) / layers_per_group);
-    h = albert_layer_groups_[group].forward(h, mask);
-    if (hidden) hidden->push_back(h);
+    h = albert_layer_groups_[group].forward(h, mask, hidden);
   }
   return h;
 }

@@ -50,7 +50,9 @@ class AlbertLayer : public torch::nn::Module {
 class AlbertLayerGroup : public torch::nn::Module {
  public:
   AlbertLayerGroup(const WeightLoader& w, const AlbertConfig& c);
-  at::Tensor forward(at::Tensor hidden, const at::Tensor& mask) const;
+  // Appends each AlbertLayer's output to `hidden_states` (transformers 5
+  // records every inner layer; 4.x recorded each group pass).
+  at::Tensor forward(at::Tensor hidden, const at::Tensor& mask, std::vector<at::Tensor>* hidden_states) const;
 
  private:
   ModuleList<AlbertLayer> albert_layers_;
@@ -61,7 +63,7 @@ class AlbertLayerGroup : public torch::nn::Module {
 class AlbertTransformer : public torch::nn::Module {
  public:
   AlbertTransformer(const WeightLoader& w, const AlbertConfig& c);
-  // Appends the mapped-in embeddings and each pass's output to `hidden`.
+  // Appends the mapped-in embeddings and each inner layer's output to `hidden`.
   at::Tensor forward(const at::Tensor& embeddings, const at::Tensor& mask,
                      std::vector<at::Tensor>* hidden) const;
 
