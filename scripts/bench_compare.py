@@ -10,7 +10,7 @@ weights on one input of shape [--batch, --length], with the same number of
 intra-op threads, in one run of this script (so the ratios compare like with
 like on the machine as it was):
 
-  transformers eager  `getattr(transformers, arch).from_pretrained(dir, torchscript=True,
+  transformers eager  `getattr(transformers, arch).from_pretrained(dir,
                       attn_implementation="eager")`, eval, called under
                       torch.inference_mode(); torch.set_num_threads(T).
   torch.jit.trace     that model traced in Python (the transformers-documented
@@ -171,8 +171,8 @@ class Positional(torch.nn.Module):
 
 def first_tensor(out):
     """The first output (logits or last hidden state) as a float64 numpy array."""
-    while isinstance(out, (tuple, list)):
-        out = out[0]
+    while isinstance(out, (tuple, list, dict)):
+        out = next(iter(out.values())) if isinstance(out, dict) else out[0]
     if isinstance(out, torch.Tensor):
         out = out.detach().numpy()
     return np.asarray(out, dtype=np.float64)
@@ -265,8 +265,10 @@ def main():
     res["architecture"] = arch
     print(f"loading {arch} from {args.model}", file=sys.stderr, flush=True)
     no_cache = {"use_cache": False} if hasattr(config, "use_cache") else {}  # decoders: no past_key_values
+    # transformers 5 has no torchscript flag; the outputs (dict) are read by first_tensor and traced
+    # with strict=False.
     model = getattr(transformers, arch).from_pretrained(
-        args.model, torchscript=True, attn_implementation="eager", **no_cache).eval()
+        args.model, attn_implementation="eager", **no_cache).eval()
     params = list(inspect.signature(model.forward).parameters)
     names = ["input_ids", "attention_mask"]
     if "token_type_ids" in params and getattr(config, "type_vocab_size", 0):
@@ -289,7 +291,7 @@ def main():
     # ------------------------------------------------------------- torch.jit.trace
     print("tracing and timing torch.jit.trace", file=sys.stderr, flush=True)
     with torch.no_grad():
-        traced = torch.jit.trace(positional, example)
+        traced = torch.jit.trace(positional, example, strict=False)
     with torch.inference_mode():
         traced(*example)
         out = traced(*example)  # second call: the profiling executor's optimised graph
@@ -305,8 +307,10 @@ def main():
         fp32, int8 = work / "model.onnx", work / "model-int8.onnx"
         print(f"exporting {fp32}", file=sys.stderr, flush=True)
         with torch.no_grad():
+            # dynamo=False: torch 2.15's default exporter (dynamo=True) needs onnxscript, which the
+            # reference venv does not pin; the TorchScript-based exporter is the one measured before.
             torch.onnx.export(positional, example, str(fp32), input_names=names, opset_version=14,
-                              do_constant_folding=True)
+                              do_constant_folding=True, dynamo=False)
         print(f"quantizing {int8}", file=sys.stderr, flush=True)
         quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=not args.per_tensor)
         res["onnx_mb"] = {"fp32": fp32.stat().st_size / 2**20, "int8": int8.stat().st_size / 2**20}

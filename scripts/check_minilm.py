@@ -1,15 +1,16 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """hfjit's all-MiniLM-L6-v2 sentence embeddings vs sentence-transformers.
 
 Traces the real model (scripts/fetch_minilm) with build/hfjit, embeds the
 sentences of tests/fixtures/minilm/reference.json (written by
-scripts/make_minilm_reference.py with sentence-transformers 5.7.0) through
-`hfjit run --json`, and prints the cosine and max abs difference per sentence,
-then the worst. Exit 1 if any cosine is below 0.99999.
+scripts/make_minilm_reference.py; its sentence_transformers_version and
+torch_version fields say with what) through `hfjit run --json`, and prints the
+cosine and max abs difference per sentence, then the worst. Exit 1 if any
+cosine is below 0.99999.
 
-    scripts/check_minilm.py [--hfjit build/hfjit] [--model .cache/models/all-MiniLM-L6-v2]
+    .venv-ref/bin/python scripts/check_minilm.py [--hfjit build/hfjit] [--model .cache/models/all-MiniLM-L6-v2]
 
-Needs only Debian's python3 and numpy; the product under test is the binary.
+Needs only a python3 with numpy (.venv-ref has it); the product under test is the binary.
 """
 import argparse
 import json

@@ -11,13 +11,17 @@ For each model below, on the inputs of its tests/fixtures/models/<m>/reference.s
 - int8: `torch.ao.quantization.quantize_dynamic` with
   `per_channel_dynamic_qconfig` on every nn.Linear (weights int8 per output
   channel, activations quantized per call) on the default quantized engine
-  (oneDNN on x86 without FBGEMM, as Debian's torch). GPT-2's Conv1D layers are
+  (torch 2.15's PyPI wheel: "x86", FBGEMM-based; recorded in levers.json).
+  GPT-2's Conv1D layers are
   first replaced by the nn.Linear they equal (weight transposed), since hfjit
   quantizes them too.
 
 Writes tests/fixtures/levers/<m>.safetensors: "<variant>.<output name>" for
 each output of reference.json (hidden states excluded), and levers.json with
-the versions and the engine. Python is only used here, to produce references.
+the versions, the engine and the attention implementation. The models run
+with attn_implementation="eager" (as before the move to transformers 5;
+scripts/make_fixtures.py checks that eager and the default sdpa agree within
+1e-5 in float32). Python is only used here, to produce references.
 """
 
 import json
@@ -52,7 +56,8 @@ def load(m: str):
     folder = FIXTURES / "models" / m
     ref = json.loads((folder / "reference.json").read_text())
     cls = getattr(transformers, ref["class"])
-    model = cls.from_pretrained(str(folder), torchscript=True, attn_implementation="eager")
+    # transformers 5 has no torchscript flag; tuple outputs come from return_dict=False in outputs()
+    model = cls.from_pretrained(str(folder), attn_implementation="eager")
     model.eval()
     tensors = safetensors.torch.load_file(str(folder / "reference.safetensors"))
     inputs = {i["name"]: tensors[i["name"]] for i in ref["inputs"]}
@@ -65,7 +70,13 @@ def outputs(model, inputs):
         out = model(**inputs, return_dict=False)
     flat = []
 
+    from transformers.cache_utils import Cache
+
     def walk(v):
+        if v is None:
+            return
+        if isinstance(v, Cache):  # transformers 5 returns past_key_values as a DynamicCache
+            v = tuple((layer.keys, layer.values) for layer in v.layers)
         if isinstance(v, torch.Tensor):
             flat.append(v)
         else:
@@ -86,6 +97,7 @@ def main() -> int:
         "transformers_version": transformers.__version__,
         "torch_version": torch.__version__,
         "quantized_engine": torch.backends.quantized.engine,
+        "attn_implementation": "eager",
         "models": {},
     }
     for m in MODELS:

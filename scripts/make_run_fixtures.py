@@ -28,6 +28,15 @@ Case fields:
   expected_ids      (text-generation only) prompt + generated token ids from
                     model.generate with the same settings
 
+transformers 5 removed the question-answering pipeline (pipeline("question-
+answering") raises KeyError "The task question-answering has been removed from
+transformers"). Those cases (and plain-bert-qa's expected answers) come from
+the last transformers 4.x, 4.57.6, in .venv-ref4 (scripts/pyenv): this script
+runs itself there with --qa-worker, on the same torch 2.15 and the same model
+folders, and checks that transformers 4.57.6 tokenizes every question/context
+exactly as transformers 5 does. Such cases carry
+"reference": "transformers 4.57.6 ...".
+
 Every input tokenizes to at most max_length tokens (special tokens included),
 except the long-context question-answering case, which is split into windows
 (max_seq_len = max_length, doc_stride from pipeline_kwargs). Running the
@@ -39,7 +48,7 @@ files with no hfjit metadata, for `hfjit run MODEL.pt --task T --tokenizer DIR
 
   plain-bert-seqcls.pt, plain-bert-qa.pt
                     torch.jit.trace of AutoModelFor...from_pretrained(folder,
-                    torchscript=True) in eval mode, example inputs
+                    return_dict=False) in eval mode, example inputs
                     (input_ids, attention_mask, token_type_ids) of shape
                     [PLAIN_BATCH_SIZE, MAX_LENGTH] (positional, in that order),
                     saved with torch.jit.save (no extra files)
@@ -57,6 +66,8 @@ import copy
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -82,12 +93,8 @@ torch.set_num_threads(1)
 hf_logging.set_verbosity_error()
 hf_logging.disable_progress_bar()
 
-# generate() asks whether the model is wrapped in FSDP, which imports
-# torch.distributed.fsdp; Debian's torch 1.13 fails that import on Python 3.11
-# (a dataclass with a mutable default). Nothing here is FSDP-managed.
-import transformers.generation.utils as _generation_utils  # noqa: E402
-
-_generation_utils.is_fsdp_managed_module = lambda module: False
+VENV_REF4_PYTHON = ROOT / ".venv-ref4" / "bin" / "python"
+QA_REFERENCE = "transformers {version} (.venv-ref4): transformers 5 has no question-answering pipeline"
 
 
 # --------------------------------------------------------------------------
@@ -319,7 +326,7 @@ def run_case(c, tmp: Path):
     folder = model_folder(c, tmp)
     torch.manual_seed(0)
     pipe = transformers.pipeline(c["task"], model=str(folder), tokenizer=str(folder), device="cpu",
-                                 torch_dtype=torch.float32)
+                                 dtype=torch.float32)
     pipe.model.eval()
     assert next(pipe.model.parameters()).dtype == torch.float32
     check_lengths(c, pipe)
@@ -344,10 +351,46 @@ def run_case(c, tmp: Path):
             assert out[0]["generated_text"] == x + text[len(prompt):], (out, text)
             expected_ids.append(ids)
     result = {k: v for k, v in c.items() if not k.startswith("_")}
+    if c["task"] == "question-answering":
+        result["reference"] = QA_REFERENCE.format(version=transformers.__version__)
+        result["_token_ids"] = [pipe.tokenizer(x["question"], x["context"])["input_ids"] for x in c["inputs"]]
     result["expected"] = expected
     if expected_ids:
         result["expected_ids"] = expected_ids
     return result
+
+
+def run_cases(cases, tmp: Path):
+    """Results of cases in order: question-answering ones from .venv-ref4 (one worker process for all)."""
+    qa = [c for c in cases if c["task"] == "question-answering"]
+    others = {id(c): run_case(c, tmp) for c in cases if c["task"] != "question-answering"}
+    qa_results = {}
+    if qa:
+        if not VENV_REF4_PYTHON.exists():
+            sys.exit(f"{VENV_REF4_PYTHON}: missing (scripts/pyenv ref4): the question-answering references need it")
+        proc = subprocess.run([str(VENV_REF4_PYTHON), str(Path(__file__).resolve()), "--qa-worker"],
+                              input=json.dumps(qa), capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(f"--qa-worker in .venv-ref4 failed:\n{proc.stderr}")
+        done = json.loads(proc.stdout)
+        assert len(done) == len(qa)
+        for c, r in zip(qa, done):
+            # transformers 4.57.6 must tokenize as transformers 5 does (the C++ side follows 5)
+            tok = transformers.AutoTokenizer.from_pretrained(str(model_folder(c, tmp)))
+            ids5 = [tok(x["question"], x["context"])["input_ids"] for x in c["inputs"]]
+            assert r.pop("_token_ids") == ids5, f"{c['name']}: transformers 4 and 5 tokenize differently"
+            qa_results[id(c)] = r
+    return [others.get(id(c)) or qa_results[id(c)] for c in cases]
+
+
+def qa_worker():
+    """--qa-worker: run the question-answering cases read from stdin with this environment's
+    transformers (4.57.6 in .venv-ref4); print their results as JSON."""
+    import contextlib
+    cases = json.loads(sys.stdin.read())
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(sys.stderr):
+        out = [run_case(dict(c, _allow_long=c["_allow_long"]), Path(tmp)) for c in cases]
+    print(json.dumps(out))
 
 
 def encode_fixed(tok, x, max_length=MAX_LENGTH):
@@ -405,13 +448,15 @@ def make_plain(plain_dir: Path, tmp: Path):
     cases, report = [], []
     for name, model, task, auto_class, inputs in PLAIN:
         cli = ["--task", task, "--batch-size", str(PLAIN_BATCH_SIZE), "--max-length", str(MAX_LENGTH)]
-        c = run_case(case(name, model, task, inputs, batch_size=PLAIN_BATCH_SIZE), tmp)
+        c = run_cases([case(name, model, task, inputs, batch_size=PLAIN_BATCH_SIZE)], tmp)[0]
 
         folder = MODELS / model
         tok = transformers.AutoTokenizer.from_pretrained(str(folder))
         torch.manual_seed(0)
-        net = getattr(transformers, auto_class).from_pretrained(str(folder), torchscript=True,
-                                                                 torch_dtype=torch.float32)
+        # return_dict=False for tuple outputs (transformers 5 dropped the torchscript flag's meaning for
+        # outputs: it no longer implies return_dict=False).
+        net = getattr(transformers, auto_class).from_pretrained(str(folder), return_dict=False,
+                                                                 dtype=torch.float32)
         net.eval()
         assert next(net.parameters()).dtype == torch.float32
         # Example: the first input, padded to [1, MAX_LENGTH] (so the mask has zeros).
@@ -430,8 +475,10 @@ def make_plain(plain_dir: Path, tmp: Path):
         assert size_kb < MAX_PT_KB, f"{pt} is {size_kb:.1f} KB"
         report.append(f"{pt.name}: {status} ({size_kb:.1f} KB)")
 
+        extra = {"reference": c["reference"]} if "reference" in c else {}
         cases.append({
             "name": name,
+            **extra,
             "pt": pt.name,
             "tokenizer": model,
             "task": task,
@@ -463,7 +510,12 @@ def main():
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output JSON (default: %(default)s)")
     parser.add_argument("--plain-dir", type=Path, default=DEFAULT_PLAIN_DIR,
                         help="output folder of the plain TorchScript cases (default: %(default)s)")
+    parser.add_argument("--qa-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.qa_worker:
+        qa_worker()
+        return
+    assert transformers.__version__.startswith("5."), "run in .venv-ref (transformers 5)"
 
     cases = build_cases()
     names = [c["name"] for c in cases]
@@ -471,13 +523,15 @@ def main():
 
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        for c in cases:
-            results.append(run_case(c, Path(tmp)))
+        results = run_cases(cases, Path(tmp))
         plain_cases, plain_report = make_plain(args.plain_dir, Path(tmp))
 
+    qa_version = subprocess.run([str(VENV_REF4_PYTHON), "-c", "import transformers; print(transformers.__version__)"],
+                                capture_output=True, text=True, check=True).stdout.strip()
     doc = {
         "generated_by": "scripts/make_run_fixtures.py",
         "transformers_version": transformers.__version__,
+        "question_answering_transformers_version": qa_version,
         "torch_version": torch.__version__,
         "cases": results,
     }
@@ -494,6 +548,7 @@ def main():
     plain_doc = {
         "generated_by": "scripts/make_run_fixtures.py",
         "transformers_version": transformers.__version__,
+        "question_answering_transformers_version": qa_version,
         "torch_version": torch.__version__,
         "cases": plain_cases,
     }

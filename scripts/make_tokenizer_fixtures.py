@@ -29,8 +29,10 @@ Pairs: line i is paired with line (7 * i + 3) % N.
 
 Reference libraries: `tokenizers` (Tokenizer.from_file on tokenizer.json) for
 every tokenizer.json set, `sentencepiece` for the raw SentencePiece sets, and
-transformers' slow classes (AlbertTokenizer, T5Tokenizer) for the sets that
-load spiece.model through libsentencepiece.
+for the "-slow" sets (hfjit loading spiece.model alone) what transformers 5
+does with a folder that has spiece.model and no tokenizer.json:
+AlbertTokenizer / T5Tokenizer.from_pretrained convert it into a `tokenizers`
+pipeline (transformers 5 has no sentencepiece-backed slow classes for them).
 
 Everything is deterministic: the corpus comes from seeded word lists, the
 trainers run on one thread with fixed seeds.
@@ -276,11 +278,56 @@ def tokenizers_modes(tok):
     return {"single_special": single_sp, "single": single, "pair_special": pair_sp, "pair": pair, "decode": decode}
 
 
+def _varint(b, i):
+    v = shift = 0
+    while True:
+        x = b[i]
+        i += 1
+        v |= (x & 0x7F) << shift
+        shift += 7
+        if x < 0x80:
+            return v, i
+
+
+def _proto_fields(b):
+    """(field number, value) of a serialized protobuf message: ints for varints, bytes otherwise."""
+    i = 0
+    while i < len(b):
+        key, i = _varint(b, i)
+        wire = key & 7
+        if wire == 0:
+            v, i = _varint(b, i)
+        elif wire == 2:
+            n, i = _varint(b, i)
+            v, i = b[i:i + n], i + n
+        elif wire == 5:
+            v, i = b[i:i + 4], i + 4
+        elif wire == 1:
+            v, i = b[i:i + 8], i + 8
+        else:
+            raise ValueError(f"protobuf wire type {wire}")
+        yield key >> 3, v
+
+
 def sentencepiece_modes(sp):
     def raw(t, p):
-        proto = sp.encode_as_immutable_proto(t)
-        ids = [x.id for x in proto.pieces]
-        offs = [(x.begin, x.end) for x in proto.pieces]  # the Python wrapper gives code point offsets
+        # encode_as_serialized_proto (every sentencepiece since 0.1.9x; encode_as_proto is 0.2.1+ only and
+        # encode_as_immutable_proto is gone in 0.2.1+): SentencePieceText { repeated SentencePiece pieces = 2
+        # { id = 2, begin = 4, end = 5 } }, parsed here (the pb2 modules of old wheels need an old protobuf).
+        # begin/end are UTF-8 byte offsets: mapped back to code points.
+        pieces = []
+        for field, value in _proto_fields(sp.encode_as_serialized_proto(t)):
+            if field == 2:
+                f = dict(_proto_fields(value))
+                pieces.append((f.get(2, 0), f.get(4, 0), f.get(5, 0)))
+        cp_at = {}
+        pos = 0
+        for i, ch in enumerate(t):
+            cp_at[pos] = i
+            pos += len(ch.encode("utf-8", "surrogatepass"))
+        cp_at[pos] = len(t)
+        ids = [x[0] for x in pieces]
+        offs = [(cp_at[b], cp_at[e]) for _, b, e in pieces]
         return ",".join(map(str, ids)) + "|" + ",".join(f"{a}:{b}" for a, b in offs) + "|" + sp.decode(ids)
     return {"sentencepiece": raw}
 
@@ -380,8 +427,8 @@ def train_wordpiece_cased(corpus, dest: Path):
     tok.train_from_iterator(training_text(corpus), trainer=trainer)
     inv = [t for t, _ in sorted(tok.get_vocab().items(), key=lambda kv: kv[1])]
     (dest / "vocab.txt").write_text("".join(t + "\n" for t in inv), encoding="utf-8")
-    fast = transformers.BertTokenizerFast(vocab_file=str(dest / "vocab.txt"), do_lower_case=False,
-                                          strip_accents=False, tokenize_chinese_chars=True)
+    fast = transformers.BertTokenizer(vocab=str(dest / "vocab.txt"), do_lower_case=False,
+                                      strip_accents=False, tokenize_chinese_chars=True)
     fast.save_pretrained(str(dest))
     save_json_compact(fast.backend_tokenizer, dest / "tokenizer.json")
 
@@ -395,8 +442,8 @@ def train_bytelevel_bpe(corpus, dest: Path):
     tok.train_from_iterator(training_text(corpus), vocab_size=3000, min_frequency=2,
                             special_tokens=["<|endoftext|>"], show_progress=False)
     tok.save_model(str(dest))
-    fast = transformers.GPT2TokenizerFast(vocab_file=str(dest / "vocab.json"), merges_file=str(dest / "merges.txt"),
-                                          add_prefix_space=True)
+    fast = transformers.GPT2Tokenizer(vocab=str(dest / "vocab.json"), merges=str(dest / "merges.txt"),
+                                      add_prefix_space=True)
     fast.save_pretrained(str(dest))
     save_json_compact(fast.backend_tokenizer, dest / "tokenizer.json")
 
@@ -413,27 +460,27 @@ def spm_train(corpus, workdir: Path, prefix: str, args):
 
 
 def make_spm_unigram(corpus, workdir: Path, dest: Path):
-    """SentencePiece unigram (nmt_nfkc: the real precompiled charsmap), ALBERT layout, converted by AlbertTokenizerFast."""
+    """SentencePiece unigram (nmt_nfkc: the real precompiled charsmap), ALBERT layout, converted by transformers 5's
+    AlbertTokenizer.from_pretrained (a folder with spiece.model only)."""
     model = spm_train(corpus, workdir, "unigram", [
         "--model_type=unigram", "--vocab_size=1500", "--pad_id=0", "--unk_id=1", "--bos_id=-1", "--eos_id=-1",
         "--pad_piece=<pad>", "--unk_piece=<unk>", "--control_symbols=[CLS],[SEP],[MASK]"])
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(model, dest / "spiece.model")
-    slow = transformers.AlbertTokenizer(str(dest / "spiece.model"))
-    fast = transformers.AlbertTokenizerFast(vocab_file=str(dest / "spiece.model"))
-    slow.save_pretrained(str(dest))
+    fast = transformers.AlbertTokenizer.from_pretrained(str(dest))
     fast.save_pretrained(str(dest))
     save_json_compact(fast.backend_tokenizer, dest / "tokenizer.json")
 
 
 def make_spm_bpe(corpus, workdir: Path, dest: Path):
-    """SentencePiece BPE with byte fallback (identity normalization), converted by LlamaTokenizerFast."""
+    """SentencePiece BPE with byte fallback (identity normalization), converted by transformers 5's
+    LlamaTokenizer.from_pretrained (a folder with tokenizer.model only)."""
     model = spm_train(corpus, workdir, "bpe", [
         "--model_type=bpe", "--vocab_size=1500", "--byte_fallback=true", "--normalization_rule_name=identity"])
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(model, dest / "tokenizer.model")
-    fast = transformers.LlamaTokenizerFast(vocab_file=str(dest / "tokenizer.model"), legacy=True,
-                                           add_bos_token=True, add_eos_token=False)
+    fast = transformers.LlamaTokenizer.from_pretrained(str(dest), legacy=True, add_bos_token=True,
+                                                       add_eos_token=False)
     fast.save_pretrained(str(dest))
     save_json_compact(fast.backend_tokenizer, dest / "tokenizer.json")
 
@@ -532,16 +579,33 @@ def build_sets():
                                 ("albert-mlm-raw", "albert-mlm", "spiece.model"),
                                 ("t5-lm-raw", "t5-lm", "spiece.model")):
         sets[name] = dict(folder=folder, load=["sentencepiece:" + model], note="ids, offsets and decode of the model",
-                          reference=f"sentencepiece {spm.__version__}: encode_as_immutable_proto",
+                          reference=f"sentencepiece {spm.__version__}: encode_as_proto, UTF-8 byte offsets "
+                                    f"mapped to code points",
                           modes=lambda f=folder, m=model: sentencepiece_modes(
                               spm.SentencePieceProcessor(model_file=str(OUT / f / m))))
     for name, folder, cls in (("albert-mlm-slow", "albert-mlm", "AlbertTokenizer"),
                               ("t5-lm-slow", "t5-lm", "T5Tokenizer")):
         sets[name] = dict(folder=folder, load=["spiece.model"], note=f"spiece.model with {cls}'s pre/post-processing",
-                          reference=f"transformers {transformers.__version__}: {cls} (slow)",
-                          modes=lambda f=folder, c=cls: slow_modes(
-                              getattr(transformers, c).from_pretrained(str(OUT / f))))
+                          reference=f"transformers {transformers.__version__}: {cls}.from_pretrained of spiece.model "
+                                    f"and tokenizer_config.json without tokenizer.json (converted)",
+                          modes=lambda f=folder, c=cls: slow_modes(spiece_only(c, OUT / f)))
     return sets
+
+
+_SPIECE_DIRS = []
+
+
+def spiece_only(cls, folder: Path):
+    """cls.from_pretrained of a copy of folder without tokenizer.json: transformers 5 builds the
+    tokenizer from spiece.model (and tokenizer_config.json) itself."""
+    tmp = Path(tempfile.mkdtemp(prefix="spiece-only-"))
+    _SPIECE_DIRS.append(tmp)
+    for f in ("spiece.model", "tokenizer_config.json"):
+        if (folder / f).exists():
+            shutil.copy(folder / f, tmp / f)
+    tok = getattr(transformers, cls).from_pretrained(str(tmp))
+    assert not tok.name_or_path.endswith("tokenizer.json")
+    return tok
 
 
 INVALID_UTF8 = [
@@ -599,9 +663,15 @@ def main():
     assert len(corpus) == N_LINES
     sets = build_sets()
     if not args.only:
-        if OUT.exists():
-            shutil.rmtree(OUT)
-        OUT.mkdir(parents=True)
+        # Only what this script writes: other files in OUT (e.g. hand-written cases) stay.
+        for name in ["expected", "corpus.jsonl", "manifest.json", "invalid_utf8.json"] + sorted(
+                {spec["folder"] for spec in sets.values()}):
+            path = OUT / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+        OUT.mkdir(parents=True, exist_ok=True)
         with (OUT / "corpus.jsonl").open("w", encoding="utf-8") as f:
             for line in corpus:
                 f.write(json.dumps(line, ensure_ascii=False) + "\n")

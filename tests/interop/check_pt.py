@@ -1,8 +1,9 @@
 """Interop: the .pt files hfjit writes load in Python with torch.jit.load,
 carry their metadata in _extra_files, and give transformers' outputs.
 
-Runs with Debian's python3-torch (no PyPI package needed):
-    python3 tests/interop/check_pt.py --hfjit build/hfjit --fixtures tests/fixtures
+Runs with any Python torch (it needs torch only: the reference environment's
+torch 2.15.0 from PyPI, the wheel hfjit builds against):
+    .venv-ref/bin/python tests/interop/check_pt.py --hfjit build/hfjit --fixtures tests/fixtures
 """
 import argparse
 import json
@@ -12,7 +13,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+import warnings
+
 import torch
+
+# torch 2.x marks torch.jit.load deprecated ("switch to torch.export"); it still works.
+warnings.filterwarnings("ignore", message=r".*torch\.jit\..* is deprecated.*", category=FutureWarning)
 
 DTYPES = {"F32": torch.float32, "F64": torch.float64, "I64": torch.int64, "I32": torch.int32,
           "F16": torch.float16, "BF16": torch.bfloat16, "BOOL": torch.bool, "U8": torch.uint8}
