@@ -363,8 +363,9 @@ std::vector<ojson> question_answering(Context& c, const std::vector<RunInput>& i
   for (size_t i = 0; i < inputs.size(); ++i) {
     const std::u32string context32 = tokenizers::to_u32(tokenizers::sanitize_utf8(inputs[i].text));
     struct Answer {
-      float score;
+      double score;  // a Python float: scores of one answer text add up in double
       size_t start, end;
+      std::u32string lower;  // the answer's text, lowercased
     };
     std::vector<Answer> answers;
     float min_null = 1000000.0f;
@@ -399,7 +400,10 @@ std::vector<ojson> question_answering(Context& c, const std::vector<RunInput>& i
           const bool valid = t >= s && static_cast<int64_t>(t - s) < max_answer;
           spans.push_back({valid ? ps[s] * pe[t] : 0.0f, s, t});
         }
-      const size_t k = std::min(spans.size(), static_cast<size_t>(top_k));
+      // transformers >= 4.53 draws top_k * 2 + 10 candidates (align_to_words drops some)
+      // and merges those whose answers are the same text, case-insensitively, adding their
+      // scores (the first one found keeps its start and end).
+      const size_t k = std::min(spans.size(), static_cast<size_t>(top_k) * 2 + 10);
       std::partial_sort(spans.begin(), spans.begin() + static_cast<int64_t>(k), spans.end(),
                         [](const Span& a, const Span& b) {
                           return a.score > b.score || (a.score == b.score && (a.s < b.s || (a.s == b.s && a.e < b.e)));
@@ -421,12 +425,19 @@ std::vector<ojson> question_answering(Context& c, const std::vector<RunInput>& i
             if (e.word_ids[t] == we) end = e.offsets[t].second;
           }
         }
-        answers.push_back({sp.score, start, end});
+        std::u32string lower;
+        if (start < end && start < context32.size())
+          for (char32_t ch : context32.substr(start, end - start)) tokenizers::append_lowercase(ch, lower);
+        auto same = std::find_if(answers.begin(), answers.end(), [&](const Answer& a) { return a.lower == lower; });
+        if (same != answers.end())
+          same->score += static_cast<double>(sp.score);
+        else
+          answers.push_back({static_cast<double>(sp.score), start, end, std::move(lower)});
       }
     }
     std::vector<ojson> list;
     std::vector<Answer> sorted = answers;
-    if (c.opt.handle_impossible_answer) sorted.push_back({min_null, 0, 0});
+    if (c.opt.handle_impossible_answer) sorted.push_back({static_cast<double>(min_null), 0, 0, {}});
     std::stable_sort(sorted.begin(), sorted.end(), [](const Answer& a, const Answer& b) { return a.score > b.score; });
     if (sorted.size() > static_cast<size_t>(top_k)) sorted.resize(static_cast<size_t>(top_k));
     for (const Answer& a : sorted) {
