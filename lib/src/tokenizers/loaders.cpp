@@ -1,9 +1,11 @@
 #include "hfjit/tokenizers/loaders.h"
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "hfjit/error.h"
@@ -674,45 +676,235 @@ std::unique_ptr<Pipeline> pipeline_from_bpe_files(const TokenizerFiles& files, c
   return p;
 }
 
+namespace {
+
+// The parts of a serialized sentencepiece ModelProto that transformers 5 reads
+// (convert_slow_tokenizer.SentencePieceExtractor), parsed here without libsentencepiece.
+struct SpmProto {
+  struct Piece {
+    std::string piece;
+    float score = 0;
+    int type = 1;  // NORMAL 1, UNKNOWN 2, CONTROL 3, USER_DEFINED 4, UNUSED 5, BYTE 6
+  };
+  std::vector<Piece> pieces;
+  int64_t unk_id = 0;
+  std::string precompiled_charsmap;
+};
+
+class ProtoReader {
+ public:
+  ProtoReader(std::string_view data, const std::string& where) : d_(data), where_(where) {}
+  bool done() const { return i_ >= d_.size(); }
+  uint64_t varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (i_ >= d_.size()) fail();
+      const uint8_t b = static_cast<uint8_t>(d_[i_++]);
+      v |= uint64_t(b & 0x7F) << shift;
+      if (b < 0x80) return v;
+    }
+    fail();
+  }
+  std::string_view bytes(size_t n) {
+    if (n > d_.size() - i_) fail();
+    std::string_view out = d_.substr(i_, n);
+    i_ += n;
+    return out;
+  }
+  // One field: its number and wire type; the value is read with value_*.
+  std::pair<uint32_t, int> key() {
+    const uint64_t k = varint();
+    return {static_cast<uint32_t>(k >> 3), static_cast<int>(k & 7)};
+  }
+  std::string_view length_delimited() { return bytes(varint()); }
+  void skip(int wire) {
+    switch (wire) {
+      case 0: varint(); break;
+      case 1: bytes(8); break;
+      case 2: length_delimited(); break;
+      case 5: bytes(4); break;
+      default: fail();
+    }
+  }
+  [[noreturn]] void fail() const { throw Error(where_ + ": not a SentencePiece model (malformed protobuf)"); }
+
+ private:
+  std::string_view d_;
+  size_t i_ = 0;
+  const std::string& where_;
+};
+
+SpmProto parse_spm_proto(std::string_view data, const std::string& where) {
+  SpmProto out;
+  ProtoReader r(data, where);
+  while (!r.done()) {
+    auto [field, wire] = r.key();
+    if (wire != 2) {
+      r.skip(wire);
+      continue;
+    }
+    const std::string_view sub = r.length_delimited();
+    ProtoReader s(sub, where);
+    if (field == 1) {  // SentencePiece pieces
+      SpmProto::Piece p;
+      while (!s.done()) {
+        auto [f, w] = s.key();
+        if (f == 1 && w == 2) {
+          p.piece = std::string(s.length_delimited());
+        } else if (f == 2 && w == 5) {
+          const std::string_view b = s.bytes(4);
+          uint32_t u = 0;
+          for (int k = 3; k >= 0; --k) u = (u << 8) | static_cast<uint8_t>(b[k]);
+          std::memcpy(&p.score, &u, 4);
+        } else if (f == 3 && w == 0) {
+          p.type = static_cast<int>(s.varint());
+        } else {
+          s.skip(w);
+        }
+      }
+      out.pieces.push_back(std::move(p));
+    } else if (field == 2) {  // TrainerSpec: unk_id = 40
+      while (!s.done()) {
+        auto [f, w] = s.key();
+        if (f == 40 && w == 0)
+          out.unk_id = static_cast<int32_t>(static_cast<uint32_t>(s.varint()));
+        else
+          s.skip(w);
+      }
+    } else if (field == 3) {  // NormalizerSpec: precompiled_charsmap = 2
+      while (!s.done()) {
+        auto [f, w] = s.key();
+        if (f == 2 && w == 2)
+          out.precompiled_charsmap = std::string(s.length_delimited());
+        else
+          s.skip(w);
+      }
+    }
+  }
+  if (out.pieces.empty()) throw Error(where + ": not a SentencePiece model (no pieces)");
+  return out;
+}
+
+// Strings of a tokenizer_config.json list entry (plain strings or AddedToken objects).
+std::vector<std::string> config_token_list(const json& config, const char* key) {
+  std::vector<std::string> out;
+  if (!config.contains(key) || !config[key].is_array()) return out;
+  for (const json& t : config[key]) {
+    const std::string c = content_of(t);
+    if (!c.empty()) out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+// What transformers 5 builds for a folder with spiece.model and no tokenizer.json:
+// AlbertTokenizer / T5Tokenizer.from_pretrained extract the vocabulary (pieces and
+// scores), the unknown id and the precompiled charsmap from the proto
+// (SentencePieceExtractor; T5Converter.convert_from_spm appends the <extra_id_N>
+// sentinels) and build a `tokenizers` pipeline in the class's __init__:
+//   ALBERT: Replace ``/'' -> ", [NFKD, StripAccents unless keep_accents],
+//           [Lowercase if do_lower_case], Precompiled; WhitespaceSplit + Metaspace;
+//           Unigram(unk_id=1); [CLS] A [SEP] / [CLS] A [SEP] B [SEP] (types 0/1);
+//           Metaspace decoder.
+//   T5:     Precompiled; WhitespaceSplit + Metaspace; Unigram(unk_id=2);
+//           A </s> / A </s> B </s> (types 0); Metaspace decoder.
+// Other classes: the bare SentencePiece model (libsentencepiece), no special tokens added.
 std::unique_ptr<Pipeline> pipeline_from_sentencepiece_files(const TokenizerFiles& files, const std::string& model_file,
                                                             const std::string& origin) {
   const std::string where = origin + model_file;
-  auto model = std::make_unique<SentencePieceModel>(files.at(model_file), where);
   const json config = config_of(files, origin);
   const std::string cwhere = origin + "tokenizer_config.json";
   const std::string cls_name = get_or(config, "tokenizer_class", std::string(), cwhere);
   const auto names = special_token_names(files, origin);
-  auto p = std::make_unique<Pipeline>();
   const bool albert = cls_name.rfind("Albert", 0) == 0, t5 = cls_name.rfind("T5", 0) == 0;
-  if (albert) {
-    p->normalizer = std::make_unique<AlbertPreprocessNormalizer>(get_or(config, "remove_space", true, cwhere),
-                                                                 get_or(config, "keep_accents", false, cwhere),
-                                                                 get_or(config, "do_lower_case", true, cwhere));
-    model->set_split_digit_comma(true);
+  auto p = std::make_unique<Pipeline>();
+  if (!albert && !t5) {
+    auto model = std::make_unique<SentencePieceModel>(files.at(model_file), where);
+    p->decoder = std::make_unique<SentencePieceDecoder>(model->processor());
+    p->model = std::move(model);
+    std::vector<AddedToken> added = config_added_tokens(config, cwhere);
+    if (added.empty())
+      added = default_specials(names, {"pad_token", "unk_token", "cls_token", "sep_token", "mask_token", "eos_token"});
+    p->added.add_tokens(added, *p->model);
+    p->added.rebuild(nullptr);
+    resolve_special_ids(*p, files, origin);
+    return p;
   }
-  p->decoder = std::make_unique<SentencePieceDecoder>(model->processor());
-  p->model = std::move(model);
+
+  const SpmProto proto = parse_spm_proto(files.at(model_file), where);
+  std::vector<std::pair<std::string, double>> vocab;
+  vocab.reserve(proto.pieces.size());
+  for (const auto& piece : proto.pieces) vocab.emplace_back(piece.piece, static_cast<double>(piece.score));
+  std::vector<std::string> extra_ids;
+  if (t5) {
+    const int64_t n = get_or(config, "extra_ids", int64_t(100), cwhere);
+    for (int64_t i = n - 1; i >= 0; --i) {
+      extra_ids.push_back("<extra_id_" + std::to_string(i) + ">");
+      vocab.emplace_back(extra_ids.back(), 0.0);
+    }
+  }
+  // The classes pass a fixed unk_id to Unigram (the proto's is not used).
+  p->model = std::make_unique<UnigramModel>(std::move(vocab), uint32_t(albert ? 1 : 2), false, where);
+
+  std::vector<std::unique_ptr<Normalizer>> norms;
+  if (albert) {
+    norms.push_back(std::make_unique<ReplaceNormalizer>("``", nullptr, "\""));
+    norms.push_back(std::make_unique<ReplaceNormalizer>("''", nullptr, "\""));
+    if (!get_or(config, "keep_accents", false, cwhere)) {
+      norms.push_back(std::make_unique<UnicodeNormalizer>(UnicodeNormalizer::Form::NFKD));
+      norms.push_back(std::make_unique<StripAccentsNormalizer>());
+    }
+    if (get_or(config, "do_lower_case", true, cwhere)) norms.push_back(std::make_unique<LowercaseNormalizer>());
+  }
+  if (!proto.precompiled_charsmap.empty())
+    norms.push_back(std::make_unique<PrecompiledNormalizer>(proto.precompiled_charsmap, where));
+  if (!norms.empty()) p->normalizer = std::make_unique<SequenceNormalizer>(std::move(norms));
+
+  const bool prefix = albert ? get_or(config, "add_prefix_space", true, cwhere) : true;
+  std::vector<std::unique_ptr<PreTokenizer>> pre;
+  pre.push_back(std::make_unique<WhitespaceSplitPreTokenizer>());
+  pre.push_back(std::make_unique<MetaspacePreTokenizer>(
+      U'\u2581', prefix ? MetaspacePreTokenizer::Prepend::Always : MetaspacePreTokenizer::Prepend::Never, true));
+  p->pre_tokenizer = std::make_unique<SequencePreTokenizer>(std::move(pre));
+  p->decoder = std::make_unique<MetaspaceDecoder>(U'\u2581', prefix);
+
+  // Added tokens: those of added_tokens_decoder, else the named special tokens, the
+  // config's extra special tokens, the proto's control (special) and user-defined
+  // (not special) pieces and T5's sentinels; none normalized.
   std::vector<AddedToken> added = config_added_tokens(config, cwhere);
-  if (added.empty())
-    added = default_specials(names, {"pad_token", "unk_token", "cls_token", "sep_token", "mask_token", "eos_token"});
+  if (added.empty()) {
+    std::set<std::string> seen;
+    auto add = [&](const std::string& content, bool special) {
+      if (content.empty() || !seen.insert(content).second) return;
+      AddedToken t;
+      t.content = content;
+      t.special = special;
+      t.normalized = false;
+      added.push_back(t);
+    };
+    for (const char* key : {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"})
+      if (auto it = names.find(key); it != names.end()) add(it->second, true);
+    for (const char* key : {"extra_special_tokens", "additional_special_tokens"})
+      for (const std::string& c : config_token_list(config, key)) add(c, true);
+    for (const auto& piece : proto.pieces)
+      if (piece.type == 3 || piece.type == 4) add(piece.piece, piece.type == 3);
+    for (auto it = extra_ids.rbegin(); it != extra_ids.rend(); ++it) add(*it, true);
+  }
   p->added.add_tokens(added, *p->model);
   p->added.rebuild(p->normalizer.get());
+
   auto name = [&](const char* key, const char* fallback) {
     auto it = names.find(key);
     return it == names.end() ? std::string(fallback) : it->second;
   };
-  auto token = [&](const char* key, const char* fallback) {
-    const std::string tok = name(key, fallback);
-    const auto id = p->added.token_to_id(tok);
-    if (!id) throw Error(where + ": special token '" + tok + "' is not in the vocabulary");
-    return std::make_pair(tok, static_cast<int64_t>(*id));
-  };
   if (albert) {
-    p->post_processor = std::make_unique<SlowSentencePieceProcessor>(
-        SlowSentencePieceProcessor::Flavor::Albert, token("cls_token", "[CLS]"), token("sep_token", "[SEP]"));
-  } else if (t5) {
-    p->post_processor = std::make_unique<SlowSentencePieceProcessor>(
-        SlowSentencePieceProcessor::Flavor::T5, token("eos_token", "</s>"), token("eos_token", "</s>"));
+    const std::string cls = name("cls_token", "[CLS]"), sep = name("sep_token", "[SEP]");
+    p->post_processor =
+        make_template({{cls, 0}, {"$A", 0}, {sep, 0}}, {{cls, 0}, {"$A", 0}, {sep, 0}, {"$B", 1}, {sep, 1}}, *p, where);
+  } else {
+    const std::string eos = name("eos_token", "</s>");
+    p->post_processor = make_template({{"$A", 0}, {eos, 0}}, {{"$A", 0}, {eos, 0}, {"$B", 0}, {eos, 0}}, *p, where);
   }
   resolve_special_ids(*p, files, origin);
   return p;

@@ -252,42 +252,6 @@ std::vector<Encoding> ByteLevelProcessor::process_encodings(std::vector<Encoding
   return encodings;
 }
 
-std::vector<Encoding> SlowSentencePieceProcessor::process_encodings(std::vector<Encoding> encodings,
-                                                                    bool add_special_tokens) const {
-  auto special = [](const std::pair<std::string, int64_t>& tok, int64_t type) {
-    Encoding s;
-    s.ids = {tok.second};
-    s.type_ids = {type};
-    s.tokens = {tok.first};
-    s.word_ids = {-1};
-    s.offsets = {{0, 0}};
-    s.special_tokens_mask = {1};
-    s.attention_mask = {1};
-    return s;
-  };
-  std::vector<Encoding> out;
-  for (size_t i = 0; i < encodings.size(); ++i) {
-    Encoding& e = encodings[i];
-    const int64_t type = add_special_tokens && flavor_ == Flavor::Albert ? static_cast<int64_t>(i) : 0;
-    e.type_ids.assign(e.size(), type);
-    set_sequence_id(e, i);
-    if (!add_special_tokens) {
-      out.push_back(std::move(e));
-      continue;
-    }
-    if (flavor_ == Flavor::Albert) {
-      if (i == 0) out.push_back(special(first_, 0));
-      out.push_back(std::move(e));
-      out.push_back(special(last_, type));
-    } else {
-      const bool has_eos = !e.ids.empty() && e.ids.back() == last_.second;
-      out.push_back(std::move(e));
-      if (!has_eos) out.push_back(special(last_, 0));
-    }
-  }
-  return out;
-}
-
 size_t SequenceProcessor::added_tokens(bool is_pair) const {
   size_t n = 0;
   for (const auto& p : parts_) n += p->added_tokens(is_pair);

@@ -2,7 +2,7 @@
 // Builders of a Tokenizer's Pipeline from the files a model ships:
 // tokenizer.json (any supported component), or the classic files, mirroring
 // transformers' slow-to-fast converters (vocab.txt -> BERT, vocab.json +
-// merges.txt -> GPT-2 / RoBERTa) and slow SentencePiece tokenizers.
+// merges.txt -> GPT-2 / RoBERTa, spiece.model -> ALBERT / T5 as transformers 5 converts them).
 
 #include <memory>
 #include <string>
@@ -21,8 +21,9 @@ std::unique_ptr<Pipeline> pipeline_from_wordpiece_files(const TokenizerFiles& fi
 // vocab.json + merges.txt: GPT-2 layout, or RoBERTa's for a RoBERTa-like tokenizer_class.
 std::unique_ptr<Pipeline> pipeline_from_bpe_files(const TokenizerFiles& files, const std::string& origin);
 
-// A SentencePiece model file, with the pre/post-processing of the slow
-// tokenizer_class (AlbertTokenizer: [CLS] A [SEP]; T5Tokenizer: A </s>; other: none).
+// A SentencePiece model file without tokenizer.json: for AlbertTokenizer / T5Tokenizer the
+// `tokenizers` pipeline transformers 5 builds from the proto (Unigram, normalizers, Metaspace,
+// [CLS] A [SEP] / A </s>); other tokenizer_class: the bare model through libsentencepiece.
 std::unique_ptr<Pipeline> pipeline_from_sentencepiece_files(const TokenizerFiles& files, const std::string& model_file,
                                                             const std::string& origin);
 

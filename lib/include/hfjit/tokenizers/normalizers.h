@@ -132,16 +132,4 @@ class SequenceNormalizer : public Normalizer {
   std::vector<std::unique_ptr<Normalizer>> parts_;
 };
 
-// ALBERT's slow-tokenizer preprocessing (AlbertTokenizer.preprocess_text):
-// collapse whitespace, `` and '' to ", NFKD minus combining marks, lowercase.
-class AlbertPreprocessNormalizer : public Normalizer {
- public:
-  AlbertPreprocessNormalizer(bool remove_space, bool keep_accents, bool do_lower_case)
-      : remove_space_(remove_space), keep_accents_(keep_accents), lower_(do_lower_case) {}
-  void normalize(NormalizedString& s) const override;
-
- private:
-  bool remove_space_, keep_accents_, lower_;
-};
-
 }  // namespace hfjit::tokenizers

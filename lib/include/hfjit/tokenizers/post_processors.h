@@ -70,25 +70,6 @@ class ByteLevelProcessor : public PostProcessor {
   bool trim_, prefix_;
 };
 
-// The special tokens of transformers' slow SentencePiece tokenizers:
-// AlbertTokenizer ([CLS] A [SEP] B [SEP], B typed 1) and T5Tokenizer (A </s> B </s>,
-// no </s> added after a sequence that already ends with one). Without special
-// tokens every type id is 0, as PreTrainedTokenizer.prepare_for_model does.
-class SlowSentencePieceProcessor : public PostProcessor {
- public:
-  enum class Flavor { Albert, T5 };
-  SlowSentencePieceProcessor(Flavor flavor, std::pair<std::string, int64_t> first, std::pair<std::string, int64_t> last)
-      : flavor_(flavor), first_(std::move(first)), last_(std::move(last)) {}
-  size_t added_tokens(bool is_pair) const override {
-    return flavor_ == Flavor::Albert ? (is_pair ? 3 : 2) : (is_pair ? 2 : 1);
-  }
-  std::vector<Encoding> process_encodings(std::vector<Encoding> encodings, bool add_special_tokens) const override;
-
- private:
-  Flavor flavor_;
-  std::pair<std::string, int64_t> first_, last_;  // ([CLS], [SEP]) or (unused, </s>)
-};
-
 class SequenceProcessor : public PostProcessor {
  public:
   explicit SequenceProcessor(std::vector<std::unique_ptr<PostProcessor>> parts) : parts_(std::move(parts)) {}

@@ -23,15 +23,12 @@ class SentencePieceModel : public Model {
   const std::string* id_to_token(uint32_t id) const override;
   size_t vocab_size() const override { return pieces_.size(); }
 
-  // AlbertTokenizer's split of "9," pieces into "9" and "," (slow tokenizer behaviour).
-  void set_split_digit_comma(bool on) { digit_comma_ = on; }
   std::shared_ptr<const SpmProcessor> processor() const { return sp_; }
 
  private:
   std::shared_ptr<SpmProcessor> sp_;
   std::vector<std::string> pieces_;
   Vocab vocab_;
-  bool digit_comma_ = false;
 };
 
 }  // namespace hfjit::tokenizers
