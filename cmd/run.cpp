@@ -39,6 +39,7 @@ struct RunArgs {
   std::string input;
   std::string output;
   std::string question;
+  std::string query;  // sentence-embedding: rank the inputs by cosine similarity to it
   std::string top_k;
   std::string truncation = "warn";
   std::optional<std::string> ignore_labels;
@@ -47,6 +48,26 @@ struct RunArgs {
   bool json = false;
   RunOptions opts;
 };
+
+// An embedding (a JSON array of numbers) scaled to length 1.
+std::vector<double> unit_vector(const ojson& embedding) {
+  std::vector<double> v;
+  double norm = 0;
+  for (const auto& x : embedding) {
+    v.push_back(x.get<double>());
+    norm += v.back() * v.back();
+  }
+  norm = std::sqrt(norm);
+  if (norm > 0)
+    for (double& x : v) x /= norm;
+  return v;
+}
+
+double dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) s += a[i] * b[i];
+  return s;
+}
 
 // ------------------------------------------------------------------ inputs
 
@@ -459,6 +480,17 @@ int run(RunArgs& a) {
   if (npy && task != "sentence-embedding")
     throw Error(context(a.output, ".npy output holds one vector per input: it needs --task sentence-embedding (the task is " +
                                       task + ")"));
+  // --query: the inputs ranked by cosine similarity to the query's embedding
+  // (semantic search), printed once every input has run.
+  std::vector<double> query_vec;
+  std::vector<std::pair<double, std::string>> ranked;
+  if (!a.query.empty()) {
+    if (task != "sentence-embedding")
+      throw Error("--query ranks inputs by their sentence embeddings: it needs --task sentence-embedding (the task is " +
+                  task + ")");
+    if (npy) throw Error(context(a.output, "--query prints a ranking: give a .jsonl --output, not .npy"));
+    query_vec = unit_vector(runner.run({RunInput{a.query, std::nullopt, std::nullopt, "--query"}})[0]["embedding"]);
+  }
   std::unique_ptr<NpyWriter> npy_out;
   std::unique_ptr<AtomicFile> json_out;
   if (npy) npy_out = std::make_unique<NpyWriter>(a.output);
@@ -491,7 +523,9 @@ int run(RunArgs& a) {
       for (size_t k = 0; k < out.size(); ++k) results[order[first + k]] = std::move(out[k]);
     }
     for (size_t i = 0; i < results.size(); ++i) {
-      if (npy_out) {
+      if (!query_vec.empty()) {
+        ranked.emplace_back(dot(query_vec, unit_vector(results[i]["embedding"])), pending[i].text);
+      } else if (npy_out) {
         npy_out->add(results[i]["embedding"]);
       } else if (json_out) {
         json_out->write(results[i].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
@@ -512,6 +546,17 @@ int run(RunArgs& a) {
     if (pending.size() >= window) flush();
   }
   flush();
+  if (!query_vec.empty()) {
+    std::stable_sort(ranked.begin(), ranked.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+    for (const auto& [score, text] : ranked) {
+      const std::string line = a.json || json_out
+                                   ? ojson{{"text", text}, {"score", score}}.dump(-1, ' ', false,
+                                                                                 nlohmann::json::error_handler_t::replace) + "\n"
+                                   : fixed(score, 4) + "  " + text + "\n";
+      if (json_out) json_out->write(line);
+      else std::printf("%s", line.c_str());
+    }
+  }
   if (npy_out) npy_out->commit();
   if (json_out) json_out->commit();
   if (!a.output.empty()) {
@@ -539,6 +584,8 @@ Runner add_run(CLI::App& app) {
   app.add_option("--aggregation", a->opts.aggregation, "token-classification: none, simple, first, max, average");
   app.add_option("--ignore-labels", a->ignore_labels, "token-classification: labels left out, comma-separated (default O)");
   app.add_option("--question", a->question, "question-answering: the question for every TEXT (each a context)");
+  app.add_option("--query", a->query,
+                 "sentence-embedding: print the inputs ranked by cosine similarity to this text (semantic search)");
   app.add_option("--doc-stride", a->opts.doc_stride, "question-answering: tokens shared by consecutive context windows");
   app.add_option("--max-answer-len", a->opts.max_answer_len, "question-answering: longest answer in tokens (default 15)");
   app.add_flag("--handle-impossible-answer", a->opts.handle_impossible_answer, "question-answering: allow an empty answer");

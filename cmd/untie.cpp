@@ -62,6 +62,7 @@ Runner add_untie(CLI::App& app, UntieFn fn) {
   app.add_flag("--force", a->opts.force, "Replace the output if it exists");
   app.add_flag("--json", a->json, "Print a JSON report on stdout");
   app.add_option("--revision", a->opts.revision, "Hub revision (branch or commit) for a hub id");
+  app.add_flag("--trust", a->opts.trust, "Load a .pt whose code defines __setstate__ (libtorch runs it while loading)");
   return [a, fn]() {
     if (a->output.empty() && !a->opts.dry_run) throw Error("untie needs an output: -o OUT (or --dry-run)");
     UntieReport r = fn(a->input, a->output, a->opts);

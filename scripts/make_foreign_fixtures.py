@@ -58,6 +58,7 @@ import json
 import os
 import sys
 import tempfile
+from typing import Tuple
 from pathlib import Path
 
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
@@ -274,6 +275,28 @@ class ReadsAFile(nn.Module):
         return input_ids.to(torch.float32) + leaked.to(torch.float32).sum() * 0.0 + attention_mask.to(torch.float32)
 
 
+class ReadsAFileOnLoad(nn.Module):
+    """__setstate__ maps a file into a tensor: torch.jit.load runs it while unpickling, before any method."""
+
+    def __init__(self):
+        super().__init__()
+        self.path = "/etc/passwd"
+        self.leaked = torch.zeros(16, dtype=torch.uint8)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return input_ids.to(torch.float32) + attention_mask.to(torch.float32) + self.leaked.sum() * 0.0
+
+    @torch.jit.export
+    def __getstate__(self):
+        return (self.path, self.leaked, self.training)
+
+    @torch.jit.export
+    def __setstate__(self, state: Tuple[str, torch.Tensor, bool]):
+        self.path = state[0]
+        self.leaked = torch.from_file(self.path, shared=False, size=16, dtype=torch.uint8)
+        self.training = state[2]
+
+
 def register_custom_op():
     lib = torch.library.Library("hfjit_evil", "DEF")
     lib.define("exfiltrate(Tensor x) -> Tensor")
@@ -384,6 +407,14 @@ def crafted(out: Path, readme: dict, bert_model, bert_args, bert_inputs):
     readme["crafted/forged_meta_from_file.pt"] = {
         "what": "from_file.pt's graph (aten::from_file) saved with the forged extra files of forged_meta.pt",
         "expect": "refused like from_file.pt: the metadata must not exempt the graph",
+    }
+
+    m = torch.jit.script(ReadsAFileOnLoad())
+    write_pt(m, d / "setstate.pt", args, check_outputs=False)
+    readme["crafted/setstate.pt"] = {
+        "what": "torch.jit.script of ReadsAFileOnLoad: __setstate__ calls torch.from_file('/etc/passwd', ...), "
+                "which torch.jit.load runs while unpickling the module, before any method is called",
+        "expect": "refused before loading (its code defines __setstate__), unless --trust",
     }
 
 

@@ -49,6 +49,21 @@ TEST_CASE("trust: a forged hfjit/meta.json does not skip the check", "[trust]") 
   for (const auto& u : ops) CHECK(u.allowed);
 }
 
+TEST_CASE("trust: code libtorch would run while loading (__setstate__) is refused before the load", "[trust]") {
+  const std::string pt = crafted("setstate.pt");
+  const std::vector<std::string> names = {pt, "__setstate__", "ReadsAFileOnLoad", "--trust"};
+  check_refused(run_cli({"run", pt, "--task", "feature-extraction", "--tokenizer", fixture("models/bert-base"),
+                         "--batch-size", "1", "--max-length", "8", "hello"}),
+                names);
+  check_refused(run_cli({"bench", pt, "--iterations", "1", "--warmup", "0"}), names);
+  TempFolder tmp;
+  check_refused(run_cli({"untie", pt, "-o", tmp / "out.pt"}), names);
+  CHECK_FALSE(std::filesystem::exists(tmp / "out.pt"));
+  // With --trust the load goes ahead (and then its forward, which is pure, is allowed).
+  CHECK(run_cli({"untie", pt, "-o", tmp / "out.pt", "--trust"}).code == 0);
+  CHECK_THROWS_WITH(TorchScriptFile::load(pt), Catch::Contains("__setstate__"));
+}
+
 TEST_CASE("trust: an operator libtorch does not know is named in one line", "[trust]") {
   const std::string pt = crafted("custom_op.pt");
   const CliResult r = run_cli({"run", pt, "--task", "feature-extraction", "--tokenizer",

@@ -109,13 +109,81 @@ void check_positive(const std::vector<int64_t>& v, const char* what) {
     if (x <= 0) throw Error(std::string(what) + " must be positive (got " + std::to_string(x) + ")");
 }
 
+// The vocabulary a plain TorchScript file's ids must stay under: its
+// config.json's vocab_size, else the rows of its smallest token-embedding
+// table, else 2.
+int64_t plain_vocab_size(const TorchScriptFile& ts) {
+  auto it = ts.extra_files.find("config.json");
+  if (it != ts.extra_files.end()) {
+    auto cfg = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+    if (cfg.is_object() && cfg.contains("vocab_size") && cfg["vocab_size"].is_number_integer() &&
+        cfg["vocab_size"].get<int64_t>() > 1)
+      return cfg["vocab_size"].get<int64_t>();
+  }
+  int64_t vocab = 0;
+  for (const auto& p : ts.module.named_parameters(true)) {
+    const std::string& n = p.name;
+    const bool table = n.ends_with("word_embeddings.weight") || n.ends_with("wte.weight") ||
+                       n.ends_with("embed_tokens.weight") || n.ends_with("embedding.weight");
+    if (table && p.value.dim() == 2 && p.value.size(0) > 1 && (vocab == 0 || p.value.size(0) < vocab))
+      vocab = p.value.size(0);
+  }
+  return vocab > 1 ? vocab : 2;
+}
+
+// A TorchScript file hfjit did not write (Python's torch.jit.trace or
+// script): its forward's argument names say which inputs to make; the shape
+// is what the user asks (default 1 x 128), run as it is.
+std::vector<BenchPoint> bench_plain(const std::string& path, TorchScriptFile& ts, const BenchOptions& o,
+                                    const std::function<void(const BenchPoint&)>& on_point,
+                                    const std::function<void(int, int, const std::string&)>& on_progress) {
+  auto forward = ts.module.find_method("forward");
+  if (!forward) throw Error(context(path, "has no forward method"));
+  std::vector<std::string> names;
+  for (const auto& a : forward->function().getSchema().arguments()) {
+    if (a.name() == "self") continue;
+    if (a.name() != "input_ids" && a.name() != "attention_mask" && a.name() != "token_type_ids")
+      throw Error(context(path, "forward takes an input '" + a.name() + "' that hfjit bench cannot make"));
+    names.push_back(a.name());
+  }
+  if (names.empty()) throw Error(context(path, "forward takes no inputs that hfjit bench can make"));
+  std::vector<std::pair<std::string, at::Tensor>> params;
+  for (const auto& p : ts.module.named_parameters(true)) params.emplace_back(p.name, p.value);
+  const FlopModel flops = flop_model(params, 0, 0);
+  DummyInputs dummy(names, plain_vocab_size(ts), 0, o.seed);
+  const std::vector<int64_t> batches = o.batch_sizes.empty() ? std::vector<int64_t>{1} : o.batch_sizes;
+  const std::vector<int64_t> lengths = o.lengths.empty() ? std::vector<int64_t>{128} : o.lengths;
+  std::vector<BenchPoint> out;
+  torch::NoGradGuard no_grad;
+  for (int64_t b : batches) {
+    for (int64_t len : lengths) {
+      std::vector<c10::IValue> in;
+      for (auto& t : dummy.full(b, len)) in.emplace_back(t);
+      try {
+        (*forward)(in);  // a shape the trace cannot take fails here, once, with libtorch's reason
+      } catch (const c10::Error& e) {
+        throw Error(context(path, "forward failed on a [" + std::to_string(b) + ", " + std::to_string(len) +
+                                      "] batch: " + first_line(e.what_without_backtrace()) +
+                                      " (a fixed-shape trace runs only at its traced --batch-sizes and --lengths)"));
+      }
+      const std::string label = "torchscript b" + std::to_string(b) + " l" + std::to_string(len);
+      auto ms = time_calls([&] { (*forward)(in); }, o, [&](int i, int n) {
+        if (on_progress) on_progress(i, n, label);
+      });
+      out.push_back(make_point("torchscript", b, len, b, len, std::move(ms), flops));
+      if (on_point) on_point(out.back());
+    }
+  }
+  return out;
+}
+
 std::vector<BenchPoint> bench_artifact(const std::string& path, const BenchOptions& o,
                                        const std::function<void(const BenchPoint&)>& on_point,
                                        const std::function<void(int, int, const std::string&)>& on_progress) {
-  TorchScriptFile ts = TorchScriptFile::load(path);
+  TorchScriptFile ts = TorchScriptFile::load(path, o.trust);
   if (!o.trust) check_pure_compute(ts.module, path);
   auto it = ts.extra_files.find("hfjit/meta.json");
-  if (it == ts.extra_files.end()) throw Error(context(path, "has no hfjit/meta.json (not written by hfjit trace)"));
+  if (it == ts.extra_files.end()) return bench_plain(path, ts, o, on_point, on_progress);
   const ArtifactMeta meta = parse_artifact_meta(it->second, path);
   if (!meta.hfjit) throw Error(context(path, "hfjit/meta.json does not say \"format\": \"hfjit\""));
   const int64_t traced_batch = meta.batch_size;

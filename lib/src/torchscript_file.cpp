@@ -1,5 +1,8 @@
 #include "hfjit/torchscript_file.h"
 
+#include <caffe2/serialize/inline_container.h>
+
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
@@ -30,6 +33,34 @@ std::map<std::string, ZipEntry> extra_entries(const MappedFile& file, const std:
   return extra;
 }
 
+// The first class in the archive's code that defines __setstate__, or "".
+// torch::jit::load calls it on the pickled object as it unpickles, so code
+// there would run before hfjit could inspect anything.
+std::string class_with_setstate(const std::string& path) {
+  try {
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    for (const std::string& name : reader.getAllRecords()) {
+      if (name.rfind("code/", 0) != 0 || !name.ends_with(".py")) continue;
+      auto [data, size] = reader.getRecord(name);
+      const std::string_view code(static_cast<const char*>(data.get()), size);
+      const size_t def = code.find("def __setstate__(");
+      if (def == std::string_view::npos) continue;
+      // "code/__torch__/a/b.py" holds classes __torch__.a.b.<Name>: name the one around the def.
+      std::string where = name.substr(5, name.size() - 8);
+      std::replace(where.begin(), where.end(), '/', '.');
+      const size_t cls = code.rfind("class ", def);
+      if (cls != std::string_view::npos) {
+        const size_t end = code.find_first_of("(:", cls);
+        where += "." + std::string(code.substr(cls + 6, end - cls - 6));
+      }
+      return where;
+    }
+  } catch (const c10::Error&) {
+    // An archive libtorch cannot read: torch::jit::load says why, below.
+  }
+  return "";
+}
+
 }  // namespace
 
 std::map<std::string, std::string> TorchScriptFile::read_extra_files(const std::string& path) {
@@ -42,10 +73,16 @@ std::map<std::string, std::string> TorchScriptFile::read_extra_files(const std::
   return out;
 }
 
-TorchScriptFile TorchScriptFile::load(const std::string& path) {
+TorchScriptFile TorchScriptFile::load(const std::string& path, bool trust) {
   auto file = MappedFile::open(path);
   TorchScriptFile ts;
   for (const auto& [name, e] : extra_entries(*file, path)) ts.extra_files[name] = "";
+  if (!trust) {
+    const std::string cls = class_with_setstate(path);
+    if (!cls.empty())
+      throw Error(context(path, "its code (" + cls + ") defines __setstate__, which libtorch runs while loading; "
+                                "load it only if you trust the file (--trust)"));
+  }
   torch::jit::ExtraFilesMap extra(ts.extra_files.begin(), ts.extra_files.end());
   try {
     ts.module = torch::jit::load(path, at::kCPU, extra);

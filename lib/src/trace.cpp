@@ -163,9 +163,13 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
   ModelDir dir = resolve_model(model, opts.revision);
   if (same_path(dir.path, output)) throw Error(context(output, "output is the input"));
   ModelConfig config = load_config(dir.path);
-  if (!opts.task.empty()) {
+  // sentence-embedding is feature-extraction's trace (the base model) that
+  // run pools and normalizes as the folder's sentence-transformers files say.
+  const bool sentence_embedding = opts.task == "sentence-embedding";
+  const std::string build_task = sentence_embedding ? "feature-extraction" : opts.task;
+  if (!build_task.empty()) {
     const auto tasks = models::supported_tasks(config.model_type);
-    if (std::find(tasks.begin(), tasks.end(), opts.task) == tasks.end()) {
+    if (std::find(tasks.begin(), tasks.end(), build_task) == tasks.end()) {
       std::string list;
       for (const auto& x : tasks) list += (list.empty() ? "" : ", ") + x;
       throw Error("task \"" + opts.task + "\" is not supported for model type \"" + config.model_type +
@@ -198,10 +202,11 @@ TraceReport trace_model(const std::string& model, const std::string& output, con
     stage("load", t, std::to_string(ckpt.tensors().size()) + " tensors, " +
                          std::to_string(ckpt.total_bytes() / 1000000) + " MB");
     t = Clock::now();
-    return models::build_model(config, ckpt, opts.task);
+    return models::build_model(config, ckpt, build_task);
   }();
   built.module->eval();
   r.model_type = built.model_type;
+  if (sentence_embedding) built.task = opts.task;
   r.task = built.task;
   r.hf_class = built.hf_class;
   r.input_names = built.input_names;

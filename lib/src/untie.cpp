@@ -25,7 +25,7 @@ UntieReport untie_torchscript(const std::string& input, const std::string& outpu
   report.input = input;
   report.output = output;
   report.kind = "torchscript";
-  TorchScriptFile ts = TorchScriptFile::load(input);
+  TorchScriptFile ts = TorchScriptFile::load(input, opts.trust);
   torch::jit::Module& module = ts.module;
 
   // Group every parameter and buffer by the storage it views.

@@ -14,8 +14,10 @@ struct TorchScriptFile {
   torch::jit::Module module;
   std::map<std::string, std::string> extra_files;  // name (without "extra/") -> contents
 
-  // Throws Error when the file is missing or not a TorchScript archive.
-  static TorchScriptFile load(const std::string& path);
+  // Throws Error when the file is missing or not a TorchScript archive, or
+  // (unless `trust`) when its code defines __setstate__: libtorch runs that
+  // while loading, before any check of the graphs (graph_check.h) can look.
+  static TorchScriptFile load(const std::string& path, bool trust = false);
   // Only the extra files, read from the archive without loading the module
   // (its weights stay on disk): `run --describe`, `run --tokenize`. The same
   // checks as load() that the file is a TorchScript archive.

@@ -16,6 +16,7 @@ struct UntieOptions {
   bool dry_run = false;  // report only, write nothing
   bool force = false;    // replace an existing output
   std::string revision;  // for hub ids
+  bool trust = false;    // load a .pt whose code defines __setstate__ (torchscript_file.h)
 };
 
 struct UntiedTensor {

@@ -123,7 +123,7 @@ AlbertBase::AlbertBase(const WeightLoader& w, const AlbertConfig& c, bool hidden
   for (const auto& child : model_->named_children()) register_module(child.key(), child.value());
   std::vector<std::string> names = {"last_hidden_state"};
   if (model_->has_pooler()) names.push_back("pooler_output");
-  set_output_names(names, c.bert.num_hidden_layers + 1);
+  set_output_names(names, c.bert.num_hidden_layers * c.inner_group_num + 1);
 }
 
 std::vector<at::Tensor> AlbertBase::forward(const ModelInputs& in) {
@@ -158,7 +158,7 @@ AlbertForMaskedLM::AlbertForMaskedLM(const WeightLoader& w, const AlbertConfig& 
   albert_ = add<AlbertModel>(*this, "albert", w.base("albert"), c, false);
   predictions_ = add<AlbertMLMHead>(*this, "predictions", w.sub("predictions"), c,
                                     albert_->embeddings().word_embeddings->weight);
-  set_output_names({"logits"}, c.bert.num_hidden_layers + 1);
+  set_output_names({"logits"}, c.bert.num_hidden_layers * c.inner_group_num + 1);
 }
 
 std::vector<at::Tensor> AlbertForMaskedLM::forward(const ModelInputs& in) {
@@ -173,7 +173,7 @@ AlbertForSequenceClassification::AlbertForSequenceClassification(const WeightLoa
   albert_ = add<AlbertModel>(*this, "albert", w.base("albert"), c, true);
   classifier_ =
       add<Linear>(*this, "classifier", w.sub("classifier"), c.bert.hidden_size, c.bert.num_labels);
-  set_output_names({"logits"}, c.bert.num_hidden_layers + 1);
+  set_output_names({"logits"}, c.bert.num_hidden_layers * c.inner_group_num + 1);
 }
 
 std::vector<at::Tensor> AlbertForSequenceClassification::forward(const ModelInputs& in) {
@@ -188,7 +188,7 @@ AlbertForTokenClassification::AlbertForTokenClassification(const WeightLoader& w
   albert_ = add<AlbertModel>(*this, "albert", w.base("albert"), c, false);
   classifier_ =
       add<Linear>(*this, "classifier", w.sub("classifier"), c.bert.hidden_size, c.bert.num_labels);
-  set_output_names({"logits"}, c.bert.num_hidden_layers + 1);
+  set_output_names({"logits"}, c.bert.num_hidden_layers * c.inner_group_num + 1);
 }
 
 std::vector<at::Tensor> AlbertForTokenClassification::forward(const ModelInputs& in) {
@@ -202,7 +202,7 @@ AlbertForQuestionAnswering::AlbertForQuestionAnswering(const WeightLoader& w, co
     : Model(hidden) {
   albert_ = add<AlbertModel>(*this, "albert", w.base("albert"), c, false);
   qa_outputs_ = add<Linear>(*this, "qa_outputs", w.sub("qa_outputs"), c.bert.hidden_size, 2);
-  set_output_names({"start_logits", "end_logits"}, c.bert.num_hidden_layers + 1);
+  set_output_names({"start_logits", "end_logits"}, c.bert.num_hidden_layers * c.inner_group_num + 1);
 }
 
 std::vector<at::Tensor> AlbertForQuestionAnswering::forward(const ModelInputs& in) {

@@ -224,7 +224,7 @@ Runner::Runner(const std::string& model_path, RunOptions options) : impl_(std::m
   if (!o.tokenizer_dir.empty() && !fs::is_directory(o.tokenizer_dir))
     throw Error(context(o.tokenizer_dir, "--tokenizer is not a folder"));
 
-  TorchScriptFile ts = TorchScriptFile::load(model_path);
+  TorchScriptFile ts = TorchScriptFile::load(model_path, o.trust);
   if (!o.trust) check_pure_compute(ts.module, model_path);
   c.module = std::move(ts.module);
   c.module.eval();
