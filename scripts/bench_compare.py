@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""hfjit side by side with transformers, torch.jit.trace and ONNX Runtime (issue 7).
+"""hfjit side by side with transformers, torch.jit.trace, ONNX Runtime and CTranslate2 (issues 7, 17).
 
     .venv-ref/bin/python scripts/bench_compare.py MODEL_DIR [--length 128] [--batch 1]
-        [--threads 2] [--min-time 5] [--hfjit build/hfjit] [--skip-hfjit] [--json] [--work DIR]
+        [--threads 2] [--min-time 5] [--hfjit build/hfjit] [--skip-hfjit] [--skip-torch-int8]
+        [--skip-ct2] [--json] [--work DIR]
 
 MODEL_DIR is a Hugging Face checkpoint folder (config.json + model.safetensors);
 the class is config.json's architectures[0]. Every contender runs the same
@@ -22,6 +23,32 @@ like on the machine as it was):
                       inter_op_num_threads=1, sequential execution.
   ORT int8            onnxruntime.quantization.quantize_dynamic of that file
                       (weight_type=QInt8, per_channel=True unless --per-tensor).
+  transformers eager int8
+                      torch.ao.quantization.quantize_dynamic({nn.Linear}, qint8) of
+                      the eager model (per-tensor weight scales, torch's default
+                      x86 engine), called like transformers eager (--skip-torch-int8
+                      leaves it out).
+  CT2 fp32, CT2 int8  ctranslate2.converters.TransformersConverter of MODEL_DIR into
+                      --work/ct2 (weights kept as float32; a folder without a
+                      tokenizer gets a placeholder vocabulary: the ids are passed
+                      as ids; transformers 5 configs lack position_embedding_type,
+                      which CT2 4.8 asserts is "absolute": set so, as transformers
+                      5's BERT has absolute positions only), then ctranslate2.Encoder(dir, device="cpu",
+                      compute_type="float32" / "int8", inter_threads=1,
+                      intra_threads=T).forward_batch(ids, token_type_ids=...) on
+                      the same token ids (int8: CT2 quantizes the weights when
+                      loading). CT2's converter has encoder loaders for BERT-like
+                      configs only (Bert, DistilBert, XLMRoberta, ...) and loads
+                      them as the bare encoder (BertModel: no task head), so its
+                      rows are skipped with the reason printed for other models
+                      (--skip-ct2 leaves them out). Where MODEL_DIR's class has a
+                      head (e.g. BertForMaskedLM's 768 x vocab MLM head, about a
+                      fifth of BERT-base's work at length 128), the CT2 rows do
+                      less work than the others: the row "transformers eager
+                      (encoder only)" (model.base_model, the same eager model) is
+                      then timed as well, as the like-for-like reference for CT2.
+                      For all rows like for like, pass a checkpoint of the bare
+                      encoder (architectures ["BertModel"]).
   hfjit (4 rows)      `HFJIT --threads T bench MODEL_DIR --compare --batch-sizes B
                       --lengths L --min-time S --json`, a subprocess run after the
                       Python contenders: its eager, traced, traced-bf16 and
@@ -34,7 +61,11 @@ config.json (*_token_id) and tokenizer.json (added tokens marked special); a ful
 attention mask; token_type_ids zeros where the model has them (type_vocab_size).
 Where the config has use_cache, it is loaded with use_cache=False (a decoder returns no cache).
 
-Timing: --warmup untimed calls, then calls one after another, each timed with
+Timing: contenders one after another (each measured in one block, not in
+alternating rounds: ONNX Runtime's and CTranslate2's thread pools spin after a
+call, so an engine that stays alive would steal the cores of the next one; each
+is released before the next starts), within one block --warmup untimed calls,
+then calls one after another, each timed with
 perf_counter, until --min-time seconds have passed (at least 5 calls). Reported:
 median (p50), p90 (linear interpolation), fastest, mean, number of calls; the
 ratios are p50 / p50 of transformers eager and of ORT fp32 (below 1: faster).
@@ -42,7 +73,10 @@ Each ONNX Runtime session is released before the next contender starts.
 
 Correctness, on the timed input: max abs difference of the first output (logits
 or last hidden state) of torch.jit.trace and of ORT fp32 against transformers
-eager, and the cosine of ORT int8's flattened first output to ORT fp32's.
+eager, and the cosine of ORT int8's flattened first output to ORT fp32's (and of
+torch's int8 to eager's); CT2 fp32's last_hidden_state against transformers
+eager's (the encoder's last hidden state, before any head), max abs diff, and
+CT2 int8's cosine to CT2 fp32.
 
 Run it on a quiet machine: with all cores in use, torch's OpenMP threads (here and
 in hfjit) wait at every barrier for a descheduled thread, and a busy core makes
@@ -52,7 +86,7 @@ than cores - threads + 0.5 cores busy (/proc/stat).
 
 The header names the date, the machine (cores, CPU model, the AVX-512/AMX flags
 that bf16 and int8 kernels depend on), the versions, the threads, the libtorch
-both Python's torch and hfjit load (Debian's 1.13), and the 1-minute load
+both Python's torch and hfjit load (the torch 2.15 wheel's), and the 1-minute load
 average before and after. --json also prints every figure as one JSON object.
 Python is only used here, to measure the references.
 """
@@ -192,6 +226,42 @@ def time_calls(fn, min_time, warmup):
             "min_ms": min(times), "mean_ms": statistics.mean(times), "calls": len(times)}
 
 
+def cosine(a, b):
+    a, b = a.ravel(), b.ravel()
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+class _PlaceholderTokenizer:
+    """For a model folder without a tokenizer: CT2's BERT loader pads the vocabulary to vocab_size with
+    placeholder tokens; the ids are passed as ids, so the strings never matter."""
+    unk_token = "[UNK]"
+
+    def get_vocab(self):
+        return {}
+
+
+def ct2_convert(model_dir, out):
+    """TransformersConverter of model_dir into out (float32 weights); returns out."""
+    from ctranslate2.converters import TransformersConverter
+
+    class Converter(TransformersConverter):
+        def load_model(self, model_class, model_name_or_path, **kwargs):
+            model = super().load_model(model_class, model_name_or_path, **kwargs)
+            # CT2 4.8's BERT-like loaders assert config.position_embedding_type == "absolute"; transformers 5
+            # dropped the attribute along with relative position embeddings (its BERT is absolute only).
+            if not hasattr(model.config, "position_embedding_type"):
+                model.config.position_embedding_type = "absolute"
+            return model
+
+        def load_tokenizer(self, tokenizer_class, model_name_or_path, **kwargs):
+            try:
+                return super().load_tokenizer(tokenizer_class, model_name_or_path, **kwargs)
+            except Exception:  # no tokenizer files (scripts/make_big_model.py writes none)
+                return _PlaceholderTokenizer()
+
+    return Converter(str(model_dir)).convert(str(out), force=True)
+
+
 def ort_session(path, threads):
     import onnxruntime as ort
     so = ort.SessionOptions()
@@ -233,7 +303,10 @@ def main():
     ap.add_argument("--skip-hfjit", action="store_true", help="time the Python contenders only")
     ap.add_argument("--per-tensor", action="store_true", help="ORT int8 with per-tensor weight scales "
                     "(default per-channel)")
-    ap.add_argument("--work", help="folder for model.onnx and model-int8.onnx (kept); default a temporary one")
+    ap.add_argument("--skip-torch-int8", action="store_true", help="leave out transformers eager int8 "
+                    "(torch quantize_dynamic)")
+    ap.add_argument("--skip-ct2", action="store_true", help="leave out CT2 fp32 and CT2 int8 (CTranslate2)")
+    ap.add_argument("--work", help="folder for model.onnx, model-int8.onnx and ct2/ (kept); default a temporary one")
     ap.add_argument("--json", action="store_true", help="also print all figures as one JSON object")
     args = ap.parse_args()
 
@@ -287,6 +360,12 @@ def main():
     with torch.inference_mode():
         reference = first_tensor(model(**inputs))
         timings["transformers eager"] = time_calls(lambda: model(**inputs), args.min_time, args.warmup)
+        encoder = model.base_model  # the bare encoder (model itself for BertModel): what CT2 converts
+        hidden_reference = first_tensor(encoder(**inputs))  # last_hidden_state, for CT2
+        if encoder is not model and not args.skip_ct2:
+            print("timing transformers eager (encoder only)", file=sys.stderr, flush=True)
+            timings["transformers eager (encoder only)"] = \
+                time_calls(lambda: encoder(**inputs), args.min_time, args.warmup)
 
     # ------------------------------------------------------------- torch.jit.trace
     print("tracing and timing torch.jit.trace", file=sys.stderr, flush=True)
@@ -300,6 +379,20 @@ def main():
     traced = None
     gc.collect()
 
+    # ------------------------------------------------------------- torch int8 (dynamic)
+    if not args.skip_torch_int8:
+        print("quantizing (torch quantize_dynamic) and timing transformers eager int8", file=sys.stderr, flush=True)
+        from torch.ao.quantization import quantize_dynamic as torch_quantize_dynamic
+        qmodel = torch_quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        with torch.inference_mode():
+            q = first_tensor(qmodel(**inputs))
+            correctness["torch_int8_cosine_vs_eager"] = cosine(q, reference)
+            correctness["torch_int8_max_abs_diff_vs_eager"] = float(np.abs(q - reference).max())
+            timings["transformers eager int8 (torch dynamic)"] = \
+                time_calls(lambda: qmodel(**inputs), args.min_time, args.warmup)
+        qmodel = None
+        gc.collect()
+
     # ------------------------------------------------------------- ONNX Runtime
     with tempfile.TemporaryDirectory(prefix="hfjit-compare-") as tmp:
         work = Path(args.work or tmp)
@@ -309,7 +402,10 @@ def main():
         with torch.no_grad():
             # dynamo=False: torch 2.15's default exporter (dynamo=True) needs onnxscript, which the
             # reference venv does not pin; the TorchScript-based exporter is the one measured before.
-            torch.onnx.export(positional, example, str(fp32), input_names=names, opset_version=14,
+            # Always through Positional (keyword call): exporting a BertModel itself fails in transformers 5
+            # ("BertModel.forward() got multiple values for argument 'use_cache'").
+            torch.onnx.export(Positional(model, names).eval(), example, str(fp32), input_names=names,
+                              opset_version=14,
                               do_constant_folding=True, dynamo=False)
         print(f"quantizing {int8}", file=sys.stderr, flush=True)
         quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=not args.per_tensor)
@@ -333,6 +429,41 @@ def main():
             time_calls(lambda: sess.run(None, feed), args.min_time, args.warmup)
         sess = None
         gc.collect()
+
+        # --------------------------------------------------------- CTranslate2
+        if not args.skip_ct2:
+            try:
+                import ctranslate2
+                res["versions"]["ctranslate2"] = ctranslate2.__version__
+                ct2_dir = work / "ct2"
+                print(f"converting {ct2_dir} (CTranslate2)", file=sys.stderr, flush=True)
+                ct2_convert(args.model, ct2_dir)
+            except Exception as e:  # e.g. no CT2 loader for this config, or a decoder
+                res["ct2_error"] = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+                print(f"CT2 skipped ({res['ct2_error']})", file=sys.stderr, flush=True)
+            else:
+                ids = inputs["input_ids"].tolist()
+                type_ids = inputs["token_type_ids"].tolist() if "token_type_ids" in inputs else None
+                ct2_fp32 = None
+                for compute_type in ("float32", "int8"):
+                    label = "CT2 fp32" if compute_type == "float32" else "CT2 int8"
+                    print(f"timing {label}", file=sys.stderr, flush=True)
+                    enc = ctranslate2.Encoder(str(ct2_dir), device="cpu", compute_type=compute_type,
+                                              inter_threads=1, intra_threads=T)
+                    call = lambda: enc.forward_batch(ids, token_type_ids=type_ids)  # noqa: E731
+                    out = np.asarray(call().last_hidden_state, dtype=np.float64)
+                    if compute_type == "float32":
+                        ct2_fp32 = out
+                        correctness["ct2_fp32_max_abs_diff_vs_eager_hidden"] = \
+                            float(np.abs(out - hidden_reference).max())
+                    else:
+                        correctness["ct2_int8_cosine_vs_ct2_fp32"] = cosine(out, ct2_fp32)
+                        correctness["ct2_int8_max_abs_diff_vs_ct2_fp32"] = float(np.abs(out - ct2_fp32).max())
+                    if encoder is not model:
+                        label += " (encoder only)"
+                    timings[label] = time_calls(call, args.min_time, args.warmup)
+                    enc = call = None
+                    gc.collect()
     res["correctness"] = correctness
     res["load1_after_python"] = load1()
 
@@ -341,7 +472,9 @@ def main():
     if not args.skip_hfjit:
         res["hfjit_version"] = subprocess.run([args.hfjit, "--version"], capture_output=True,
                                               text=True).stdout.strip()
-        res["libtorch"]["hfjit"] = hfjit_libtorch(args.hfjit)
+        # build/hfjit is a front end without libtorch that execs hfjit-engine beside it: ldd that one.
+        engine = Path(args.hfjit).with_name("hfjit-engine")
+        res["libtorch"]["hfjit"] = hfjit_libtorch(str(engine) if engine.exists() else args.hfjit)
         rows, err = run_hfjit(args)
         res["hfjit_raw"] = rows
         if err:
@@ -369,8 +502,10 @@ def main():
     else:
         torch_note += f", {libs['python']})"
     m = res["machine"]
+    ct2_version = res["versions"].get("ctranslate2")
     print(f"{res['date']}; {m['cores']} cores, {m['cpu']} ({' '.join(m['flags']) or 'no AVX2'}); "
           f"{torch_note}; transformers {transformers.__version__}; onnxruntime {onnxruntime.__version__}"
+          + (f"; ctranslate2 {ct2_version}" if ct2_version else "")
           + (f"; {res['hfjit_version']}" if "hfjit_version" in res else ""))
     print(f"{arch} from {args.model}: batch {B} x length {L}, inputs {', '.join(names)}; threads {T}; "
           f"at least {args.min_time:g} s per contender after {args.warmup} warm-up calls; "
@@ -380,7 +515,20 @@ def main():
     print(f"correctness: jit.trace vs eager max abs diff {correctness['jit_trace_max_abs_diff_vs_eager']:.3g}; "
           f"ORT fp32 vs eager max abs diff {correctness['ort_fp32_max_abs_diff_vs_eager']:.3g}; "
           f"ORT int8 vs ORT fp32 cosine {correctness['ort_int8_cosine_vs_ort_fp32']:.6f} "
-          f"(max abs diff {correctness['ort_int8_max_abs_diff_vs_ort_fp32']:.3g})")
+          f"(max abs diff {correctness['ort_int8_max_abs_diff_vs_ort_fp32']:.3g})"
+          + (f"; torch int8 vs eager cosine {correctness['torch_int8_cosine_vs_eager']:.6f} "
+             f"(max abs diff {correctness['torch_int8_max_abs_diff_vs_eager']:.3g})"
+             if "torch_int8_cosine_vs_eager" in correctness else "")
+          + (f"; CT2 fp32 vs eager last_hidden_state max abs diff "
+             f"{correctness['ct2_fp32_max_abs_diff_vs_eager_hidden']:.3g}; CT2 int8 vs CT2 fp32 cosine "
+             f"{correctness['ct2_int8_cosine_vs_ct2_fp32']:.6f} "
+             f"(max abs diff {correctness['ct2_int8_max_abs_diff_vs_ct2_fp32']:.3g})"
+             if "ct2_int8_cosine_vs_ct2_fp32" in correctness else ""))
+    if "ct2_error" in res:
+        print(f"CT2 skipped: {res['ct2_error']}")
+    if "transformers eager (encoder only)" in timings and "ct2_error" not in res:
+        print(f"note: {arch} has a head that CT2 does not convert; the CT2 rows run the encoder only: compare "
+              "them with transformers eager (encoder only)")
     busy = res["busy_cores_before"] is not None and res["busy_cores_before"] > m["cores"] - T + 0.5
     res["machine_busy"] = busy
     if busy:
