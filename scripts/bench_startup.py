@@ -191,7 +191,7 @@ def main():
 
     pt = Path(args.pt)
     if args.retrace or not pt.exists():
-        cmd = [args.hfjit, "-q", "trace", args.model, "-o", str(pt), "--max-length", str(args.max_length)]
+        cmd = [args.hfjit, "-q", "trace", args.model, "-o", str(pt), "--max-length", str(args.max_length), "--force"]
         print("tracing: " + shown(cmd), file=sys.stderr, flush=True)
         p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
         if p.returncode != 0:
