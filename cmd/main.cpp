@@ -15,6 +15,24 @@
 #include "hfjit/untie.h"
 #include "hfjit/version.h"
 
+namespace {
+
+// libtorch's warnings (TORCH_WARN) in hfjit's logging, one line each, instead
+// of its own "[W... file.cpp:N] Warning: ..." on stderr. Its deprecation
+// notices (libtorch 2.15 prints one for every int8 trace and load: quantized
+// tensor creation will go) are debug (-v): they concern libtorch, not the
+// user's command.
+class LogWarnings : public c10::WarningHandler {
+ public:
+  void process(const c10::Warning& w) override {
+    const std::string line = hfjit::first_line(w.msg());
+    if (line.find("deprecated") != std::string::npos) spdlog::debug("libtorch: {}", line);
+    else spdlog::warn("libtorch: {}", line);
+  }
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace hfjit::cmd;
   if (print_version_if_asked(argc, argv)) return 0;
@@ -35,6 +53,8 @@ int main(int argc, char** argv) {
 
   if (int code = parse(app, argc, argv); code >= 0) return code;
   setup_logging(g);
+  LogWarnings log_warnings;
+  c10::WarningUtils::WarningHandlerGuard warnings_to_log(&log_warnings);
   const int used = hfjit::set_threads(g.threads);
   spdlog::debug("libtorch {} with {} threads", hfjit::torch_version(), used);
 
