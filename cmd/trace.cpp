@@ -1,7 +1,6 @@
 // hfjit trace MODEL -o OUT.pt [--task T] [--max-length N] [--batch-size B] [--lengths L,...]
 //             [--keep-tied] [--atol X] [--no-verify] [--force] [--json] [--revision R] [--seed S]
 
-#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -83,11 +82,6 @@ Runner add_trace(CLI::App& app) {
   return [a, self]() {
     if (self->count("--max-length")) a->opts.max_length = a->max_length;
     a->opts.verify = !a->no_verify;
-    // A fixed mmap threshold: blocks of 1 MiB and more (weights, activations)
-    // go back to the system when freed. glibc's default threshold grows with
-    // every large free, after which such blocks stay in the heap; the save
-    // stage then held about 170 MiB more on BERT-base (docs/benchmarks.md).
-    ::mallopt(M_MMAP_THRESHOLD, 1 << 20);
     TraceReport r = trace_model(a->model, a->output, a->opts, [](const TraceStage& s) {
       spdlog::info("{:<8} {:>9.1f} ms  {}", s.name, s.ms, s.detail);
     });

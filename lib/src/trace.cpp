@@ -4,6 +4,8 @@
 #include <torch/csrc/autograd/grad_mode.h>
 #include <torch/script.h>
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -132,6 +134,12 @@ std::vector<std::string> artifact_files(const std::string& model_dir) {
 
 TraceReport trace_model(const std::string& model, const std::string& output, const TraceOptions& opts,
                         const std::function<void(const TraceStage&)>& on_stage) {
+  // A fixed mmap threshold: blocks of 1 MiB and more (weights, activations)
+  // go back to the system when freed. glibc's default threshold grows with
+  // every large free, after which such blocks stay in the heap; the save
+  // stage then held about 170 MiB more on BERT-base (docs/benchmarks.md).
+  // Here, not in the CLI, so every caller of trace_model gets that peak.
+  ::mallopt(M_MMAP_THRESHOLD, 1 << 20);
   TraceReport r;
   r.model = model;
   r.output = output;
