@@ -173,3 +173,24 @@ TEST_CASE("foreign: untie clones GPT-2's tied lm_head in a Python trace", "[fore
 }
 
 }  // namespace hfjit::test
+
+namespace hfjit::test {
+
+TEST_CASE("run --query: errors are one line each", "[foreign][errors]") {
+  // --query needs sentence embeddings, and a ranking is not a .npy.
+  TempFolder tmp;
+  const std::string pt = tmp / "mlm.pt";
+  REQUIRE(run_cli({"-q", "trace", fixture("models/bert-mlm"), "-o", pt, "--max-length", "16"}).code == 0);
+  CliResult r = run_cli({"run", pt, "--query", "a cat", "the dog"});
+  CHECK(r.code == 1);
+  CHECK(r.err.find("--query ranks inputs by their sentence embeddings: it needs --task sentence-embedding") !=
+        std::string::npos);
+  r = run_cli({"run", foreign("bert-dict.pt"), "--task", "sentence-embedding", "--tokenizer",
+               fixture("models/bert-base"), "--batch-size", "2", "--max-length", "12", "--query", "a cat",
+               "--output", tmp / "out.npy", "the dog"});
+  CHECK(r.code == 1);
+  CHECK(r.err.find("--query prints a ranking: give a .jsonl --output, not .npy") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(tmp / "out.npy"));
+}
+
+}  // namespace hfjit::test
