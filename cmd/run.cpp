@@ -1,5 +1,5 @@
 // hfjit run MODEL.pt [TEXT ...] [--input FILE|-] [--task T] [--json] [--output FILE] ...
-//   text in, the task's answer out (lib/src/run/); inputs are streamed in
+//   text in, the task's answer out (lib/core/src/run/); inputs are streamed in
 //   batches of the traced batch size, results printed as each batch finishes.
 // hfjit run MODEL.pt --describe [--json]: what an artifact holds.
 // hfjit run --tokenize (--tokenizer DIR | MODEL.pt) [TEXT ...] [--json]: ids, tokens, offsets.

@@ -1,0 +1,373 @@
+#include "hfjit/bench.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <sys/resource.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <numeric>
+
+#include "hfjit/checkpoint.h"
+#include "hfjit/error.h"
+#include "hfjit/graph_check.h"
+#include "hfjit/timing.h"
+#include "hfjit/io/artifact_meta.h"
+#include "hfjit/io/model_dir.h"
+#include "hfjit/models/convert.h"
+#include "hfjit/torchscript_file.h"
+#include "hfjit/tracer.h"
+
+namespace fs = std::filesystem;
+
+namespace hfjit {
+namespace {
+
+// FLOPs of one forward of a transformer encoder/decoder stack, estimated from
+// its shape: 2 x (weights of the matrices applied per token) x tokens, plus
+// the attention products (QK^T and AV: 4 x length^2 x hidden per layer).
+struct FlopModel {
+  double matrix_params = 0;  // parameters of 2-D weights outside the embeddings
+  int64_t layers = 0;
+  int64_t hidden = 0;
+  double gflop(int64_t batch, int64_t length) const {
+    double tokens = static_cast<double>(batch * length);
+    double attn = 4.0 * static_cast<double>(layers) * static_cast<double>(length) * length * hidden * batch;
+    return (2.0 * matrix_params * tokens + attn) / 1e9;
+  }
+};
+
+template <typename Named>
+FlopModel flop_model(const Named& params, int64_t layers, int64_t hidden) {
+  FlopModel f;
+  f.layers = layers;
+  f.hidden = hidden;
+  for (const auto& p : params) {
+    const std::string& name = p.first;
+    const at::Tensor& t = p.second;
+    if (t.dim() != 2) continue;
+    if (name.find("embeddings") != std::string::npos || name.find("wte") != std::string::npos ||
+        name.find("wpe") != std::string::npos)
+      continue;
+    f.matrix_params += static_cast<double>(t.numel());
+  }
+  return f;
+}
+
+// Runs `fn` warm-up times, then until `iterations` or `min_time_s` (at least 5 runs).
+std::vector<double> time_calls(const std::function<void()>& fn, const BenchOptions& o,
+                               const std::function<void(int, int)>& progress) {
+  for (int i = 0; i < o.warmup; ++i) fn();
+  std::vector<double> ms;
+  const auto start = Clock::now();
+  const int target = o.iterations > 0 ? o.iterations : 5;
+  while (true) {
+    auto t = Clock::now();
+    fn();
+    ms.push_back(ms_since(t));
+    const int n = static_cast<int>(ms.size());
+    if (progress) progress(n, o.iterations > 0 ? o.iterations : 0);
+    if (o.iterations > 0) {
+      if (n >= o.iterations) break;
+    } else if (n >= target && ms_since(start) >= o.min_time_s * 1000) {
+      break;
+    }
+  }
+  return ms;
+}
+
+BenchPoint make_point(const std::string& mode, int64_t batch, int64_t length, int64_t run_batch, int64_t run_length,
+                      std::vector<double> ms, const FlopModel& flops) {
+  BenchPoint p;
+  p.mode = mode;
+  p.batch_size = batch;
+  p.length = length;
+  p.run_batch_size = run_batch;
+  p.run_length = run_length;
+  p.threads = at::get_num_threads();
+  p.iterations = static_cast<int>(ms.size());
+  LatencyStats s = latency_stats(std::move(ms));
+  p.min_ms = s.min;
+  p.mean_ms = s.mean;
+  p.p50_ms = s.p50;
+  p.p90_ms = s.p90;
+  p.p99_ms = s.p99;
+  p.seqs_per_s = batch * 1000.0 / s.p50;
+  p.tokens_per_s = batch * length * 1000.0 / s.p50;
+  p.peak_rss_mb = peak_rss_mb();
+  p.gflop = flops.gflop(run_batch, run_length);  // what each call computes, padding included
+  p.gflops_per_s = p.gflop * 1000.0 / s.p50;
+  return p;
+}
+
+void check_positive(const std::vector<int64_t>& v, const char* what) {
+  for (int64_t x : v)
+    if (x <= 0) throw Error(std::string(what) + " must be positive (got " + std::to_string(x) + ")");
+}
+
+// The vocabulary a plain TorchScript file's ids must stay under: its
+// config.json's vocab_size, else the rows of its smallest token-embedding
+// table, else 2.
+int64_t plain_vocab_size(const TorchScriptFile& ts) {
+  auto it = ts.extra_files.find("config.json");
+  if (it != ts.extra_files.end()) {
+    auto cfg = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+    if (cfg.is_object() && cfg.contains("vocab_size") && cfg["vocab_size"].is_number_integer() &&
+        cfg["vocab_size"].get<int64_t>() > 1)
+      return cfg["vocab_size"].get<int64_t>();
+  }
+  int64_t vocab = 0;
+  for (const auto& p : ts.module.named_parameters(true)) {
+    const std::string& n = p.name;
+    const bool table = n.ends_with("word_embeddings.weight") || n.ends_with("wte.weight") ||
+                       n.ends_with("embed_tokens.weight") || n.ends_with("embedding.weight");
+    if (table && p.value.dim() == 2 && p.value.size(0) > 1 && (vocab == 0 || p.value.size(0) < vocab))
+      vocab = p.value.size(0);
+  }
+  return vocab > 1 ? vocab : 2;
+}
+
+// A TorchScript file hfjit did not write (Python's torch.jit.trace or
+// script): its forward's argument names say which inputs to make; the shape
+// is what the user asks (default 1 x 128), run as it is.
+std::vector<BenchPoint> bench_plain(const std::string& path, TorchScriptFile& ts, const BenchOptions& o,
+                                    const std::function<void(const BenchPoint&)>& on_point,
+                                    const std::function<void(int, int, const std::string&)>& on_progress) {
+  auto forward = ts.module.find_method("forward");
+  if (!forward) throw Error(context(path, "has no forward method"));
+  std::vector<std::string> names;
+  for (const auto& a : forward->function().getSchema().arguments()) {
+    if (a.name() == "self") continue;
+    if (a.name() != "input_ids" && a.name() != "attention_mask" && a.name() != "token_type_ids")
+      throw Error(context(path, "forward takes an input '" + a.name() + "' that hfjit bench cannot make"));
+    names.push_back(a.name());
+  }
+  if (names.empty()) throw Error(context(path, "forward takes no inputs that hfjit bench can make"));
+  std::vector<std::pair<std::string, at::Tensor>> params;
+  for (const auto& p : ts.module.named_parameters(true)) params.emplace_back(p.name, p.value);
+  const FlopModel flops = flop_model(params, 0, 0);
+  DummyInputs dummy(names, plain_vocab_size(ts), 0, o.seed);
+  const std::vector<int64_t> batches = o.batch_sizes.empty() ? std::vector<int64_t>{1} : o.batch_sizes;
+  const std::vector<int64_t> lengths = o.lengths.empty() ? std::vector<int64_t>{128} : o.lengths;
+  std::vector<BenchPoint> out;
+  torch::NoGradGuard no_grad;
+  for (int64_t b : batches) {
+    for (int64_t len : lengths) {
+      std::vector<c10::IValue> in;
+      for (auto& t : dummy.full(b, len)) in.emplace_back(t);
+      try {
+        (*forward)(in);  // a shape the trace cannot take fails here, once, with libtorch's reason
+      } catch (const c10::Error& e) {
+        throw Error(context(path, "forward failed on a [" + std::to_string(b) + ", " + std::to_string(len) +
+                                      "] batch: " + first_line(e.what_without_backtrace()) +
+                                      " (a fixed-shape trace runs only at its traced --batch-sizes and --lengths)"));
+      }
+      const std::string label = "torchscript b" + std::to_string(b) + " l" + std::to_string(len);
+      auto ms = time_calls([&] { (*forward)(in); }, o, [&](int i, int n) {
+        if (on_progress) on_progress(i, n, label);
+      });
+      out.push_back(make_point("torchscript", b, len, b, len, std::move(ms), flops));
+      if (on_point) on_point(out.back());
+    }
+  }
+  return out;
+}
+
+std::vector<BenchPoint> bench_artifact(const std::string& path, const BenchOptions& o,
+                                       const std::function<void(const BenchPoint&)>& on_point,
+                                       const std::function<void(int, int, const std::string&)>& on_progress) {
+  TorchScriptFile ts = TorchScriptFile::load(path, o.trust);
+  if (!o.trust) check_pure_compute(ts.module, path);
+  auto it = ts.extra_files.find("hfjit/meta.json");
+  if (it == ts.extra_files.end()) return bench_plain(path, ts, o, on_point, on_progress);
+  const ArtifactMeta meta = parse_artifact_meta(it->second, path);
+  if (!meta.hfjit) throw Error(context(path, "hfjit/meta.json does not say \"format\": \"hfjit\""));
+  const int64_t traced_batch = meta.batch_size;
+  // "traced", or "traced-bf16" / "traced-int8" for the levers' artifacts.
+  std::string mode = "traced";
+  if (meta.dtype == "bfloat16") mode += "-bf16";
+  if (meta.quantization != "none") mode += "-int8";
+  std::map<int64_t, std::string> methods;
+  for (const auto& m : meta.methods) methods[m.length] = m.name;
+  if (methods.empty()) throw Error(context(path, "hfjit/meta.json lists no traced methods"));
+  for (const auto& [len, name] : methods)
+    if (!ts.module.find_method(name)) throw Error(context(path, "has no method '" + name + "' that its metadata lists"));
+  const std::vector<std::string>& names = meta.input_names;
+  for (const std::string& name : names)
+    if (name != "input_ids" && name != "attention_mask" && name != "token_type_ids")
+      throw Error(context(path, "forward takes an input '" + name + "' that hfjit bench cannot make"));
+  nlohmann::json cfg = nlohmann::json::object();
+  if (ts.extra_files.count("config.json")) {
+    cfg = nlohmann::json::parse(ts.extra_files["config.json"], nullptr, /*allow_exceptions=*/false);
+    if (!cfg.is_object()) throw Error(context(path, "config.json is not a JSON object"));
+  }
+  // Only for the FLOP estimate: a missing or odd field counts as unknown (0).
+  auto int_field = [&](std::initializer_list<const char*> keys) -> int64_t {
+    for (const char* k : keys)
+      if (cfg.contains(k) && cfg[k].is_number_integer()) return cfg[k].get<int64_t>();
+    return 0;
+  };
+  std::vector<std::pair<std::string, at::Tensor>> params;
+  for (const auto& p : ts.module.named_parameters(true)) params.emplace_back(p.name, p.value);
+  int64_t layers = int_field({"num_hidden_layers", "n_layer", "n_layers"});
+  int64_t hidden = int_field({"hidden_size", "n_embd", "dim"});
+  FlopModel flops = flop_model(params, layers, hidden);
+  DummyInputs dummy(names, std::max<int64_t>(meta.vocab_size, 2), meta.pad_token_id.value_or(0), o.seed);
+
+  std::vector<int64_t> batches = o.batch_sizes.empty() ? std::vector<int64_t>{traced_batch} : o.batch_sizes;
+  std::vector<int64_t> lengths = o.lengths;
+  if (lengths.empty())
+    for (const auto& [len, name] : methods) lengths.push_back(len);
+  std::vector<BenchPoint> out;
+  torch::NoGradGuard no_grad;
+  for (int64_t b : batches) {
+    // A --dynamic artifact takes any batch size; a static one pads to its own.
+    if (!meta.dynamic && b > traced_batch)
+      throw Error("batch size " + std::to_string(b) + " exceeds the traced batch size " +
+                  std::to_string(traced_batch) + " of " + path + " (trace with --batch-size)");
+    for (int64_t len : lengths) {
+      auto m = methods.lower_bound(len);
+      if (m == methods.end())
+        throw Error("length " + std::to_string(len) + " exceeds the longest traced length " +
+                    std::to_string(methods.rbegin()->first) + " of " + path);
+      // A static trace runs at its traced shape: b real rows padded to the
+      // traced batch, the length padded to the method's. A --dynamic one
+      // (a single shape-polymorphic forward) runs at exactly b x len.
+      const int64_t run_batch = meta.dynamic ? b : traced_batch;
+      const int64_t run_length = meta.dynamic ? len : m->first;
+      std::vector<at::Tensor> in = dummy.full(run_batch, run_length);
+      std::string label = mode + " b" + std::to_string(b) + " l" + std::to_string(len);
+      auto ms = time_calls([&] { run_method(ts.module, m->second, in); }, o, [&](int i, int n) {
+        if (on_progress) on_progress(i, n, label);
+      });
+      out.push_back(make_point(mode, b, len, run_batch, run_length, std::move(ms), flops));
+      if (on_point) on_point(out.back());
+    }
+  }
+  return out;
+}
+
+std::vector<BenchPoint> bench_folder(const std::string& model, const BenchOptions& o,
+                                     const std::function<void(const BenchPoint&)>& on_point,
+                                     const std::function<void(int, int, const std::string&)>& on_progress) {
+  ModelDir dir = resolve_model(model, o.revision);
+  ModelConfig config = load_config(dir.path);
+  // --compare also times the speed levers (trace --dtype bfloat16, --quantize
+  // int8), each converted from its own copy of the weights.
+  struct Variant {
+    std::string mode;
+    models::BuiltModel built;
+  };
+  std::vector<Variant> variants;
+  models::BuiltModel built = [&] {
+    Checkpoint ckpt = Checkpoint::load(dir.path);
+    if (o.compare)
+      for (models::Precision p : {models::Precision::BFloat16, models::Precision::Int8}) {
+        models::BuiltModel v = models::build_model(config, ckpt);
+        v.module->eval();
+        models::convert(*v.module, p);
+        variants.push_back({std::string("traced-") + models::precision_label(p), std::move(v)});
+      }
+    return models::build_model(config, ckpt);
+  }();
+  std::vector<std::pair<std::string, at::Tensor>> params;
+  for (const auto& p : built.module->named_parameters(true)) params.emplace_back(p.key(), p.value());
+  FlopModel flops = flop_model(params, config.num_hidden_layers, config.hidden_size);
+  DummyInputs dummy(config, dir.path, built.input_names, o.seed);
+  std::vector<int64_t> batches = o.batch_sizes.empty() ? std::vector<int64_t>{1} : o.batch_sizes;
+  std::vector<int64_t> lengths = o.lengths.empty() ? std::vector<int64_t>{128} : o.lengths;
+  std::vector<BenchPoint> out;
+  torch::NoGradGuard no_grad;
+  for (int64_t b : batches) {
+    for (int64_t len : lengths) {
+      if (config.max_position_embeddings > 0 && len > config.max_position_embeddings)
+        throw Error("length " + std::to_string(len) + " exceeds the model's " +
+                    std::to_string(config.max_position_embeddings) + " positions");
+      std::vector<at::Tensor> in = dummy.full(b, len);
+      std::string label = "eager b" + std::to_string(b) + " l" + std::to_string(len);
+      auto progress = [&](int i, int n) {
+        if (on_progress) on_progress(i, n, label);
+      };
+      auto ms = time_calls([&] { built.forward(in); }, o, progress);
+      out.push_back(make_point("eager", b, len, b, len, std::move(ms), flops));
+      if (on_point) on_point(out.back());
+      if (o.compare) {
+        Tracer tracer(built);
+        tracer.add_method("forward", in);
+        label = "traced b" + std::to_string(b) + " l" + std::to_string(len);
+        auto tms = time_calls([&] { run_method(tracer.module(), "forward", in); }, o, progress);
+        out.push_back(make_point("traced", b, len, b, len, std::move(tms), flops));
+        if (on_point) on_point(out.back());
+        for (auto& v : variants) {
+          Tracer vt(v.built);
+          vt.add_method("forward", in);
+          label = v.mode + " b" + std::to_string(b) + " l" + std::to_string(len);
+          auto vms = time_calls([&] { run_method(vt.module(), "forward", in); }, o, progress);
+          out.push_back(make_point(v.mode, b, len, b, len, std::move(vms), flops));
+          if (on_point) on_point(out.back());
+        }
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+LatencyStats latency_stats(std::vector<double> ms) {
+  LatencyStats s;
+  if (ms.empty()) return s;
+  std::sort(ms.begin(), ms.end());
+  auto rank = [&](double q) {
+    size_t k = static_cast<size_t>(std::ceil(q * static_cast<double>(ms.size())));
+    return ms[std::min(ms.size() - 1, k == 0 ? 0 : k - 1)];
+  };
+  s.min = ms.front();
+  s.mean = std::accumulate(ms.begin(), ms.end(), 0.0) / static_cast<double>(ms.size());
+  s.p50 = rank(0.5);
+  s.p90 = rank(0.9);
+  s.p99 = rank(0.99);
+  return s;
+}
+
+double peak_rss_mb() {
+  struct rusage u {};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+double peak_gflops(int64_t n, double min_time_s) {
+  torch::NoGradGuard no_grad;
+  at::Tensor a = at::randn({n, n}), b = at::randn({n, n}), c = at::empty({n, n});
+  at::mm_out(c, a, b);  // warm-up
+  std::vector<double> ms;
+  const auto start = Clock::now();
+  while (ms.size() < 3 || ms_since(start) < min_time_s * 1000) {
+    auto t = Clock::now();
+    at::mm_out(c, a, b);
+    ms.push_back(ms_since(t));
+  }
+  double best = *std::min_element(ms.begin(), ms.end());
+  return 2.0 * static_cast<double>(n) * n * n / (best / 1000.0) / 1e9;
+}
+
+std::vector<BenchPoint> run_bench(const std::string& model, const BenchOptions& opts,
+                                  const std::function<void(const BenchPoint&)>& on_point,
+                                  const std::function<void(int, int, const std::string&)>& on_progress) {
+  check_positive(opts.batch_sizes, "--batch-sizes");
+  check_positive(opts.lengths, "--lengths");
+  if (opts.iterations < 0) throw Error("--iterations must not be negative");
+  if (!(opts.min_time_s >= 0)) throw Error("--min-time must not be negative");
+  std::error_code ec;
+  if (fs::is_regular_file(model, ec)) {
+    if (opts.compare) throw Error("--compare needs a model folder or hub id (eager and traced from the same weights)");
+    return bench_artifact(model, opts, on_point, on_progress);
+  }
+  return bench_folder(model, opts, on_point, on_progress);
+}
+
+}  // namespace hfjit

@@ -1,0 +1,630 @@
+// `hfjit trace` (hfjit/trace.h) as a sequence of stages, each a function
+// below in the order trace_model runs them: options, resolve, load + build,
+// convert, trace, optimize, verify, metadata, save.
+#include "hfjit/trace.h"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/grad_mode.h>
+#include <torch/script.h>
+
+#include <malloc.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+
+#include "hfjit/checkpoint.h"
+#include "hfjit/config.h"
+#include "hfjit/error.h"
+#include "hfjit/timing.h"
+#include "hfjit/io/file.h"
+#include "hfjit/io/model_dir.h"
+#include "hfjit/models/layers.h"
+#include "hfjit/models/registry.h"
+#include "hfjit/torchscript_file.h"
+#include "hfjit/tracer.h"
+#include "hfjit/models/convert.h"
+#include "hfjit/version.h"
+
+namespace fs = std::filesystem;
+
+namespace hfjit {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+// The longest sequence the model's position embeddings allow (0: no limit known).
+int64_t position_limit(const ModelConfig& c) {
+  int64_t n = c.max_position_embeddings;
+  if (n <= 0) return 0;
+  // RoBERTa-style positions start after the padding index.
+  static const std::set<std::string> kOffsetPositions = {"roberta", "xlm-roberta", "camembert"};
+  if (kOffsetPositions.count(c.model_type)) n -= c.pad_token_id.value_or(1) + 1;
+  return n;
+}
+
+double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
+  if (a.sizes() != b.sizes()) return std::numeric_limits<double>::infinity();
+  if (a.numel() == 0) return 0;
+  // In slices of 1M elements: in float64 the whole of a [B, L, vocab] logits
+  // tensor would need five temporaries of twice its size (156 MB at BERT-base).
+  const at::Tensor fa = a.reshape({-1}), fb = b.reshape({-1});
+  constexpr int64_t kSlice = int64_t{1} << 20;
+  double worst = 0;
+  for (int64_t i = 0; i < fa.numel(); i += kSlice) {
+    const int64_t n = std::min(kSlice, fa.numel() - i);
+    at::Tensor x = fa.narrow(0, i, n).to(at::kDouble), y = fb.narrow(0, i, n).to(at::kDouble);
+    if (at::logical_xor(at::isnan(x), at::isnan(y)).any().item<bool>()) return std::numeric_limits<double>::infinity();
+    worst = std::max(worst, at::nan_to_num(at::abs(x - y), 0.0).max().item<double>());
+  }
+  return worst;
+}
+
+std::string dtype_string(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return "float32";
+    case at::kHalf: return "float16";
+    case at::kBFloat16: return "bfloat16";
+    case at::kDouble: return "float64";
+    case at::kLong: return "int64";
+    case at::kInt: return "int32";
+    case at::kBool: return "bool";
+    default: return c10::toString(t);
+  }
+}
+
+// Logits-like outputs, where the argmax is the answer (top-1 agreement).
+bool is_logits(const std::string& name) { return name.find("logits") != std::string::npos; }
+
+TraceReport::Accuracy accuracy_against(const at::Tensor& reference, const at::Tensor& out, bool logits) {
+  TraceReport::Accuracy a;
+  if (reference.sizes() != out.sizes() || reference.numel() == 0 || !reference.is_floating_point()) return a;
+  const at::Tensor x = reference.to(at::kDouble).reshape({-1}), y = out.to(at::kDouble).reshape({-1});
+  a.cosine = at::cosine_similarity(x, y, 0, 1e-12).item<double>();
+  a.max_abs_diff = (x - y).abs().max().item<double>();
+  if (logits && reference.dim() >= 2 && reference.size(-1) > 1) {
+    const at::Tensor rx = reference.reshape({-1, reference.size(-1)}), ry = out.reshape({-1, out.size(-1)});
+    a.top1 = at::eq(rx.argmax(-1), ry.argmax(-1)).to(at::kDouble).mean().item<double>();
+  }
+  return a;
+}
+
+// Times each stage into the report's `stages` and passes it to on_stage as it ends.
+class StageClock {
+ public:
+  StageClock(TraceReport& report, const std::function<void(const TraceStage&)>& on_stage)
+      : report_(report), on_stage_(on_stage) {}
+  void start() { t0_ = Clock::now(); }
+  void end(const char* name, std::string detail) {
+    report_.stages.push_back({name, ms_since(t0_), std::move(detail)});
+    if (on_stage_) on_stage_(report_.stages.back());
+  }
+
+ private:
+  TraceReport& report_;
+  const std::function<void(const TraceStage&)>& on_stage_;
+  Clock::time_point t0_ = Clock::now();
+};
+
+// The output's checks (before anything is loaded): a file name, and nothing in the way.
+void check_output(const std::string& output, bool force) {
+  if (output.empty()) throw Error("trace needs an output: -o OUT.pt");
+  std::error_code ec;
+  if (fs::is_directory(output, ec))
+    throw Error(context(output, "is a folder; give a file name such as model.pt"));
+  if (fs::exists(output, ec) && !force)
+    throw Error(context(output, "already exists (use --force to replace it)"));
+  check_writable_destination(output);
+}
+
+// Command-line values first: cheap to check, and nothing should be loaded for a typo.
+models::Precision check_options(const std::string& output, const TraceOptions& opts) {
+  if (opts.batch_size <= 0)
+    throw Error("--batch-size must be positive (got " + std::to_string(opts.batch_size) + ")");
+  if (opts.max_length && *opts.max_length <= 0)
+    throw Error("--max-length must be positive (got " + std::to_string(*opts.max_length) + ")");
+  for (int64_t l : opts.lengths)
+    if (l <= 0) throw Error("--lengths must be positive (got " + std::to_string(l) + ")");
+  if (!(opts.atol > 0)) throw Error("--atol must be positive");
+  if (opts.dynamic && !opts.lengths.empty())
+    throw Error("--dynamic traces one method for every shape; --lengths is for static traces");
+  const models::Precision precision = models::parse_precision(opts.dtype, opts.quantize);
+  if (!(opts.min_cosine > -1 && opts.min_cosine <= 1))
+    throw Error("--min-cosine must be in (-1, 1]");
+  check_output(output, opts.force);
+  return precision;
+}
+
+// The task to build: sentence-embedding is feature-extraction's trace (the base
+// model), which run pools and normalizes as the folder's sentence-transformers
+// files say. Error when the family lacks the task.
+std::string build_task_for(const ModelConfig& config, const std::string& task) {
+  const std::string build_task = task == "sentence-embedding" ? "feature-extraction" : task;
+  if (build_task.empty()) return build_task;
+  const auto tasks = models::supported_tasks(config.model_type);
+  if (std::find(tasks.begin(), tasks.end(), build_task) != tasks.end()) return build_task;
+  std::string list;
+  for (const auto& x : tasks) list += (list.empty() ? "" : ", ") + x;
+  throw Error("task \"" + task + "\" is not supported for model type \"" + config.model_type +
+              "\"; supported: " + list);
+}
+
+// The traced lengths, ascending: --lengths and --max-length (default 128, or the
+// largest of --lengths, capped by the model's positions). Error past the positions.
+std::set<int64_t> traced_lengths(const ModelConfig& config, const TraceOptions& opts) {
+  const int64_t limit = position_limit(config);
+  std::set<int64_t> lengths(opts.lengths.begin(), opts.lengths.end());
+  int64_t max_length = opts.max_length.value_or(0);
+  if (!opts.max_length) {
+    max_length = lengths.empty() ? 128 : *lengths.rbegin();
+    if (limit > 0 && max_length > limit && opts.lengths.empty()) max_length = limit;
+  }
+  lengths.insert(max_length);
+  max_length = *lengths.rbegin();
+  if (limit > 0 && max_length > limit)
+    throw Error("--max-length " + std::to_string(max_length) + " exceeds the model's " +
+                std::to_string(limit) + " positions (max_position_embeddings in " + config.path +
+                ")");
+  return lengths;
+}
+
+// The method traced at a length: the largest is `forward`, the others forward_<L>.
+std::string method_name(int64_t length, int64_t max_length) {
+  return length == max_length ? "forward" : "forward_" + std::to_string(length);
+}
+
+// What stage "resolve" finds: the model folder, its config, what to build, at which lengths.
+struct Resolved {
+  ModelDir dir;
+  ModelConfig config;
+  std::string build_task;     // sentence-embedding builds feature-extraction's model
+  std::set<int64_t> lengths;  // ascending; the last is max_length
+  int64_t max_length = 0;
+};
+
+// Stage "resolve": the model folder (a hub id is downloaded), config.json, task and lengths.
+Resolved resolve(const std::string& model, const std::string& output, const TraceOptions& opts,
+                 StageClock& clock) {
+  clock.start();
+  ModelDir dir = resolve_model(model, opts.revision);
+  if (same_path(dir.path, output)) throw Error(context(output, "output is the input"));
+  ModelConfig config = load_config(dir.path);
+  std::string build_task = build_task_for(config, opts.task);
+  std::set<int64_t> lengths = traced_lengths(config, opts);
+  const int64_t max_length = *lengths.rbegin();
+  clock.end("resolve", dir.path);
+  return {std::move(dir), std::move(config), std::move(build_task), std::move(lengths), max_length};
+}
+
+// --keep-tied: tied weights arrive cloned; each clone shares its source's storage again.
+void share_tied(models::BuiltModel& built) {
+  auto params = built.module->named_parameters(/*recurse=*/true);
+  for (const auto& [name, source] : built.load.tied) {
+    at::Tensor* p = params.find(name);
+    at::Tensor* s = params.find(source);
+    if (p && s) p->set_data(*s);
+  }
+}
+
+// Stages "load" and "build": the checkpoint, then the native model in eval mode. The
+// checkpoint (a mapping) lives only until the model owns its weights, so peak memory
+// is one copy of the weights, not two.
+models::BuiltModel load_and_build(const Resolved& res, const TraceOptions& opts,
+                                  StageClock& clock) {
+  clock.start();
+  models::BuiltModel built = [&] {
+    Checkpoint ckpt = Checkpoint::load(res.dir.path);
+    clock.end("load", std::to_string(ckpt.tensors().size()) + " tensors, " +
+                          std::to_string(ckpt.total_bytes() / 1000000) + " MB");
+    clock.start();
+    return models::build_model(res.config, ckpt, res.build_task);
+  }();
+  built.module->eval();
+  if (opts.task == "sentence-embedding") built.task = opts.task;
+  if (opts.keep_tied) share_tied(built);
+  clock.end("build", built.hf_class + (built.load.tied.empty() ? ""
+                                       : opts.keep_tied        ? ", tied weights kept shared"
+                                                               : ", tied weights cloned"));
+  return built;
+}
+
+// The built model's description in the report: type, task, class, inputs, outputs, untied weights.
+void report_model(const models::BuiltModel& built, TraceReport& r) {
+  r.model_type = built.model_type;
+  r.task = built.task;
+  r.hf_class = built.hf_class;
+  r.input_names = built.input_names;
+  r.output_names = built.output_names;
+  for (const auto& [name, source] : built.load.tied) r.untied.push_back(name);
+}
+
+// Whether the files bundled for `run` include a tokenizer.
+bool has_tokenizer(const std::vector<std::string>& files) {
+  return std::any_of(files.begin(), files.end(), [](const std::string& f) {
+    return f == "tokenizer.json" || f == "vocab.txt" || f == "vocab.json" || f == "spiece.model" ||
+           f == "sentencepiece.bpe.model";
+  });
+}
+
+// One verification shape: a traced method called at [batch, length].
+struct Check {
+  std::string method;
+  int64_t batch, length;
+};
+
+// The verification shapes. Static: each method at its shape. Dynamic: forward at
+// three lengths and two batch sizes.
+std::vector<Check> verification_checks(const Resolved& res, const TraceOptions& opts) {
+  std::vector<Check> checks;
+  const int64_t max_length = res.max_length;
+  if (opts.dynamic) {
+    for (int64_t len : std::set<int64_t>{max_length, std::max<int64_t>(2, max_length / 2),
+                                         std::min<int64_t>(max_length, 7)})
+      for (int64_t b : {opts.batch_size, opts.batch_size + 1})
+        checks.push_back({"forward", b, len});
+  } else {
+    for (int64_t len : res.lengths)
+      checks.push_back({method_name(len, max_length), opts.batch_size, len});
+  }
+  return checks;
+}
+
+// bf16 / int8: the float32 model's outputs on the unpadded verification inputs
+// (per check), the reference for the converted trace. Empty without conversion.
+struct Float32Reference {
+  std::vector<std::vector<at::Tensor>> inputs, outputs;
+};
+
+// Stage "convert" (bf16 / int8 only): keeps the float32 reference when verifying,
+// then converts the model in place.
+Float32Reference convert_model(models::BuiltModel& built, models::Precision precision,
+                               const std::vector<Check>& checks, DummyInputs& dummy, bool verify,
+                               StageClock& clock) {
+  Float32Reference ref;
+  if (precision == models::Precision::Float32) return ref;
+  clock.start();
+  if (verify) {
+    torch::NoGradGuard no_grad;
+    for (const auto& c : checks) {
+      ref.inputs.push_back(dummy.full(c.batch, c.length));
+      ref.outputs.push_back(built.forward(ref.inputs.back()));
+    }
+  }
+  const int64_t n = models::convert(*built.module, precision);
+  clock.end("convert", precision == models::Precision::Int8
+                           ? std::to_string(n) + " linear layers to int8 (dynamic, " +
+                                 c10::toString(at::globalContext().qEngine()) + ")"
+                           : std::to_string(n) + " tensors to bfloat16");
+  return ref;
+}
+
+// The traced module and its methods by length. Of each dummy call's outputs only
+// the shapes and dtypes are kept, for the metadata: holding the tensors (a
+// [B, L, vocab] logits each) would add to the peak while saving.
+struct Traced {
+  torch::jit::Module module;
+  std::map<int64_t, std::string> methods;
+  std::map<int64_t, std::vector<std::pair<std::vector<int64_t>, at::ScalarType>>> outputs;
+};
+
+// Stage "trace": a method per length, on dummy inputs of --batch-size (--dynamic: any shape).
+Traced trace_methods(const models::BuiltModel& built, const Resolved& res, const TraceOptions& opts,
+                     DummyInputs& dummy, StageClock& clock) {
+  clock.start();
+  Tracer tracer(built);
+  Traced traced;
+  {
+    std::optional<models::DynamicShapes> dynamic;
+    if (opts.dynamic) dynamic.emplace();
+    for (int64_t len : res.lengths) {
+      const std::string method = method_name(len, res.max_length);
+      for (const at::Tensor& o : tracer.add_method(method, dummy.full(opts.batch_size, len)))
+        traced.outputs[len].emplace_back(o.sizes().vec(), o.scalar_type());
+      traced.methods[len] = method;
+    }
+  }
+  traced.module = tracer.module();
+  clock.end("trace", std::to_string(res.lengths.size()) + " method" +
+                         (res.lengths.size() > 1 ? "s" : "") + ", batch " +
+                         std::to_string(opts.batch_size));
+  return traced;
+}
+
+// Stage "optimize" (--optimize): weights folded into the graphs as constants, then
+// the inference passes (conv/linear folding, MKLDNN layouts where they pay). The
+// module's `training` attributes (false) are what let freeze() run at all.
+void optimize(Traced& traced, StageClock& clock) {
+  clock.start();
+  std::vector<std::string> others;
+  for (const auto& [len, method] : traced.methods)
+    if (method != "forward") others.push_back(method);
+  try {
+    traced.module = torch::jit::freeze(traced.module, others);
+    traced.module = torch::jit::optimize_for_inference(traced.module, others);
+  } catch (const c10::Error& e) {
+    std::string msg = e.what_without_backtrace();
+    throw Error("--optimize failed: " + first_line(msg));
+  }
+  clock.end("optimize", "frozen, optimized for inference");
+}
+
+// The tolerance of one output against eager mode.
+double tolerance(models::Precision precision, double atol, const at::Tensor& eager) {
+  // bf16: the TorchScript interpreter rounds some arithmetic differently
+  // from eager mode (Python's torch.jit.trace of transformers' GPT-2 in
+  // bf16 is 0.073 off its eager logits too, and ours 0.082 on padded
+  // input), and the rounding compounds over the layers. So here the
+  // check only catches a broken trace (errors of the output's own
+  // magnitude): 1/8 of max |output| on top of atol. The accuracy that
+  // matters, against float32, is checked with --min-cosine.
+  if (precision != models::Precision::BFloat16) return atol;
+  return atol + std::ldexp(eager.abs().max().item<double>(), -3);
+}
+
+// Each output of one traced call against the eager model's: finite, and within
+// tolerance (VerifyError otherwise); the largest differences into the report.
+void compare_with_eager(const std::vector<std::string>& names, const std::vector<at::Tensor>& eager,
+                        const std::vector<at::Tensor>& traced, const Check& c, bool padded,
+                        models::Precision precision, double atol, TraceReport& r) {
+  const std::string shape =
+      "input [" + std::to_string(c.batch) + ", " + std::to_string(c.length) + "]";
+  if (eager.size() != traced.size())
+    throw VerifyError("verification failed: the trace returns " + std::to_string(traced.size()) +
+                      " outputs, the eager model " + std::to_string(eager.size()));
+  for (size_t i = 0; i < eager.size(); ++i) {
+    const std::string& name = names[i];
+    // A NaN or inf output (a broken checkpoint, an overflow) makes any comparison meaningless.
+    if (!at::isfinite(traced[i]).all().item<bool>())
+      throw VerifyError("verification failed: output \"" + name + "\" of " + c.method +
+                        " is not finite (NaN or inf) on " +
+                        (padded ? "a padded " : "an unpadded ") + shape +
+                        "; check the weights; nothing written");
+    const double d = max_abs_diff(eager[i], traced[i]);
+    r.max_abs_diff[name] = std::max(r.max_abs_diff[name], d);
+    const double tol = tolerance(precision, atol, eager[i]);
+    if (!(d <= tol)) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.3g", d);
+      throw VerifyError("verification failed: output \"" + name + "\" of " + c.method +
+                        " differs from the eager model by " + buf + " (atol " +
+                        std::to_string(tol) + ", " + (padded ? "padded " : "unpadded ") + shape +
+                        "); nothing written");
+    }
+  }
+}
+
+// The lever's cost: each output of the converted trace against the float32 model;
+// the worst accuracy into the report, VerifyError under --min-cosine.
+void compare_with_float32(const std::vector<std::string>& names,
+                          const std::vector<at::Tensor>& reference,
+                          const std::vector<at::Tensor>& traced, models::Precision precision,
+                          double min_cosine, TraceReport& r) {
+  for (size_t i = 0; i < traced.size() && i < reference.size(); ++i) {
+    const std::string& name = names[i];
+    TraceReport::Accuracy a = accuracy_against(reference[i], traced[i], is_logits(name));
+    auto [it, fresh] = r.accuracy.emplace(name, a);
+    if (!fresh) {
+      it->second.cosine = std::min(it->second.cosine, a.cosine);
+      it->second.max_abs_diff = std::max(it->second.max_abs_diff, a.max_abs_diff);
+      if (a.top1 >= 0)
+        it->second.top1 = std::min(it->second.top1 < 0 ? 1.0 : it->second.top1, a.top1);
+    }
+    if (!(a.cosine >= min_cosine)) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.6f", a.cosine);
+      throw VerifyError("verification failed: output \"" + name + "\" of the " +
+                        models::precision_label(precision) + " trace has cosine " + buf +
+                        " to the float32 model (--min-cosine " + std::to_string(min_cosine) +
+                        "); nothing written");
+    }
+  }
+}
+
+// Stage "verify": the trace against the eager model at every check, on fresh
+// inputs, one unpadded and one padded; the converted trace against float32 too.
+void verify(const models::BuiltModel& built, Traced& traced, const std::vector<Check>& checks,
+            const Float32Reference& ref, DummyInputs& dummy, models::Precision precision,
+            const TraceOptions& opts, TraceReport& r, StageClock& clock) {
+  clock.start();
+  torch::NoGradGuard no_grad;
+  for (size_t ci = 0; ci < checks.size(); ++ci) {
+    const Check& c = checks[ci];
+    for (bool padded : {false, true}) {
+      std::vector<at::Tensor> in = padded               ? dummy.padded(c.batch, c.length)
+                                   : ref.inputs.empty() ? dummy.full(c.batch, c.length)
+                                                        : ref.inputs[ci];
+      std::vector<at::Tensor> eager = built.forward(in);
+      std::vector<at::Tensor> out = run_method(traced.module, c.method, in);
+      compare_with_eager(built.output_names, eager, out, c, padded, precision, opts.atol, r);
+      if (!padded && !ref.outputs.empty())
+        compare_with_float32(built.output_names, ref.outputs[ci], out, precision, opts.min_cosine,
+                             r);
+    }
+  }
+  r.verified = true;
+  double worst = 0;
+  for (const auto& [k, v] : r.max_abs_diff) worst = std::max(worst, v);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "max abs diff %.3g over %zu outputs at %zu shapes, atol %g", worst,
+                r.max_abs_diff.size(), checks.size(), opts.atol);
+  clock.end("verify", buf);
+}
+
+// meta.json's "methods", "inputs" and "outputs": the traced methods and forward's signature.
+void describe_methods(const Traced& traced, const models::BuiltModel& built, int64_t batch_size,
+                      int64_t max_length, json& meta) {
+  json methods = json::array();
+  for (const auto& [len, method] : traced.methods)
+    methods.push_back({{"name", method}, {"length", len}});
+  meta["methods"] = methods;
+  json inputs = json::array();
+  for (const auto& n : built.input_names)
+    inputs.push_back({{"name", n}, {"dtype", "int64"}, {"shape", {batch_size, max_length}}});
+  meta["inputs"] = inputs;
+  json outputs = json::array();
+  const auto& out = traced.outputs.at(max_length);
+  for (size_t i = 0; i < built.output_names.size() && i < out.size(); ++i)
+    outputs.push_back({{"name", built.output_names[i]},
+                       {"dtype", dtype_string(out[i].second)},
+                       {"shape", out[i].first}});
+  meta["outputs"] = outputs;
+}
+
+// meta.json's "verification": whether the trace was verified, and how closely.
+json verification_json(const TraceReport& r, const TraceOptions& opts) {
+  json verification = {{"verified", r.verified}, {"atol", opts.atol}};
+  json diffs = json::object();
+  for (const auto& [k, v] : r.max_abs_diff) diffs[k] = v;
+  verification["max_abs_diff"] = diffs;
+  if (!r.accuracy.empty()) {
+    verification["against_float32"] = accuracy_json(r.accuracy);
+    verification["min_cosine"] = opts.min_cosine;
+  }
+  return verification;
+}
+
+// hfjit/meta.json: what the artifact holds and everything `run` needs to use it.
+json artifact_meta(const std::string& model, const Resolved& res, const models::BuiltModel& built,
+                   const Traced& traced, int64_t pad_id, const std::vector<std::string>& files,
+                   models::Precision precision, const TraceOptions& opts, const TraceReport& r) {
+  json meta;
+  meta["format"] = "hfjit";
+  meta["format_version"] = 1;
+  meta["hfjit_version"] = version();
+  meta["torch_version"] = torch_version();
+  meta["source"] = {{"model", model}, {"revision", res.dir.revision}};
+  meta["model_type"] = built.model_type;
+  meta["task"] = built.task;
+  meta["hf_class"] = built.hf_class;
+  meta["batch_size"] = opts.batch_size;
+  meta["max_length"] = res.max_length;
+  describe_methods(traced, built, opts.batch_size, res.max_length, meta);
+  meta["pad_token_id"] = pad_id;
+  meta["vocab_size"] = res.config.vocab_size;
+  meta["tie_mode"] = built.load.tied.empty() ? "none" : opts.keep_tied ? "shared" : "cloned";
+  meta["untied"] = r.untied;
+  meta["dtype"] = r.dtype;
+  meta["quantization"] = r.quantization;
+  if (precision == models::Precision::Int8)
+    meta["quantized_engine"] = c10::toString(at::globalContext().qEngine());
+  meta["dynamic"] = opts.dynamic;
+  meta["optimized"] = opts.optimize;
+  json labels = json::object();
+  for (const auto& [id, label] : res.config.id2label) labels[std::to_string(id)] = label;
+  meta["labels"] = labels;
+  meta["files"] = files;
+  meta["verification"] = verification_json(r, opts);
+  return meta;
+}
+
+// Stage "save": the module with meta.json, config.json and the folder's files for
+// `run` as extra files, written atomically (TorchScriptFile::save).
+void save_artifact(Traced& traced, const json& meta, const Resolved& res,
+                   const std::vector<std::string>& files, const std::string& output, bool force,
+                   TraceReport& r, StageClock& clock) {
+  clock.start();
+  TorchScriptFile ts{traced.module, {}};
+  ts.extra_files["hfjit/meta.json"] = meta.dump(2) + "\n";
+  ts.extra_files["config.json"] = read_text_file(res.config.path);
+  for (const auto& f : files)
+    ts.extra_files[f] = read_text_file((fs::path(res.dir.path) / f).string());
+  for (const auto& [name, contents] : ts.extra_files) r.extra_files.push_back(name);
+  std::error_code ec;
+  if (fs::exists(output, ec) && !force)
+    throw Error(context(output, "already exists (use --force to replace it)"));
+  ts.save(output);
+  r.file_bytes = fs::file_size(output);
+  clock.end("save", output + " (" + std::to_string(r.file_bytes / 1000) + " kB)");
+}
+
+}  // namespace
+
+nlohmann::json accuracy_json(const std::map<std::string, TraceReport::Accuracy>& accuracy) {
+  nlohmann::json acc = nlohmann::json::object();
+  for (const auto& [k, a] : accuracy) {
+    acc[k] = {{"cosine", a.cosine}, {"max_abs_diff", a.max_abs_diff}};
+    if (a.top1 >= 0) acc[k]["top1_agreement"] = a.top1;
+  }
+  return acc;
+}
+
+std::vector<std::string> artifact_files(const std::string& model_dir) {
+  static const char* kTokenizerFiles[] = {
+      "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+      "vocab.txt",      "vocab.json",            "merges.txt",              "spiece.model",
+      "sentencepiece.bpe.model", "source.spm", "target.spm",
+      // sentence-transformers
+      "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json",
+      // decoding defaults (eos_token_id) for text generation
+      "generation_config.json"};
+  std::vector<std::string> out;
+  const fs::path dir(model_dir);
+  std::error_code ec;
+  for (const char* f : kTokenizerFiles)
+    if (fs::is_regular_file(dir / f, ec)) out.push_back(f);
+  // The configuration of each sentence-transformers module (1_Pooling/config.json, ...).
+  if (fs::is_regular_file(dir / "modules.json", ec)) {
+    try {
+      auto mods = nlohmann::json::parse(read_text_file((dir / "modules.json").string()));
+      for (const auto& m : mods) {
+        std::string path = m.value("path", "");
+        if (path.empty() || path.find("..") != std::string::npos || path[0] == '/') continue;
+        if (fs::is_regular_file(dir / path / "config.json", ec)) out.push_back(path + "/config.json");
+      }
+    } catch (const std::exception&) {
+      throw Error(context((dir / "modules.json").string(), "is not valid JSON"));
+    }
+  }
+  return out;
+}
+
+TraceReport trace_model(const std::string& model, const std::string& output,
+                        const TraceOptions& opts,
+                        const std::function<void(const TraceStage&)>& on_stage) {
+  // A fixed mmap threshold: blocks of 1 MiB and more (weights, activations)
+  // go back to the system when freed. glibc's default threshold grows with
+  // every large free, after which such blocks stay in the heap; the save
+  // stage then held about 170 MiB more on BERT-base (docs/benchmarks.md).
+  // Here, not in the CLI, so every caller of trace_model gets that peak.
+  ::mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  TraceReport r;
+  r.model = model;
+  r.output = output;
+  StageClock clock(r, on_stage);
+
+  const models::Precision precision = check_options(output, opts);
+  r.dtype = models::precision_dtype(precision);
+  r.quantization = models::precision_quantization(precision);
+
+  const Resolved res = resolve(model, output, opts, clock);
+  r.lengths.assign(res.lengths.begin(), res.lengths.end());
+  r.batch_size = opts.batch_size;
+
+  models::BuiltModel built = load_and_build(res, opts, clock);
+  report_model(built, r);
+  const std::vector<std::string> files = artifact_files(res.dir.path);
+  if (!has_tokenizer(files))
+    r.warnings.push_back(res.dir.path +
+                         " has no tokenizer files; `hfjit run` will need --tokenizer DIR");
+
+  // Dummy inputs avoid special tokens, as real text mostly does.
+  DummyInputs dummy(res.config, res.dir.path, built.input_names, opts.seed);
+  const std::vector<Check> checks = verification_checks(res, opts);
+  const Float32Reference reference =
+      convert_model(built, precision, checks, dummy, opts.verify, clock);
+  Traced traced = trace_methods(built, res, opts, dummy, clock);
+  if (opts.optimize) optimize(traced, clock);
+  if (opts.verify) verify(built, traced, checks, reference, dummy, precision, opts, r, clock);
+
+  const json meta =
+      artifact_meta(model, res, built, traced, dummy.pad_id(), files, precision, opts, r);
+  save_artifact(traced, meta, res, files, output, opts.force, r, clock);
+  return r;
+}
+
+}  // namespace hfjit
