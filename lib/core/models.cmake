@@ -3,6 +3,7 @@
 target_sources(hfjit PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/src/weights.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/models/layers.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/models/heads.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/models/convert.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/models/bert.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/models/roberta.cpp

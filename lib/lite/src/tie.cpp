@@ -7,38 +7,7 @@
 
 namespace hfjit {
 
-const std::vector<TieRule>& tie_rules() {
-  static const std::vector<TieRule> rules = {
-      // BERT family: BertLMPredictionHead (decoder.bias is the head's bias).
-      {"bert.embeddings.word_embeddings.weight", "cls.predictions.decoder.weight", true, "cls.predictions.bias", {}},
-      {"cls.predictions.bias", "cls.predictions.decoder.bias", false, "cls.predictions.bias", {}},
-      // RoBERTa (also XLM-RoBERTa, CamemBERT): RobertaLMHead.
-      {"roberta.embeddings.word_embeddings.weight", "lm_head.decoder.weight", true, "lm_head.bias", {}},
-      {"lm_head.bias", "lm_head.decoder.bias", false, "lm_head.bias", {}},
-      // ALBERT: AlbertMLMHead.
-      {"albert.embeddings.word_embeddings.weight", "predictions.decoder.weight", true, "predictions.bias", {}},
-      {"predictions.bias", "predictions.decoder.bias", false, "predictions.bias", {}},
-      // ELECTRA generator.
-      {"electra.embeddings.word_embeddings.weight", "generator_lm_head.weight", true, "generator_lm_head.bias", {}},
-      // DistilBERT.
-      {"distilbert.embeddings.word_embeddings.weight", "vocab_projector.weight", true, "vocab_projector.bias", {}},
-      // GPT-2: the LM head has no weights of its own to witness it.
-      {"transformer.wte.weight", "lm_head.weight", true, "", {"GPT2LMHeadModel", "GPT2DoubleHeadsModel"}},
-      // T5: embed_tokens always share `shared`; lm_head when tied.
-      {"shared.weight", "encoder.embed_tokens.weight", false, "encoder.final_layer_norm.weight", {}},
-      {"shared.weight", "decoder.embed_tokens.weight", false, "decoder.final_layer_norm.weight", {}},
-      {"shared.weight", "lm_head.weight", true, "",
-       {"T5ForConditionalGeneration", "MT5ForConditionalGeneration", "UMT5ForConditionalGeneration",
-        "LongT5ForConditionalGeneration"}},
-      // BART / mBART / Marian / Pegasus keep them under model.
-      {"model.shared.weight", "model.encoder.embed_tokens.weight", false, "model.encoder.layers.0.fc1.weight", {}},
-      {"model.shared.weight", "model.decoder.embed_tokens.weight", false, "model.decoder.layers.0.fc1.weight", {}},
-      {"model.shared.weight", "lm_head.weight", true, "",
-       {"BartForConditionalGeneration", "MBartForConditionalGeneration", "MarianMTModel",
-        "PegasusForConditionalGeneration"}},
-  };
-  return rules;
-}
+const std::vector<TieRule>& tie_rules() { return all_tie_rules(); }
 
 std::vector<TiedGroup> find_tied_groups(const RawCheckpoint& ckpt, const ModelConfig& config) {
   const auto& tensors = ckpt.tensors();

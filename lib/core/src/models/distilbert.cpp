@@ -44,8 +44,9 @@ at::Tensor sinusoidal_table(int64_t n_pos, int64_t dim) {
 }
 
 DistilBertEmbeddings::DistilBertEmbeddings(const WeightLoader& w, const DistilBertConfig& c) {
+  Scope s(*this, w);
   word_embeddings =
-      add<Embedding>(*this, "word_embeddings", w.sub("word_embeddings"), c.vocab_size, c.dim);
+      s.add<Embedding>("word_embeddings", c.vocab_size, c.dim);
   if (c.sinusoidal_pos_embds) {
     // A fixed table (requires_grad=False in transformers): a buffer here.
     const WeightLoader p = w.sub("position_embeddings");
@@ -56,12 +57,11 @@ DistilBertEmbeddings::DistilBertEmbeddings(const WeightLoader& w, const DistilBe
         register_module("position_embeddings", std::make_shared<torch::nn::Module>("Embedding"));
     position_table_ = position_embeddings_->register_buffer("weight", position_table_);
   } else {
-    auto e = add<Embedding>(*this, "position_embeddings", w.sub("position_embeddings"),
-                            c.max_position_embeddings, c.dim);
+    auto e = s.add<Embedding>("position_embeddings", c.max_position_embeddings, c.dim);
     position_table_ = e->weight;
     position_embeddings_ = e;
   }
-  layer_norm_ = add<LayerNorm>(*this, "LayerNorm", w.sub("LayerNorm"), c.dim, kLayerNormEps);
+  layer_norm_ = s.add<LayerNorm>("LayerNorm", c.dim, kLayerNormEps);
 }
 
 at::Tensor DistilBertEmbeddings::forward(const at::Tensor& input_ids) const {
@@ -73,10 +73,11 @@ at::Tensor DistilBertEmbeddings::forward(const at::Tensor& input_ids) const {
 
 MultiHeadSelfAttention::MultiHeadSelfAttention(const WeightLoader& w, const DistilBertConfig& c)
     : heads_(c.n_heads) {
-  q_lin_ = add<Linear>(*this, "q_lin", w.sub("q_lin"), c.dim, c.dim);
-  k_lin_ = add<Linear>(*this, "k_lin", w.sub("k_lin"), c.dim, c.dim);
-  v_lin_ = add<Linear>(*this, "v_lin", w.sub("v_lin"), c.dim, c.dim);
-  out_lin_ = add<Linear>(*this, "out_lin", w.sub("out_lin"), c.dim, c.dim);
+  Scope s(*this, w);
+  q_lin_ = s.add<Linear>("q_lin", c.dim, c.dim);
+  k_lin_ = s.add<Linear>("k_lin", c.dim, c.dim);
+  v_lin_ = s.add<Linear>("v_lin", c.dim, c.dim);
+  out_lin_ = s.add<Linear>("out_lin", c.dim, c.dim);
 }
 
 at::Tensor MultiHeadSelfAttention::forward(const at::Tensor& x,
@@ -95,8 +96,9 @@ at::Tensor MultiHeadSelfAttention::forward(const at::Tensor& x,
 }
 
 FFN::FFN(const WeightLoader& w, const DistilBertConfig& c) : act_(c.activation) {
-  lin1_ = add<Linear>(*this, "lin1", w.sub("lin1"), c.dim, c.hidden_dim);
-  lin2_ = add<Linear>(*this, "lin2", w.sub("lin2"), c.hidden_dim, c.dim);
+  Scope s(*this, w);
+  lin1_ = s.add<Linear>("lin1", c.dim, c.hidden_dim);
+  lin2_ = s.add<Linear>("lin2", c.hidden_dim, c.dim);
 }
 
 at::Tensor FFN::forward(const at::Tensor& x) const {
@@ -104,12 +106,13 @@ at::Tensor FFN::forward(const at::Tensor& x) const {
 }
 
 TransformerBlock::TransformerBlock(const WeightLoader& w, const DistilBertConfig& c) {
-  attention_ = add<MultiHeadSelfAttention>(*this, "attention", w.sub("attention"), c);
+  Scope s(*this, w);
+  attention_ = s.add<MultiHeadSelfAttention>("attention", c);
   sa_layer_norm_ =
-      add<LayerNorm>(*this, "sa_layer_norm", w.sub("sa_layer_norm"), c.dim, kLayerNormEps);
-  ffn_ = add<FFN>(*this, "ffn", w.sub("ffn"), c);
+      s.add<LayerNorm>("sa_layer_norm", c.dim, kLayerNormEps);
+  ffn_ = s.add<FFN>("ffn", c);
   output_layer_norm_ =
-      add<LayerNorm>(*this, "output_layer_norm", w.sub("output_layer_norm"), c.dim, kLayerNormEps);
+      s.add<LayerNorm>("output_layer_norm", c.dim, kLayerNormEps);
 }
 
 at::Tensor TransformerBlock::forward(const at::Tensor& x, const at::Tensor& attention_mask) const {
@@ -117,10 +120,11 @@ at::Tensor TransformerBlock::forward(const at::Tensor& x, const at::Tensor& atte
   return output_layer_norm_->forward(ffn_->forward(sa) + sa);
 }
 
-DistilBertTransformer::DistilBertTransformer(const WeightLoader& w, const DistilBertConfig& c)
-    : layer_(*this, "layer") {
+DistilBertTransformer::DistilBertTransformer(const WeightLoader& w, const DistilBertConfig& c) {
+  Scope s(*this, w);
+  layer_ = s.list<TransformerBlock>("layer");
   for (int64_t i = 0; i < c.n_layers; ++i)
-    layer_.push_back(std::make_shared<TransformerBlock>(w.sub("layer").sub(i), c));
+    layer_.push(c);
 }
 
 at::Tensor DistilBertTransformer::forward(at::Tensor x, const at::Tensor& attention_mask,
@@ -134,110 +138,46 @@ at::Tensor DistilBertTransformer::forward(at::Tensor x, const at::Tensor& attent
 }
 
 DistilBertModel::DistilBertModel(const WeightLoader& w, const DistilBertConfig& c) {
-  embeddings_ = add<DistilBertEmbeddings>(*this, "embeddings", w.sub("embeddings"), c);
-  transformer_ = add<DistilBertTransformer>(*this, "transformer", w.sub("transformer"), c);
+  Scope s(*this, w);
+  embeddings_ = s.add<DistilBertEmbeddings>("embeddings", c);
+  transformer_ = s.add<DistilBertTransformer>("transformer", c);
 }
 
-at::Tensor DistilBertModel::forward(const ModelInputs& in, std::vector<at::Tensor>* hidden) const {
-  return transformer_->forward(embeddings_->forward(in.input_ids), in.attention_mask, hidden);
+BaseOutput DistilBertModel::forward(const ModelInputs& in, std::vector<at::Tensor>* hidden) const {
+  BaseOutput out;
+  out.last_hidden_state = transformer_->forward(embeddings_->forward(in.input_ids), in.attention_mask, hidden);
+  return out;
 }
 
-DistilBertBase::DistilBertBase(const WeightLoader& w, const DistilBertConfig& c, bool hidden)
-    : Model(hidden) {
-  model_ = std::make_shared<DistilBertModel>(w.base_alone("distilbert"), c);
-  for (const auto& child : model_->named_children()) register_module(child.key(), child.value());
-  set_output_names({"last_hidden_state"}, c.n_layers + 1);
+DistilBertClassificationHead::DistilBertClassificationHead(const HeadContext& h)
+    : pre_classifier_(h.root.add<Linear>("pre_classifier", h.hidden_size, h.hidden_size)),
+      classifier_(h.root.add<Linear>("classifier", h.hidden_size, h.num_labels)) {}
+
+std::vector<at::Tensor> DistilBertClassificationHead::forward(const BaseOutput& base, const ModelInputs&) const {
+  at::Tensor x = at::relu(pre_classifier_->forward(base.last_hidden_state.select(1, 0)));
+  return {classifier_->forward(x)};
 }
 
-std::vector<at::Tensor> DistilBertBase::forward(const ModelInputs& in) {
-  std::vector<at::Tensor> hidden;
-  return finish_outputs({model_->forward(in, hidden_states(hidden))}, hidden);
-}
-
-DistilBertForMaskedLM::DistilBertForMaskedLM(const WeightLoader& w, const DistilBertConfig& c,
-                                             bool hidden)
-    : Model(hidden), act_(c.activation) {
-  distilbert_ = add<DistilBertModel>(*this, "distilbert", w.base("distilbert"), c);
-  vocab_transform_ = add<Linear>(*this, "vocab_transform", w.sub("vocab_transform"), c.dim, c.dim);
-  vocab_layer_norm_ =
-      add<LayerNorm>(*this, "vocab_layer_norm", w.sub("vocab_layer_norm"), c.dim, kLayerNormEps);
-  const WeightLoader p = w.sub("vocab_projector");
-  at::Tensor weight =
-      p.tied("weight", {c.vocab_size, c.dim}, distilbert_->embeddings().word_embeddings->weight,
-             "distilbert.embeddings.word_embeddings.weight", c.tie_word_embeddings);
-  vocab_projector_ =
-      add<Linear>(*this, "vocab_projector", weight, p.tensor("bias", {c.vocab_size}));
-  set_output_names({"logits"}, c.n_layers + 1);
-}
-
-std::vector<at::Tensor> DistilBertForMaskedLM::forward(const ModelInputs& in) {
-  std::vector<at::Tensor> hidden;
-  at::Tensor x = distilbert_->forward(in, hidden_states(hidden));
-  x = activate(act_, vocab_transform_->forward(x));
-  x = vocab_projector_->forward(vocab_layer_norm_->forward(x));
-  return finish_outputs({x}, hidden);
-}
-
-DistilBertForSequenceClassification::DistilBertForSequenceClassification(const WeightLoader& w,
-                                                                         const DistilBertConfig& c,
-                                                                         bool hidden)
-    : Model(hidden) {
-  distilbert_ = add<DistilBertModel>(*this, "distilbert", w.base("distilbert"), c);
-  pre_classifier_ = add<Linear>(*this, "pre_classifier", w.sub("pre_classifier"), c.dim, c.dim);
-  classifier_ = add<Linear>(*this, "classifier", w.sub("classifier"), c.dim, c.num_labels);
-  set_output_names({"logits"}, c.n_layers + 1);
-}
-
-std::vector<at::Tensor> DistilBertForSequenceClassification::forward(const ModelInputs& in) {
-  std::vector<at::Tensor> hidden;
-  at::Tensor x = distilbert_->forward(in, hidden_states(hidden)).select(1, 0);
-  x = at::relu(pre_classifier_->forward(x));
-  return finish_outputs({classifier_->forward(x)}, hidden);
-}
-
-DistilBertForTokenClassification::DistilBertForTokenClassification(const WeightLoader& w,
-                                                                   const DistilBertConfig& c,
-                                                                   bool hidden)
-    : Model(hidden) {
-  distilbert_ = add<DistilBertModel>(*this, "distilbert", w.base("distilbert"), c);
-  classifier_ = add<Linear>(*this, "classifier", w.sub("classifier"), c.dim, c.num_labels);
-  set_output_names({"logits"}, c.n_layers + 1);
-}
-
-std::vector<at::Tensor> DistilBertForTokenClassification::forward(const ModelInputs& in) {
-  std::vector<at::Tensor> hidden;
-  at::Tensor x = distilbert_->forward(in, hidden_states(hidden));
-  return finish_outputs({classifier_->forward(x)}, hidden);
-}
-
-DistilBertForQuestionAnswering::DistilBertForQuestionAnswering(const WeightLoader& w,
-                                                               const DistilBertConfig& c,
-                                                               bool hidden)
-    : Model(hidden) {
-  distilbert_ = add<DistilBertModel>(*this, "distilbert", w.base("distilbert"), c);
-  qa_outputs_ = add<Linear>(*this, "qa_outputs", w.sub("qa_outputs"), c.dim, 2);
-  set_output_names({"start_logits", "end_logits"}, c.n_layers + 1);
-}
-
-std::vector<at::Tensor> DistilBertForQuestionAnswering::forward(const ModelInputs& in) {
-  std::vector<at::Tensor> hidden;
-  at::Tensor x = distilbert_->forward(in, hidden_states(hidden));
-  return finish_outputs(split_span_logits(qa_outputs_->forward(x)), hidden);
-}
-
-std::shared_ptr<Model> make_distilbert(const std::string& task, const ModelConfig& config,
-                                       const WeightLoader& w, const BuildOptions& options) {
+FamilyParts distilbert_parts(const ModelConfig& config, const BuildOptions&) {
   const DistilBertConfig c = DistilBertConfig::from(config);
-  const bool hidden = options.output_hidden_states;
-  if (task == "feature-extraction") return std::make_shared<DistilBertBase>(w, c, hidden);
-  if (task == "fill-mask") return std::make_shared<DistilBertForMaskedLM>(w, c, hidden);
-  if (task == "text-classification")
-    return std::make_shared<DistilBertForSequenceClassification>(w, c, hidden);
-  if (task == "token-classification")
-    return std::make_shared<DistilBertForTokenClassification>(w, c, hidden);
-  if (task == "question-answering")
-    return std::make_shared<DistilBertForQuestionAnswering>(w, c, hidden);
-  throw Error("distilbert has no task \"" + task + "\"");
+  FamilyParts p;
+  p.hidden_size = c.dim;
+  p.num_labels = c.num_labels;
+  p.num_hidden_states = c.n_layers + 1;
+  p.base = [c](const WeightLoader& w, std::optional<bool>) { return std::make_shared<DistilBertModel>(w, c); };
+  LMHeadLayout lm;  // vocab_transform, act, vocab_layer_norm, vocab_projector (with its own bias)
+  lm.dense = "vocab_transform";
+  lm.norm = "vocab_layer_norm";
+  lm.decoder = "vocab_projector";
+  lm.bias = LMHeadLayout::Bias::Own;
+  lm.act = c.activation;
+  lm.eps = kLayerNormEps;
+  lm.vocab_size = c.vocab_size;
+  lm.tie = c.tie_word_embeddings;
+  p.heads["fill-mask"] = {[lm](const HeadContext& h) { return std::make_unique<MaskedLMHead>(h, lm); }};
+  p.heads["text-classification"] = {
+      [](const HeadContext& h) { return std::make_unique<DistilBertClassificationHead>(h); }};
+  return p;
 }
 
 }  // namespace hfjit::models

@@ -41,8 +41,9 @@ GPT2Attention::GPT2Attention(const WeightLoader& w, const GPT2Config& c, int64_t
       scale_attn_weights_(c.scale_attn_weights),
       scale_by_inverse_layer_idx_(c.scale_attn_by_inverse_layer_idx),
       reorder_and_upcast_(c.reorder_and_upcast_attn) {
-  c_attn_ = add<Conv1D>(*this, "c_attn", w.sub("c_attn"), c.n_embd, 3 * c.n_embd);
-  c_proj_ = add<Conv1D>(*this, "c_proj", w.sub("c_proj"), c.n_embd, c.n_embd);
+  Scope s(*this, w);
+  c_attn_ = s.add<Conv1D>("c_attn", c.n_embd, 3 * c.n_embd);
+  c_proj_ = s.add<Conv1D>("c_proj", c.n_embd, c.n_embd);
 }
 
 namespace {
@@ -110,9 +111,10 @@ GPT2Attention::Output GPT2Attention::forward(const at::Tensor& hidden,
 }
 
 GPT2MLP::GPT2MLP(const WeightLoader& w, const GPT2Config& c) : act_(c.activation_function) {
+  Scope s(*this, w);
   const int64_t inner = c.n_inner.value_or(4 * c.n_embd);
-  c_fc_ = add<Conv1D>(*this, "c_fc", w.sub("c_fc"), c.n_embd, inner);
-  c_proj_ = add<Conv1D>(*this, "c_proj", w.sub("c_proj"), inner, c.n_embd);
+  c_fc_ = s.add<Conv1D>("c_fc", c.n_embd, inner);
+  c_proj_ = s.add<Conv1D>("c_proj", inner, c.n_embd);
 }
 
 at::Tensor GPT2MLP::forward(const at::Tensor& x) const {
@@ -120,10 +122,11 @@ at::Tensor GPT2MLP::forward(const at::Tensor& x) const {
 }
 
 GPT2Block::GPT2Block(const WeightLoader& w, const GPT2Config& c, int64_t layer_idx) {
-  ln_1_ = add<LayerNorm>(*this, "ln_1", w.sub("ln_1"), c.n_embd, c.layer_norm_epsilon);
-  attn_ = add<GPT2Attention>(*this, "attn", w.sub("attn"), c, layer_idx);
-  ln_2_ = add<LayerNorm>(*this, "ln_2", w.sub("ln_2"), c.n_embd, c.layer_norm_epsilon);
-  mlp_ = add<GPT2MLP>(*this, "mlp", w.sub("mlp"), c);
+  Scope s(*this, w);
+  ln_1_ = s.add<LayerNorm>("ln_1", c.n_embd, c.layer_norm_epsilon);
+  attn_ = s.add<GPT2Attention>("attn", c, layer_idx);
+  ln_2_ = s.add<LayerNorm>("ln_2", c.n_embd, c.layer_norm_epsilon);
+  mlp_ = s.add<GPT2MLP>("mlp", c);
 }
 
 GPT2Attention::Output GPT2Block::forward(const at::Tensor& hidden, const at::Tensor& mask) const {
@@ -133,21 +136,22 @@ GPT2Attention::Output GPT2Block::forward(const at::Tensor& hidden, const at::Ten
   return out;
 }
 
-GPT2Model::GPT2Model(const WeightLoader& w, const GPT2Config& c) : h_(*this, "h") {
-  wte_ = add<Embedding>(*this, "wte", w.sub("wte"), c.vocab_size, c.n_embd);
-  wpe_ = add<Embedding>(*this, "wpe", w.sub("wpe"), c.n_positions, c.n_embd);
-  for (int64_t i = 0; i < c.n_layer; ++i)
-    h_.push_back(std::make_shared<GPT2Block>(w.sub("h").sub(i), c, i));
-  ln_f_ = add<LayerNorm>(*this, "ln_f", w.sub("ln_f"), c.n_embd, c.layer_norm_epsilon);
+GPT2Model::GPT2Model(const WeightLoader& w, const GPT2Config& c) {
+  Scope s(*this, w);
+  wte_ = s.add<Embedding>("wte", c.vocab_size, c.n_embd);
+  wpe_ = s.add<Embedding>("wpe", c.n_positions, c.n_embd);
+  h_ = s.list<GPT2Block>("h");
+  for (int64_t i = 0; i < c.n_layer; ++i) h_.push(c, i);
+  ln_f_ = s.add<LayerNorm>("ln_f", c.n_embd, c.layer_norm_epsilon);
 }
 
-GPT2Model::Output GPT2Model::forward(const ModelInputs& in, std::vector<at::Tensor>* hidden) const {
+BaseOutput GPT2Model::forward(const ModelInputs& in, std::vector<at::Tensor>* hidden) const {
   const at::Tensor& input_ids = in.input_ids;
   at::Tensor position_ids = arange_positions(input_ids);
   at::Tensor h = wte_->forward(input_ids) + wpe_->forward(position_ids);
   at::Tensor mask = extended_attention_mask(view_keeping(in.attention_mask, {input_ids.size(0), -1}, {0}, &input_ids),
                                             h.scalar_type());
-  Output out;
+  BaseOutput out;
   for (size_t i = 0; i < h_.size(); ++i) {
     if (hidden) hidden->push_back(h);
     GPT2Attention::Output block = h_[i].forward(h, mask);
@@ -160,130 +164,53 @@ GPT2Model::Output GPT2Model::forward(const ModelInputs& in, std::vector<at::Tens
   return out;
 }
 
-namespace {
+GPT2SequenceClassificationHead::GPT2SequenceClassificationHead(const HeadContext& h,
+                                                               std::optional<int64_t> pad_token_id)
+    : score_(h.root.add<Linear>("score", h.hidden_size, h.num_labels, false)), pad_token_id_(pad_token_id) {}
 
-std::vector<std::string> with_presents(std::vector<std::string> names, const GPT2Config& c,
-                                       bool use_cache) {
-  if (use_cache) {
-    for (int64_t i = 0; i < c.n_layer; ++i) {
-      names.push_back("present." + std::to_string(i) + ".key");
-      names.push_back("present." + std::to_string(i) + ".value");
-    }
-  }
-  return names;
-}
-
-std::vector<at::Tensor> with_presents(std::vector<at::Tensor> outputs,
-                                      const std::vector<at::Tensor>& presents, bool use_cache) {
-  if (use_cache) outputs.insert(outputs.end(), presents.begin(), presents.end());
-  return outputs;
-}
-
-}  // namespace
-
-GPT2Base::GPT2Base(const WeightLoader& w, const GPT2Config& c, bool hidden)
-    : Model(hidden), use_cache_(c.use_cache) {
-  model_ = std::make_shared<GPT2Model>(w.base_alone("transformer"), c);
-  for (const auto& child : model_->named_children()) register_module(child.key(), child.value());
-  set_output_names(with_presents({"last_hidden_state"}, c, use_cache_), c.n_layer + 1);
-}
-
-std::vector<at::Tensor> GPT2Base::forward(const ModelInputs& in) {
-  std::vector<at::Tensor> hidden;
-  GPT2Model::Output out = model_->forward(in, hidden_states(hidden));
-  return finish_outputs(with_presents({out.last_hidden_state}, out.presents, use_cache_), hidden);
-}
-
-GPT2LMHeadModel::GPT2LMHeadModel(const WeightLoader& w, const GPT2Config& c, bool hidden)
-    : Model(hidden), use_cache_(c.use_cache) {
-  transformer_ = add<GPT2Model>(*this, "transformer", w.base("transformer"), c);
-  at::Tensor weight = w.sub("lm_head").tied("weight", {c.vocab_size, c.n_embd}, transformer_->wte(),
-                                            "transformer.wte.weight", c.tie_word_embeddings);
-  lm_head_ = add<Linear>(*this, "lm_head", weight, at::Tensor());
-  set_output_names(with_presents({"logits"}, c, use_cache_), c.n_layer + 1);
-}
-
-std::vector<at::Tensor> GPT2LMHeadModel::forward(const ModelInputs& in) {
-  std::vector<at::Tensor> hidden;
-  GPT2Model::Output out = transformer_->forward(in, hidden_states(hidden));
-  at::Tensor logits = lm_head_->forward(out.last_hidden_state);
-  return finish_outputs(with_presents({logits}, out.presents, use_cache_), hidden);
-}
-
-GPT2ForSequenceClassification::GPT2ForSequenceClassification(const WeightLoader& w,
-                                                             const GPT2Config& c, bool hidden)
-    : Model(hidden), pad_token_id_(c.pad_token_id), use_cache_(c.use_cache) {
-  transformer_ = add<GPT2Model>(*this, "transformer", w.base("transformer"), c);
-  score_ = add<Linear>(*this, "score", w.sub("score"), c.n_embd, c.num_labels, false);
-  set_output_names(with_presents({"logits"}, c, use_cache_), c.n_layer + 1);
-}
-
-std::vector<at::Tensor> GPT2ForSequenceClassification::forward(const ModelInputs& in) {
-  std::vector<at::Tensor> hidden;
-  GPT2Model::Output out = transformer_->forward(in, hidden_states(hidden));
-  at::Tensor logits = score_->forward(out.last_hidden_state);
-  at::Tensor pooled;
-  if (pad_token_id_) {
-    // transformers' rule: one before the first pad token, modulo the length
-    // (so no pad token means the last one).
-    const int64_t length = in.input_ids.size(-1);
-    at::Tensor lengths = at::eq(in.input_ids, *pad_token_id_).to(at::kInt).argmax(-1) - 1;
-    at::Tensor rows;
-    if (DynamicShapes::active()) {  // the length and the row numbers from the input's shape, traced
-      lengths = at::remainder(lengths, torch::jit::tracer::getSizeOf(in.input_ids, -1));
-      rows = at::ones_like(lengths, lengths.options().dtype(at::kLong)).cumsum(0).sub(1);
-    } else {
-      lengths = at::remainder(lengths, length);
-      rows = at::arange(in.input_ids.size(0), lengths.options().dtype(at::kLong));
-    }
-    pooled = logits.index({rows, lengths});
+std::vector<at::Tensor> GPT2SequenceClassificationHead::forward(const BaseOutput& base, const ModelInputs& in) const {
+  at::Tensor logits = score_->forward(base.last_hidden_state);
+  if (!pad_token_id_) return {logits.select(1, -1)};  // transformers requires batch size 1 here
+  // transformers' rule: one before the first pad token, modulo the length
+  // (so no pad token means the last one).
+  const int64_t length = in.input_ids.size(-1);
+  at::Tensor lengths = at::eq(in.input_ids, *pad_token_id_).to(at::kInt).argmax(-1) - 1;
+  at::Tensor rows;
+  if (DynamicShapes::active()) {  // the length and the row numbers from the input's shape, traced
+    lengths = at::remainder(lengths, torch::jit::tracer::getSizeOf(in.input_ids, -1));
+    rows = at::ones_like(lengths, lengths.options().dtype(at::kLong)).cumsum(0).sub(1);
   } else {
-    pooled = logits.select(1, -1);  // transformers requires batch size 1 here
+    lengths = at::remainder(lengths, length);
+    rows = at::arange(in.input_ids.size(0), lengths.options().dtype(at::kLong));
   }
-  return finish_outputs(with_presents({pooled}, out.presents, use_cache_), hidden);
+  return {logits.index({rows, lengths})};
 }
 
-GPT2ForTokenClassification::GPT2ForTokenClassification(const WeightLoader& w, const GPT2Config& c,
-                                                       bool hidden)
-    : Model(hidden) {
-  transformer_ = add<GPT2Model>(*this, "transformer", w.base("transformer"), c);
-  classifier_ = add<Linear>(*this, "classifier", w.sub("classifier"), c.n_embd, c.num_labels);
-  set_output_names({"logits"}, c.n_layer + 1);
-}
-
-std::vector<at::Tensor> GPT2ForTokenClassification::forward(const ModelInputs& in) {
-  std::vector<at::Tensor> hidden;
-  GPT2Model::Output out = transformer_->forward(in, hidden_states(hidden));
-  return finish_outputs({classifier_->forward(out.last_hidden_state)}, hidden);
-}
-
-GPT2ForQuestionAnswering::GPT2ForQuestionAnswering(const WeightLoader& w, const GPT2Config& c,
-                                                   bool hidden)
-    : Model(hidden) {
-  transformer_ = add<GPT2Model>(*this, "transformer", w.base("transformer"), c);
-  qa_outputs_ = add<Linear>(*this, "qa_outputs", w.sub("qa_outputs"), c.n_embd, 2);
-  set_output_names({"start_logits", "end_logits"}, c.n_layer + 1);
-}
-
-std::vector<at::Tensor> GPT2ForQuestionAnswering::forward(const ModelInputs& in) {
-  std::vector<at::Tensor> hidden;
-  GPT2Model::Output out = transformer_->forward(in, hidden_states(hidden));
-  return finish_outputs(split_span_logits(qa_outputs_->forward(out.last_hidden_state)), hidden);
-}
-
-std::shared_ptr<Model> make_gpt2(const std::string& task, const ModelConfig& config,
-                                 const WeightLoader& w, const BuildOptions& options) {
+FamilyParts gpt2_parts(const ModelConfig& config, const BuildOptions& options) {
   GPT2Config c = GPT2Config::from(config);
   c.use_cache = options.use_cache.value_or(c.use_cache);
-  const bool hidden = options.output_hidden_states;
-  if (task == "feature-extraction") return std::make_shared<GPT2Base>(w, c, hidden);
-  if (task == "text-generation") return std::make_shared<GPT2LMHeadModel>(w, c, hidden);
-  if (task == "text-classification")
-    return std::make_shared<GPT2ForSequenceClassification>(w, c, hidden);
-  if (task == "token-classification")
-    return std::make_shared<GPT2ForTokenClassification>(w, c, hidden);
-  if (task == "question-answering") return std::make_shared<GPT2ForQuestionAnswering>(w, c, hidden);
-  throw Error("gpt2 has no task \"" + task + "\"");
+  FamilyParts p;
+  p.hidden_size = c.n_embd;
+  p.num_labels = c.num_labels;
+  p.num_hidden_states = c.n_layer + 1;
+  if (c.use_cache)
+    for (int64_t i = 0; i < c.n_layer; ++i) {
+      p.present_names.push_back("present." + std::to_string(i) + ".key");
+      p.present_names.push_back("present." + std::to_string(i) + ".value");
+    }
+  p.base = [c](const WeightLoader& w, std::optional<bool>) { return std::make_shared<GPT2Model>(w, c); };
+  LMHeadLayout lm;  // lm_head: a Linear without bias, tied to wte
+  lm.decoder = "lm_head";
+  lm.bias = LMHeadLayout::Bias::None;
+  lm.vocab_size = c.vocab_size;
+  lm.tie = c.tie_word_embeddings;
+  p.heads["text-generation"] = {[lm](const HeadContext& h) { return std::make_unique<MaskedLMHead>(h, lm); },
+                                false, true};
+  p.heads["text-classification"] = {[pad = c.pad_token_id](const HeadContext& h) {
+                                      return std::make_unique<GPT2SequenceClassificationHead>(h, pad);
+                                    },
+                                    false, true};
+  return p;
 }
 
 }  // namespace hfjit::models

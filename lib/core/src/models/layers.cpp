@@ -278,3 +278,34 @@ void check_heads(const ModelConfig& config, int64_t hidden, int64_t heads) {
 }
 
 }  // namespace hfjit::models
+
+namespace hfjit::models {
+
+Scope Scope::child(const std::string& name, const std::string& hf_class) const {
+  std::shared_ptr<torch::nn::Module> m;
+  for (const auto& c : module_->named_children())
+    if (c.key() == name) m = c.value();
+  if (!m) m = module_->register_module(name, std::make_shared<torch::nn::Module>(hf_class));
+  return Scope(*m, w_.sub(name));
+}
+
+Scope Scope::path(const std::string& dotted,
+                  const std::vector<std::pair<std::string, std::string>>& classes) const {
+  Scope s = *this;
+  std::string so_far;
+  size_t start = 0;
+  while (start < dotted.size()) {
+    size_t dot = dotted.find('.', start);
+    if (dot == std::string::npos) dot = dotted.size();
+    const std::string part = dotted.substr(start, dot - start);
+    so_far += (so_far.empty() ? "" : ".") + part;
+    std::string hf_class = "Module";
+    for (const auto& [p, c] : classes)
+      if (p == so_far) hf_class = c;
+    s = s.child(part, hf_class);
+    start = dot + 1;
+  }
+  return s;
+}
+
+}  // namespace hfjit::models

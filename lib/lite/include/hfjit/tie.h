@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "hfjit/config.h"
+#include "hfjit/families.h"
 #include "hfjit/io/raw_checkpoint.h"
 
 namespace hfjit {
@@ -24,18 +25,8 @@ struct TiedGroup {
   std::string reason;              // "shared storage", or "implicit" (transformers ties it)
 };
 
-// The implicit ties transformers declares, by tensor name. A missing output
-// is only materialised when the checkpoint has that head: its `witness`
-// tensor is present, or (for heads without other weights, like GPT-2's
-// lm_head) architectures[0] is one of `architectures`. Bias ties
-// (decoder.bias = bias in HF's LM heads) do not follow tie_word_embeddings.
-struct TieRule {
-  std::string input;
-  std::string output;
-  bool follows_tie_word_embeddings;
-  std::string witness;
-  std::vector<std::string> architectures;
-};
+// The implicit ties transformers declares, by tensor name: every family's
+// `ties` in the family table (families.h).
 const std::vector<TieRule>& tie_rules();
 
 // Needs no libtorch (hfjit::Checkpoint: pass ckpt.raw()).

@@ -2,6 +2,7 @@
 // ALBERT, mirroring transformers' models/albert/modeling_albert.py (eager
 // attention): factorised embeddings (embedding_size, mapped in to hidden_size)
 // and layers shared across num_hidden_groups groups of inner_group_num layers.
+// The heads are the generic ones (heads.h).
 
 #include <memory>
 #include <string>
@@ -75,16 +76,12 @@ class AlbertTransformer : public torch::nn::Module {
 
 // Mirrors AlbertModel: embeddings, encoder, and the pooler (a Linear named
 // "pooler", then tanh) when `pooler` is set or, unset, when the checkpoint has it.
-class AlbertModel : public torch::nn::Module {
+class AlbertModel : public Backbone {
  public:
   AlbertModel(const WeightLoader& w, const AlbertConfig& c, std::optional<bool> pooler);
-  struct Output {
-    at::Tensor last_hidden_state;
-    at::Tensor pooler_output;  // undefined without a pooler
-  };
-  Output forward(const ModelInputs& in, std::vector<at::Tensor>* hidden) const;
-  bool has_pooler() const { return pooler_ != nullptr; }
-  const BertEmbeddings& embeddings() const { return *embeddings_; }
+  BaseOutput forward(const ModelInputs& in, std::vector<at::Tensor>* hidden) const override;
+  at::Tensor word_embeddings() const override { return embeddings_->word_embeddings->weight; }
+  bool has_pooler() const override { return pooler_ != nullptr; }
 
  private:
   std::shared_ptr<BertEmbeddings> embeddings_;  // AlbertEmbeddings has BertEmbeddings' layout
@@ -92,75 +89,8 @@ class AlbertModel : public torch::nn::Module {
   std::shared_ptr<Linear> pooler_;
 };
 
-// AlbertModel as a whole model: last_hidden_state[, pooler_output].
-class AlbertBase : public Model {
- public:
-  AlbertBase(const WeightLoader& w, const AlbertConfig& c, bool hidden);
-  std::vector<at::Tensor> forward(const ModelInputs& in) override;
-
- private:
-  std::shared_ptr<AlbertModel> model_;
-};
-
-// Mirrors AlbertMLMHead: dense (hidden -> embedding), act, LayerNorm, decoder + bias.
-class AlbertMLMHead : public torch::nn::Module {
- public:
-  AlbertMLMHead(const WeightLoader& w, const AlbertConfig& c, const at::Tensor& embeddings);
-  at::Tensor forward(const at::Tensor& hidden) const;
-
- private:
-  std::shared_ptr<LayerNorm> layer_norm_;
-  std::shared_ptr<Linear> dense_, decoder_;
-  at::Tensor bias_;
-  Activation act_;
-};
-
-// Mirrors AlbertForMaskedLM: logits [batch, length, vocab].
-class AlbertForMaskedLM : public Model {
- public:
-  AlbertForMaskedLM(const WeightLoader& w, const AlbertConfig& c, bool hidden);
-  std::vector<at::Tensor> forward(const ModelInputs& in) override;
-
- private:
-  std::shared_ptr<AlbertModel> albert_;
-  std::shared_ptr<AlbertMLMHead> predictions_;
-};
-
-// Mirrors AlbertForSequenceClassification: logits [batch, num_labels] from the pooler.
-class AlbertForSequenceClassification : public Model {
- public:
-  AlbertForSequenceClassification(const WeightLoader& w, const AlbertConfig& c, bool hidden);
-  std::vector<at::Tensor> forward(const ModelInputs& in) override;
-
- private:
-  std::shared_ptr<AlbertModel> albert_;
-  std::shared_ptr<Linear> classifier_;
-};
-
-// Mirrors AlbertForTokenClassification: logits [batch, length, num_labels].
-class AlbertForTokenClassification : public Model {
- public:
-  AlbertForTokenClassification(const WeightLoader& w, const AlbertConfig& c, bool hidden);
-  std::vector<at::Tensor> forward(const ModelInputs& in) override;
-
- private:
-  std::shared_ptr<AlbertModel> albert_;
-  std::shared_ptr<Linear> classifier_;
-};
-
-// Mirrors AlbertForQuestionAnswering: start_logits, end_logits [batch, length].
-class AlbertForQuestionAnswering : public Model {
- public:
-  AlbertForQuestionAnswering(const WeightLoader& w, const AlbertConfig& c, bool hidden);
-  std::vector<at::Tensor> forward(const ModelInputs& in) override;
-
- private:
-  std::shared_ptr<AlbertModel> albert_;
-  std::shared_ptr<Linear> qa_outputs_;
-};
-
-// The ALBERT model for a task (see registry.h), loaded through `w`.
-std::shared_ptr<Model> make_albert(const std::string& task, const ModelConfig& config,
-                                   const WeightLoader& w, const BuildOptions& options);
+// ALBERT's parts for the generic builder (the family table's constructor):
+// AlbertModel, AlbertMLMHead ("predictions"), the pooled classifier.
+FamilyParts albert_parts(const ModelConfig& config, const BuildOptions& options);
 
 }  // namespace hfjit::models

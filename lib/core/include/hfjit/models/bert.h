@@ -2,6 +2,8 @@
 // BERT, mirroring transformers' models/bert/modeling_bert.py (eager attention,
 // absolute positions, encoder only). RoBERTa and ELECTRA reuse BertEmbeddings,
 // BertEncoder and BertPooler, as transformers' copies of them are identical.
+// The heads are the generic ones (heads.h); bert_parts() is the family
+// table's constructor.
 
 #include <memory>
 #include <optional>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "hfjit/config.h"
+#include "hfjit/models/heads.h"
 #include "hfjit/models/layers.h"
 #include "hfjit/models/model.h"
 #include "hfjit/weights.h"
@@ -138,17 +141,13 @@ class BertPooler : public torch::nn::Module {
 // Mirrors BertModel (and RobertaModel with roberta_positions). The pooler is
 // built when `pooler` is set (heads that use it), or, when unset, when the
 // checkpoint has its weights.
-class BertModel : public torch::nn::Module {
+class BertModel : public Backbone {
  public:
   BertModel(const WeightLoader& w, const BertConfig& c, std::optional<bool> pooler,
             bool roberta_positions = false);
-  struct Output {
-    at::Tensor last_hidden_state;
-    at::Tensor pooler_output;  // undefined without a pooler
-  };
-  Output forward(const ModelInputs& in, std::vector<at::Tensor>* hidden) const;
-  bool has_pooler() const { return pooler_ != nullptr; }
-  const BertEmbeddings& embeddings() const { return *embeddings_; }
+  BaseOutput forward(const ModelInputs& in, std::vector<at::Tensor>* hidden) const override;
+  at::Tensor word_embeddings() const override { return embeddings_->word_embeddings->weight; }
+  bool has_pooler() const override { return pooler_ != nullptr; }
 
  private:
   std::shared_ptr<BertEmbeddings> embeddings_;
@@ -156,100 +155,7 @@ class BertModel : public torch::nn::Module {
   std::shared_ptr<BertPooler> pooler_;
 };
 
-// BertModel as a whole model: last_hidden_state[, pooler_output].
-class BertBase : public Model {
- public:
-  BertBase(const WeightLoader& w, const BertConfig& c, bool hidden, const std::string& prefix,
-           bool roberta_positions);
-  std::vector<at::Tensor> forward(const ModelInputs& in) override;
-
- private:
-  std::shared_ptr<BertModel> model_;
-};
-
-// Mirrors BertPredictionHeadTransform: LayerNorm(act(dense(x))).
-class BertPredictionHeadTransform : public torch::nn::Module {
- public:
-  BertPredictionHeadTransform(const WeightLoader& w, const BertConfig& c);
-  at::Tensor forward(const at::Tensor& hidden) const;
-
- private:
-  std::shared_ptr<Linear> dense_;
-  std::shared_ptr<LayerNorm> layer_norm_;
-  Activation act_;
-};
-
-// Mirrors BertLMPredictionHead: transform, then the decoder (a clone of the
-// word embeddings when tied) plus the head's own bias.
-class BertLMPredictionHead : public torch::nn::Module {
- public:
-  BertLMPredictionHead(const WeightLoader& w, const BertConfig& c, const at::Tensor& embeddings,
-                       const std::string& embeddings_name);
-  at::Tensor forward(const at::Tensor& hidden) const;
-
- private:
-  std::shared_ptr<BertPredictionHeadTransform> transform_;
-  std::shared_ptr<Linear> decoder_;  // weight only: the bias is the head's "bias"
-  at::Tensor bias_;
-};
-
-// Mirrors BertOnlyMLMHead: the "predictions" scope.
-class BertOnlyMLMHead : public torch::nn::Module {
- public:
-  BertOnlyMLMHead(const WeightLoader& w, const BertConfig& c, const at::Tensor& embeddings,
-                  const std::string& embeddings_name);
-  at::Tensor forward(const at::Tensor& hidden) const { return predictions_->forward(hidden); }
-
- private:
-  std::shared_ptr<BertLMPredictionHead> predictions_;
-};
-
-// Mirrors BertForMaskedLM: logits [batch, length, vocab].
-class BertForMaskedLM : public Model {
- public:
-  BertForMaskedLM(const WeightLoader& w, const BertConfig& c, bool hidden);
-  std::vector<at::Tensor> forward(const ModelInputs& in) override;
-
- private:
-  std::shared_ptr<BertModel> bert_;
-  std::shared_ptr<BertOnlyMLMHead> cls_;
-};
-
-// Mirrors BertForSequenceClassification: logits [batch, num_labels] from the pooler.
-class BertForSequenceClassification : public Model {
- public:
-  BertForSequenceClassification(const WeightLoader& w, const BertConfig& c, bool hidden);
-  std::vector<at::Tensor> forward(const ModelInputs& in) override;
-
- private:
-  std::shared_ptr<BertModel> bert_;
-  std::shared_ptr<Linear> classifier_;
-};
-
-// Mirrors BertForTokenClassification: logits [batch, length, num_labels].
-class BertForTokenClassification : public Model {
- public:
-  BertForTokenClassification(const WeightLoader& w, const BertConfig& c, bool hidden);
-  std::vector<at::Tensor> forward(const ModelInputs& in) override;
-
- private:
-  std::shared_ptr<BertModel> bert_;
-  std::shared_ptr<Linear> classifier_;
-};
-
-// Mirrors BertForQuestionAnswering: start_logits, end_logits [batch, length].
-class BertForQuestionAnswering : public Model {
- public:
-  BertForQuestionAnswering(const WeightLoader& w, const BertConfig& c, bool hidden);
-  std::vector<at::Tensor> forward(const ModelInputs& in) override;
-
- private:
-  std::shared_ptr<BertModel> bert_;
-  std::shared_ptr<Linear> qa_outputs_;
-};
-
-// The BERT model for a task (see registry.h), loaded through `w`.
-std::shared_ptr<Model> make_bert(const std::string& task, const ModelConfig& config,
-                                 const WeightLoader& w, const BuildOptions& options);
+// BERT's parts for the generic builder: BertModel, BertOnlyMLMHead, the pooled classifier.
+FamilyParts bert_parts(const ModelConfig& config, const BuildOptions& options);
 
 }  // namespace hfjit::models

@@ -1,12 +1,14 @@
 #pragma once
 // DistilBERT, mirroring transformers' models/distilbert/modeling_distilbert.py
 // (eager attention). No token types; optional sinusoidal position table.
+// The heads are the generic ones (heads.h) but for the sequence classifier.
 
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "hfjit/config.h"
+#include "hfjit/models/heads.h"
 #include "hfjit/models/layers.h"
 #include "hfjit/models/model.h"
 #include "hfjit/weights.h"
@@ -97,77 +99,28 @@ class DistilBertTransformer : public torch::nn::Module {
 };
 
 // Mirrors DistilBertModel: embeddings, transformer.
-class DistilBertModel : public torch::nn::Module {
+class DistilBertModel : public Backbone {
  public:
   DistilBertModel(const WeightLoader& w, const DistilBertConfig& c);
-  // last_hidden_state; appends the embedding output and each layer's output to `hidden`.
-  at::Tensor forward(const ModelInputs& in, std::vector<at::Tensor>* hidden) const;
-  const DistilBertEmbeddings& embeddings() const { return *embeddings_; }
+  BaseOutput forward(const ModelInputs& in, std::vector<at::Tensor>* hidden) const override;
+  at::Tensor word_embeddings() const override { return embeddings_->word_embeddings->weight; }
 
  private:
   std::shared_ptr<DistilBertEmbeddings> embeddings_;
   std::shared_ptr<DistilBertTransformer> transformer_;
 };
 
-// DistilBertModel as a whole model: last_hidden_state.
-class DistilBertBase : public Model {
+// DistilBertForSequenceClassification's head: classifier(relu(pre_classifier(hidden[:, 0]))).
+class DistilBertClassificationHead : public Head {
  public:
-  DistilBertBase(const WeightLoader& w, const DistilBertConfig& c, bool hidden);
-  std::vector<at::Tensor> forward(const ModelInputs& in) override;
+  explicit DistilBertClassificationHead(const HeadContext& h);
+  std::vector<at::Tensor> forward(const BaseOutput& base, const ModelInputs& in) const override;
 
  private:
-  std::shared_ptr<DistilBertModel> model_;
-};
-
-// Mirrors DistilBertForMaskedLM: vocab_transform, act, vocab_layer_norm, vocab_projector.
-class DistilBertForMaskedLM : public Model {
- public:
-  DistilBertForMaskedLM(const WeightLoader& w, const DistilBertConfig& c, bool hidden);
-  std::vector<at::Tensor> forward(const ModelInputs& in) override;
-
- private:
-  std::shared_ptr<DistilBertModel> distilbert_;
-  std::shared_ptr<Linear> vocab_transform_, vocab_projector_;
-  std::shared_ptr<LayerNorm> vocab_layer_norm_;
-  Activation act_;
-};
-
-// Mirrors DistilBertForSequenceClassification: classifier(relu(pre_classifier(hidden[:, 0]))).
-class DistilBertForSequenceClassification : public Model {
- public:
-  DistilBertForSequenceClassification(const WeightLoader& w, const DistilBertConfig& c,
-                                      bool hidden);
-  std::vector<at::Tensor> forward(const ModelInputs& in) override;
-
- private:
-  std::shared_ptr<DistilBertModel> distilbert_;
   std::shared_ptr<Linear> pre_classifier_, classifier_;
 };
 
-// Mirrors DistilBertForTokenClassification: logits [batch, length, num_labels].
-class DistilBertForTokenClassification : public Model {
- public:
-  DistilBertForTokenClassification(const WeightLoader& w, const DistilBertConfig& c, bool hidden);
-  std::vector<at::Tensor> forward(const ModelInputs& in) override;
-
- private:
-  std::shared_ptr<DistilBertModel> distilbert_;
-  std::shared_ptr<Linear> classifier_;
-};
-
-// Mirrors DistilBertForQuestionAnswering: start_logits, end_logits [batch, length].
-class DistilBertForQuestionAnswering : public Model {
- public:
-  DistilBertForQuestionAnswering(const WeightLoader& w, const DistilBertConfig& c, bool hidden);
-  std::vector<at::Tensor> forward(const ModelInputs& in) override;
-
- private:
-  std::shared_ptr<DistilBertModel> distilbert_;
-  std::shared_ptr<Linear> qa_outputs_;
-};
-
-// The DistilBERT model for a task (see registry.h), loaded through `w`.
-std::shared_ptr<Model> make_distilbert(const std::string& task, const ModelConfig& config,
-                                       const WeightLoader& w, const BuildOptions& options);
+// DistilBERT's parts for the generic builder (the family table's constructor).
+FamilyParts distilbert_parts(const ModelConfig& config, const BuildOptions& options);
 
 }  // namespace hfjit::models

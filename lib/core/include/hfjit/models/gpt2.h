@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "hfjit/config.h"
+#include "hfjit/models/heads.h"
 #include "hfjit/models/layers.h"
 #include "hfjit/models/model.h"
 #include "hfjit/weights.h"
@@ -83,17 +84,14 @@ class GPT2Block : public torch::nn::Module {
   std::shared_ptr<GPT2MLP> mlp_;
 };
 
-// Mirrors GPT2Model: wte, wpe, h, ln_f.
-class GPT2Model : public torch::nn::Module {
+// Mirrors GPT2Model: wte, wpe, h, ln_f. Its presents are each layer's key and
+// value (key, value of layer 0, key, value of layer 1, ...).
+class GPT2Model : public Backbone {
  public:
   GPT2Model(const WeightLoader& w, const GPT2Config& c);
-  struct Output {
-    at::Tensor last_hidden_state;
-    std::vector<at::Tensor> presents;  // key, value of layer 0, key, value of layer 1, ...
-  };
   // Appends the embeddings, each block's input after that, and ln_f's output to `hidden`.
-  Output forward(const ModelInputs& in, std::vector<at::Tensor>* hidden) const;
-  const at::Tensor& wte() const { return wte_->weight; }
+  BaseOutput forward(const ModelInputs& in, std::vector<at::Tensor>* hidden) const override;
+  at::Tensor word_embeddings() const override { return wte_->weight; }
 
  private:
   std::shared_ptr<Embedding> wte_, wpe_;
@@ -101,68 +99,21 @@ class GPT2Model : public torch::nn::Module {
   std::shared_ptr<LayerNorm> ln_f_;
 };
 
-// GPT2Model as a whole model: last_hidden_state, then the presents with use_cache.
-class GPT2Base : public Model {
+// GPT2ForSequenceClassification's head: score(x) at each row's last token
+// before the first pad_token_id (the last token when there is none, or no
+// pad_token_id).
+class GPT2SequenceClassificationHead : public Head {
  public:
-  GPT2Base(const WeightLoader& w, const GPT2Config& c, bool hidden);
-  std::vector<at::Tensor> forward(const ModelInputs& in) override;
+  GPT2SequenceClassificationHead(const HeadContext& h, std::optional<int64_t> pad_token_id);
+  std::vector<at::Tensor> forward(const BaseOutput& base, const ModelInputs& in) const override;
 
  private:
-  std::shared_ptr<GPT2Model> model_;
-  bool use_cache_;
-};
-
-// Mirrors GPT2LMHeadModel: logits [batch, length, vocab], then the presents with use_cache.
-class GPT2LMHeadModel : public Model {
- public:
-  GPT2LMHeadModel(const WeightLoader& w, const GPT2Config& c, bool hidden);
-  std::vector<at::Tensor> forward(const ModelInputs& in) override;
-
- private:
-  std::shared_ptr<GPT2Model> transformer_;
-  std::shared_ptr<Linear> lm_head_;
-  bool use_cache_;
-};
-
-// Mirrors GPT2ForSequenceClassification: logits [batch, num_labels] at each
-// row's last token before the first pad_token_id (the last token when there is
-// none, or no pad_token_id), then the presents with use_cache.
-class GPT2ForSequenceClassification : public Model {
- public:
-  GPT2ForSequenceClassification(const WeightLoader& w, const GPT2Config& c, bool hidden);
-  std::vector<at::Tensor> forward(const ModelInputs& in) override;
-
- private:
-  std::shared_ptr<GPT2Model> transformer_;
   std::shared_ptr<Linear> score_;
   std::optional<int64_t> pad_token_id_;
-  bool use_cache_;
 };
 
-// Mirrors GPT2ForTokenClassification: logits [batch, length, num_labels] (no presents).
-class GPT2ForTokenClassification : public Model {
- public:
-  GPT2ForTokenClassification(const WeightLoader& w, const GPT2Config& c, bool hidden);
-  std::vector<at::Tensor> forward(const ModelInputs& in) override;
-
- private:
-  std::shared_ptr<GPT2Model> transformer_;
-  std::shared_ptr<Linear> classifier_;
-};
-
-// Mirrors GPT2ForQuestionAnswering: start_logits, end_logits [batch, length] (no presents).
-class GPT2ForQuestionAnswering : public Model {
- public:
-  GPT2ForQuestionAnswering(const WeightLoader& w, const GPT2Config& c, bool hidden);
-  std::vector<at::Tensor> forward(const ModelInputs& in) override;
-
- private:
-  std::shared_ptr<GPT2Model> transformer_;
-  std::shared_ptr<Linear> qa_outputs_;
-};
-
-// The GPT-2 model for a task (see registry.h), loaded through `w`.
-std::shared_ptr<Model> make_gpt2(const std::string& task, const ModelConfig& config,
-                                 const WeightLoader& w, const BuildOptions& options);
+// GPT-2's parts for the generic builder (the family table's constructor): the
+// LM head and sequence classifier end with the presents when use_cache is on.
+FamilyParts gpt2_parts(const ModelConfig& config, const BuildOptions& options);
 
 }  // namespace hfjit::models

@@ -110,28 +110,70 @@ class LayerNorm : public torch::nn::Module {
   double eps_;
 };
 
-// A child module registered under `name`: add<Linear>(*this, "dense", w.sub("dense"), 32, 32).
-template <class M, class... Args>
-std::shared_ptr<M> add(torch::nn::Module& parent, const std::string& name, Args&&... args) {
-  return parent.register_module(name, std::make_shared<M>(std::forward<Args>(args)...));
-}
-
-// nn.ModuleList: children named "0", "1", ... under `name`.
+// nn.ModuleList: children named "0", "1", ... under its name; push(args...)
+// builds the next one with the weights under "<name>.<i>" (Scope::list).
 template <class M>
 class ModuleList {
  public:
-  ModuleList(torch::nn::Module& parent, const std::string& name)
-      : list_(parent.register_module(name, std::make_shared<torch::nn::Module>("ModuleList"))) {}
-  void push_back(std::shared_ptr<M> m) {
-    list_->register_module(std::to_string(items_.size()), m);
-    items_.push_back(std::move(m));
+  ModuleList() = default;
+  ModuleList(torch::nn::Module& parent, const std::string& name, WeightLoader w)
+      : list_(parent.register_module(name, std::make_shared<torch::nn::Module>("ModuleList"))),
+        w_(std::make_shared<WeightLoader>(std::move(w))) {}
+  template <class... Args>
+  M& push(Args&&... args) {
+    const auto i = static_cast<int64_t>(items_.size());
+    items_.push_back(list_->register_module(std::to_string(i),
+                                            std::make_shared<M>(w_->sub(i), std::forward<Args>(args)...)));
+    return *items_.back();
   }
   size_t size() const { return items_.size(); }
   M& operator[](size_t i) const { return *items_[i]; }
 
  private:
   std::shared_ptr<torch::nn::Module> list_;
+  std::shared_ptr<WeightLoader> w_;
   std::vector<std::shared_ptr<M>> items_;
+};
+
+// A module's scope: its children are named once, and each is registered and
+// handed the weights under the same name in one call (candle's vb.pp):
+//
+//   Scope s(*this, w);
+//   dense_ = s.add<Linear>("dense", hidden, hidden);      // "dense.weight", "dense.bias"
+//   layer_ = s.list<BertLayer>("layer");                   // "layer.0...", then layer_.push(c)
+class Scope {
+ public:
+  Scope(torch::nn::Module& module, WeightLoader w) : module_(&module), w_(std::move(w)) {}
+
+  // Child `name`: M(weights under `name`, args...).
+  template <class M, class... Args>
+  std::shared_ptr<M> add(const std::string& name, Args&&... args) const {
+    return module_->register_module(name, std::make_shared<M>(w_.sub(name), std::forward<Args>(args)...));
+  }
+  // Child `name`, already built (a tied decoder).
+  template <class M>
+  std::shared_ptr<M> put(const std::string& name, std::shared_ptr<M> m) const {
+    return module_->register_module(name, std::move(m));
+  }
+  // nn.ModuleList `name`.
+  template <class M>
+  ModuleList<M> list(const std::string& name) const {
+    return ModuleList<M>(*module_, name, w_.sub(name));
+  }
+  // The scope of child `name`, a container module of class `hf_class` with no
+  // forward of its own (BertOnlyMLMHead), made on first use.
+  Scope child(const std::string& name, const std::string& hf_class) const;
+  // The scope of a dotted path ("cls.predictions"), its containers named by
+  // `classes` ({"cls", "BertOnlyMLMHead"}, {"cls.predictions", ...}).
+  Scope path(const std::string& dotted,
+             const std::vector<std::pair<std::string, std::string>>& classes) const;
+
+  const WeightLoader& weights() const { return w_; }
+  torch::nn::Module& module() const { return *module_; }
+
+ private:
+  torch::nn::Module* module_;
+  WeightLoader w_;
 };
 
 // torch.finfo(dtype).min, the value transformers masks attention scores with.

@@ -34,6 +34,23 @@ struct BuildOptions {
   std::optional<bool> strict;
 };
 
+// What a base model (BertModel, GPT2Model, ...) returns to the heads on top of it.
+struct BaseOutput {
+  at::Tensor last_hidden_state;
+  at::Tensor pooler_output;          // undefined without a pooler
+  std::vector<at::Tensor> presents;  // GPT-2: each layer's key and value (HF's presents)
+};
+
+// A family's base model, which the heads (heads.h) wrap. Appends the hidden
+// states (embedding output, then each layer's) to `hidden` when it is given.
+class Backbone : public torch::nn::Module {
+ public:
+  virtual BaseOutput forward(const ModelInputs& in, std::vector<at::Tensor>* hidden) const = 0;
+  // The input word embedding table: what a tied LM decoder is a clone of.
+  virtual at::Tensor word_embeddings() const = 0;
+  virtual bool has_pooler() const { return false; }
+};
+
 class Model : public torch::nn::Module {
  public:
   // Outputs in the order of output_names().
@@ -41,7 +58,9 @@ class Model : public torch::nn::Module {
   const std::vector<std::string>& output_names() const { return output_names_; }
 
  protected:
-  explicit Model(bool output_hidden_states) : hidden_(output_hidden_states) {}
+  // `hf_class`: the transformers class mirrored, the module's type name in the trace.
+  Model(const std::string& hf_class, bool output_hidden_states)
+      : torch::nn::Module(hf_class), hidden_(output_hidden_states) {}
   // Called by each model's constructor: its outputs, then hidden_states.0 ...
   // hidden_states.<num_hidden_states - 1> when they are asked for.
   void set_output_names(std::vector<std::string> names, int64_t num_hidden_states) {

@@ -1,23 +1,14 @@
 #pragma once
-// The registry: config.json's model_type plus a task select the native model.
-//
-//   model_type  tasks (the transformers class each builds)
-//   bert        feature-extraction (BertModel), fill-mask (BertForMaskedLM),
-//               text-classification (BertForSequenceClassification),
-//               token-classification (BertForTokenClassification),
-//               question-answering (BertForQuestionAnswering)
-//   roberta     the same five, Roberta* classes
-//   distilbert  the same five, DistilBert* classes
-//   albert      the same five, Albert* classes
-//   electra     the same five, Electra* classes, and replaced-token-detection
-//               (ElectraForPreTraining, the discriminator)
-//   gpt2        feature-extraction (GPT2Model), text-generation (GPT2LMHeadModel),
-//               text-classification, token-classification, question-answering
+// The registry: config.json's model_type plus a task select the native model,
+// through the family table (hfjit/families.h, rows in family_table.inc): its
+// row names the transformers class for the task and the family's parts
+// function; the model is built from those parts and the generic heads
+// (heads.h).
 //
 // Without a task, the task comes from architectures[0]: *Model is
 // feature-extraction, *ForMaskedLM (and BERT's / ALBERT's *ForPreTraining)
 // fill-mask, *ForSequenceClassification text-classification, ... See
-// docs/models.md for every output.
+// docs/models.md for every family and output.
 
 #include <memory>
 #include <string>
