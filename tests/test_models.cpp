@@ -239,6 +239,12 @@ TEST_CASE("models: registry selects by model_type and task", "[models]") {
         std::vector<std::string>{"input_ids", "attention_mask", "token_type_ids"});
   CHECK(input_names("distilbert") == std::vector<std::string>{"input_ids", "attention_mask"});
   CHECK(input_names("gpt2") == std::vector<std::string>{"input_ids", "attention_mask"});
+  // The table's embedding tables, at any prefix; a tied decoder is a matmul, not one.
+  CHECK(is_embedding_table("bert.embeddings.word_embeddings.weight"));
+  CHECK(is_embedding_table("transformer.wte.weight"));
+  CHECK(is_embedding_table("wpe.weight"));
+  CHECK_FALSE(is_embedding_table("cls.predictions.decoder.weight"));
+  CHECK_FALSE(is_embedding_table("my_wpe.weight"));
 
   const std::string dir = models_dir() + "bert-qa";
   const BuiltModel qa = build_model(load_config(dir), Checkpoint::load(dir));

@@ -14,6 +14,7 @@
 
 #include "hfjit/checkpoint.h"
 #include "hfjit/error.h"
+#include "hfjit/families.h"
 #include "hfjit/graph_check.h"
 #include "hfjit/timing.h"
 #include "hfjit/io/artifact_meta.h"
@@ -50,9 +51,7 @@ FlopModel flop_model(const Named& params, int64_t layers, int64_t hidden) {
     const std::string& name = p.first;
     const at::Tensor& t = p.second;
     if (t.dim() != 2) continue;
-    if (name.find("embeddings") != std::string::npos || name.find("wte") != std::string::npos ||
-        name.find("wpe") != std::string::npos)
-      continue;
+    if (is_embedding_table(name)) continue;  // lookups, not matmuls (the family table's embeddings)
     f.matrix_params += static_cast<double>(t.numel());
   }
   return f;
@@ -123,8 +122,8 @@ int64_t plain_vocab_size(const TorchScriptFile& ts) {
   int64_t vocab = 0;
   for (const auto& p : ts.module.named_parameters(true)) {
     const std::string& n = p.name;
-    const bool table = n.ends_with("word_embeddings.weight") || n.ends_with("wte.weight") ||
-                       n.ends_with("embed_tokens.weight") || n.ends_with("embedding.weight");
+    // The family table's embedding tables, or any other "*embedding.weight".
+    const bool table = is_embedding_table(n) || n.ends_with("embed_tokens.weight") || n.ends_with("embedding.weight");
     if (table && p.value.dim() == 2 && p.value.size(0) > 1 && (vocab == 0 || p.value.size(0) < vocab))
       vocab = p.value.size(0);
   }

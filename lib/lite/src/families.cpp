@@ -88,4 +88,12 @@ const std::vector<std::string>& all_embedding_names() {
   return names;
 }
 
+bool is_embedding_table(const std::string& tensor_name) {
+  for (const std::string& e : all_embedding_names())
+    if (tensor_name == e ||
+        (tensor_name.size() > e.size() && tensor_name.ends_with(e) && tensor_name[tensor_name.size() - e.size() - 1] == '.'))
+      return true;
+  return false;
+}
+
 }  // namespace hfjit

@@ -80,5 +80,7 @@ std::vector<std::string> native_model_types();
 const std::vector<TieRule>& all_tie_rules();
 // Every row's embedding table names.
 const std::vector<std::string>& all_embedding_names();
+// Whether `tensor_name` is one of them, at any prefix ("bert.embeddings.word_embeddings.weight").
+bool is_embedding_table(const std::string& tensor_name);
 
 }  // namespace hfjit
