@@ -8,6 +8,7 @@
 #include <torch/csrc/jit/runtime/graph_executor.h>
 
 #include <unistd.h>
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -221,6 +222,39 @@ TEST_CASE("models: every row of the family table builds every task it lists", "[
       }
     }
   }
+}
+
+TEST_CASE("models: the family table's rows are consistent; aliases swap the class prefix", "[models]") {
+  std::set<std::string> types;
+  for (const Family& f : families()) {
+    INFO("row " << f.model_type);
+    CHECK(types.insert(f.model_type).second);
+    for (const Alias& a : f.aliases) CHECK(types.insert(a.model_type).second);
+    CHECK(std::is_sorted(f.tasks.begin(), f.tasks.end(),
+                         [](const TaskClass& a, const TaskClass& b) { return a.task < b.task; }));
+    for (const auto* list : {&f.tasks, &f.architectures})
+      for (const TaskClass& t : *list) CHECK(t.hf_class.starts_with(f.class_prefix));
+    CHECK((f.parts == nullptr));  // the libtorch-free copy of the table has no constructors
+    if (!f.tasks.empty()) {
+      CHECK_FALSE(f.base_prefix.empty());
+      CHECK_FALSE(f.embeddings.empty());
+      CHECK(f.inputs.front() == "input_ids");
+    }
+  }
+  CHECK(find_family("marian")->model_type == "bart");
+  CHECK(find_family("mt5")->model_type == "t5");
+  CHECK(find_family("no-such-type") == nullptr);
+
+  Family roberta;
+  roberta.model_type = "roberta";
+  roberta.class_prefix = "Roberta";
+  roberta.aliases = {{"xlm-roberta", "XLMRoberta"}};
+  roberta.tasks = {{"fill-mask", "RobertaForMaskedLM"}};
+  CHECK(roberta.hf_class("fill-mask") == "RobertaForMaskedLM");
+  CHECK(roberta.hf_class("fill-mask", "xlm-roberta") == "XLMRobertaForMaskedLM");
+  CHECK(roberta.task_for("XLMRobertaForMaskedLM", "xlm-roberta") == "fill-mask");
+  CHECK_FALSE(roberta.task_for("RobertaForMaskedLM", "xlm-roberta").has_value());
+  CHECK_FALSE(roberta.hf_class("text-generation").has_value());
 }
 
 TEST_CASE("models: max differences (run with [.diffs] to print them)", "[.diffs]") {

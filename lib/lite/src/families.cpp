@@ -16,9 +16,28 @@ std::string join(const std::vector<std::string>& items) {
 
 }  // namespace
 
-std::optional<std::string> Family::hf_class(const std::string& task) const {
+namespace {
+
+// `hf_class` as `model_type` names it: the row's prefix swapped for the alias's.
+std::string class_for(const Family& f, const std::string& hf_class, const std::string& model_type) {
+  for (const Alias& a : f.aliases)
+    if (a.model_type == model_type && hf_class.starts_with(f.class_prefix))
+      return a.class_prefix + hf_class.substr(f.class_prefix.size());
+  return hf_class;
+}
+
+}  // namespace
+
+std::optional<std::string> Family::hf_class(const std::string& task, const std::string& model_type) const {
   for (const TaskClass& t : tasks)
-    if (t.task == task) return t.hf_class;
+    if (t.task == task) return class_for(*this, t.hf_class, model_type);
+  return std::nullopt;
+}
+
+std::optional<std::string> Family::task_for(const std::string& architecture, const std::string& model_type) const {
+  for (const auto* list : {&tasks, &architectures})
+    for (const TaskClass& t : *list)
+      if (class_for(*this, t.hf_class, model_type) == architecture) return t.task;
   return std::nullopt;
 }
 
@@ -44,7 +63,7 @@ const std::vector<Family>& families() {
 const Family* find_family(const std::string& model_type) {
   for (const Family& f : families())
     if (f.model_type == model_type ||
-        std::find(f.aliases.begin(), f.aliases.end(), model_type) != f.aliases.end())
+        std::any_of(f.aliases.begin(), f.aliases.end(), [&](const Alias& a) { return a.model_type == model_type; }))
       return &f;
   return nullptr;
 }
@@ -62,7 +81,7 @@ std::vector<std::string> native_model_types() {
   for (const Family& f : families()) {
     if (f.tasks.empty()) continue;
     types.push_back(f.model_type);
-    types.insert(types.end(), f.aliases.begin(), f.aliases.end());
+    for (const Alias& a : f.aliases) types.push_back(a.model_type);
   }
   std::sort(types.begin(), types.end());
   return types;

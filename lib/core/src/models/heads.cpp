@@ -135,13 +135,11 @@ HeadSpec generic_head(const std::string& task) {
 }  // namespace
 
 std::shared_ptr<Model> build_task_model(const Family& family, const FamilyParts& parts, const std::string& task,
-                                        const WeightLoader& w, bool hidden) {
-  const std::optional<std::string> hf_class = family.hf_class(task);
-  if (!hf_class) throw Error(family.model_type + " has no task \"" + task + "\"");
-  if (task == "feature-extraction") return std::make_shared<BaseModel>(*hf_class, w, family, parts, hidden);
+                                        const std::string& hf_class, const WeightLoader& w, bool hidden) {
+  if (task == "feature-extraction") return std::make_shared<BaseModel>(hf_class, w, family, parts, hidden);
   auto it = parts.heads.find(task);
   const HeadSpec head = it != parts.heads.end() ? it->second : generic_head(task);
-  return std::make_shared<TaskModel>(*hf_class, w, family, parts, head, hidden);
+  return std::make_shared<TaskModel>(hf_class, w, family, parts, head, hidden);
 }
 
 }  // namespace hfjit::models

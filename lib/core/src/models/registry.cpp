@@ -54,10 +54,7 @@ std::vector<std::string> input_names(const std::string& model_type) {
 
 std::string task_for_architecture(const std::string& model_type, const std::string& architecture) {
   const Family& f = family(model_type, "config.json");
-  for (const auto& t : f.tasks)
-    if (t.hf_class == architecture) return t.task;
-  for (const auto& t : f.architectures)
-    if (t.hf_class == architecture) return t.task;
+  if (std::optional<std::string> task = f.task_for(architecture, model_type)) return *task;
   throw Error("architecture \"" + architecture + "\" has no native " + model_type +
               " model; give one of its tasks: " + join(f.task_names()));
 }
@@ -74,7 +71,7 @@ BuiltModel build_model(const ModelConfig& config, const Checkpoint& ckpt, const 
                                            join(f.task_names())));
     built.task = task_for_architecture(config.model_type, config.architectures[0]);
   }
-  const std::optional<std::string> hf_class = f.hf_class(built.task);
+  const std::optional<std::string> hf_class = f.hf_class(built.task, config.model_type);
   if (!hf_class)
     throw Error("task \"" + built.task + "\" is not supported for model type \"" + config.model_type +
                 "\"; supported: " + join(f.task_names()));
@@ -86,7 +83,7 @@ BuiltModel build_model(const ModelConfig& config, const Checkpoint& ckpt, const 
   load.buffers = f.buffers;
   WeightLoader w(ckpt, load);
   const FamilyParts parts = f.parts(config, options);
-  built.module = build_task_model(f, parts, built.task, w, options.output_hidden_states);
+  built.module = build_task_model(f, parts, built.task, built.hf_class, w, options.output_hidden_states);
   built.load = w.finish();
   built.module->eval();
   built.input_names = f.inputs;

@@ -178,8 +178,9 @@ class TaskModel : public Model {
   bool presents_;
 };
 
-// The model for `task` (one of family.tasks), built from the family's parts.
+// The model for `task` (one of family.tasks), built from the family's parts
+// as transformers' class `hf_class`.
 std::shared_ptr<Model> build_task_model(const Family& family, const FamilyParts& parts, const std::string& task,
-                                        const WeightLoader& w, bool hidden);
+                                        const std::string& hf_class, const WeightLoader& w, bool hidden);
 
 }  // namespace hfjit::models
