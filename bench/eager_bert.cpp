@@ -1,5 +1,5 @@
 // eager_bert: times the native BertModel (eager C++ forward, no trace) on a
-// model folder, for scripts/bench_eager.py to compare with transformers.
+// model folder, for scripts/bench/bench_eager.py to compare with transformers.
 //
 //   eager_bert MODEL_DIR REFERENCE.safetensors [THREADS] [ITERATIONS] [WARMUP]
 //

@@ -4,7 +4,7 @@
 //
 // CORPUS.jsonl holds one JSON string per line (tests/fixtures/tokenizers/corpus.jsonl).
 // Padding and truncation from tokenizer.json are turned off, as in
-// scripts/bench_tokenizers.py, so both sides do the same work. Prints one line
+// scripts/bench/bench_tokenizers.py, so both sides do the same work. Prints one line
 // per mode: lines/s, tokens/s and MB/s (best of --repeat runs).
 #include <chrono>
 #include <cstdio>

@@ -1,4 +1,4 @@
-// TorchScript files that Python torch 2.15 wrote (scripts/make_foreign_fixtures.py):
+// TorchScript files that Python torch 2.15 wrote (scripts/fixtures/make_foreign_fixtures.py):
 // a transformers 5 BertModel traced with strict=False (dict outputs), a
 // GPT2LMHeadModel with use_cache=False, a torch.jit.script module. hfjit
 // loads them with the outputs Python computed, and run, bench and untie take

@@ -1,6 +1,6 @@
 // Edge cases against tokenizers and transformers, compared exactly
 // (tests/fixtures/tokenizers/edge_cases.json, made by
-// scripts/make_tokenizer_edge_fixtures.py): characters whose Unicode class
+// scripts/fixtures/make_tokenizer_edge_fixtures.py): characters whose Unicode class
 // differs between tokenizers' crates and current Unicode, format characters
 // and combining marks inside words, and an empty text_pair.
 #include <catch2/catch.hpp>
@@ -77,7 +77,7 @@ size_t run_cases(bool with_tokenizer_json) {
 
 TEST_CASE("edge cases: the fixture records its generator and versions", "[tokenizer][edge]") {
   const auto& j = edge_cases();
-  CHECK(j["generator"] == "scripts/make_tokenizer_edge_fixtures.py");
+  CHECK(j["generator"] == "scripts/fixtures/make_tokenizer_edge_fixtures.py");
   CHECK(j.contains("tokenizers_version"));
   CHECK(j.contains("transformers_version"));
   CHECK(j["cases"].size() >= 100);

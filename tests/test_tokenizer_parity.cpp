@@ -1,5 +1,5 @@
 // Parity with the reference libraries on the whole corpus
-// (tests/fixtures/tokenizers, made by scripts/make_tokenizer_fixtures.py):
+// (tests/fixtures/tokenizers, made by scripts/fixtures/make_tokenizer_fixtures.py):
 // every line, every mode, ids, type ids, offsets, masks and word ids.
 #include <catch2/catch.hpp>
 
@@ -189,9 +189,11 @@ size_t run_set(const std::string& name, const std::string& how) {
         bad = true;
         ++bad_by_mode[mode_names[m]];
         if (shown++ < 5)
-          std::cout << "  " << name << " [" << how << "] line " << i << " mode " << mode_names[m] << ": " << got
-                    << "\n    (reference: .venv-ref/bin/python scripts/make_tokenizer_fixtures.py --show " << name
-                    << " " << i << ")\n";
+          std::cout << "  " << name << " [" << how << "] line " << i << " mode " << mode_names[m]
+                    << ": " << got
+                    << "\n    (reference: .venv-ref/bin/python "
+                       "scripts/fixtures/make_tokenizer_fixtures.py --show "
+                    << name << " " << i << ")\n";
       }
     }
     bad_lines += bad;

@@ -1,6 +1,6 @@
 #pragma once
 // Helpers of the tokenizer tests: fixture files, the canonical text of an
-// Encoding and its CRC-32 (mirrors scripts/make_tokenizer_fixtures.py).
+// Encoding and its CRC-32 (mirrors scripts/fixtures/make_tokenizer_fixtures.py).
 
 #include <cstdint>
 #include <string>

@@ -338,7 +338,7 @@ TEST_CASE("trace: the same model and options give the same bytes, whatever the f
 }
 
 TEST_CASE("trace levers: --quantize int8 and --dtype bfloat16 give PyTorch's own int8 and bf16 outputs", "[trace][levers]") {
-  // References: scripts/make_lever_fixtures.py (quantize_dynamic with
+  // References: scripts/fixtures/make_lever_fixtures.py (quantize_dynamic with
   // per_channel_dynamic_qconfig; model.to(torch.bfloat16)) on the same weights.
   TempFolder tmp;
   for (const std::string m : {"bert-mlm", "distilbert-seqcls", "roberta-mlm", "gpt2-lm", "bert-qa"}) {

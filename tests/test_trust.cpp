@@ -1,6 +1,6 @@
 // A .pt is code: run and bench check every operator a file's code calls
 // against the pure-compute list before calling anything (graph_check.h).
-// The crafted archives come from scripts/make_foreign_fixtures.py.
+// The crafted archives come from scripts/fixtures/make_foreign_fixtures.py.
 
 #include <catch2/catch.hpp>
 
