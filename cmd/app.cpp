@@ -42,6 +42,8 @@ int parse(CLI::App& app, int argc, char** argv) {
   } catch (const CLI::CallForAllHelp&) {
     std::cout << app.help("", CLI::AppFormatMode::All);
     return 0;
+  } catch (const BadValue& e) {
+    return fail(e.what(), 1);
   } catch (const CLI::ParseError& e) {
     // A subcommand's own --help is reported through the same exception types.
     if (e.get_exit_code() == 0) return app.exit(e);
@@ -66,9 +68,9 @@ int fail(const std::string& message, int code) {
   return code;
 }
 
-int run_guarded(const Runner& runner) {
+int run_guarded(const Command& command) {
   try {
-    return runner();
+    return command();
   } catch (const VerifyError& e) {
     return fail(e.what(), 3);
   } catch (const std::exception& e) {

@@ -28,8 +28,17 @@ void add_global_options(CLI::App& app, GlobalOptions& g);
 // Prints the versions and returns true if any argument is --version.
 bool print_version_if_asked(int argc, char** argv);
 
-// Parses; on --help or a usage error prints and returns the exit code to use,
-// else returns -1.
+// An option value CLI11 read but a check on the option refuses ("--top-k must
+// be a positive number or 'all', not 'zero'"): thrown from the option's
+// transform or check, it is one line and exit 1, like the library's own checks
+// of option values; a malformed command line is exit 2.
+class BadValue : public CLI::ParseError {
+ public:
+  explicit BadValue(const std::string& message) : CLI::ParseError("BadValue", message, 1) {}
+};
+
+// Parses; on --help, a usage error or a BadValue prints and returns the exit
+// code to use, else returns -1.
 int parse(CLI::App& app, int argc, char** argv);
 
 // spdlog to stderr at the level -v/-q ask for.
@@ -40,6 +49,6 @@ int fail(const std::string& message, int code);
 
 // Runs a subcommand: hfjit's errors become one line and an exit code
 // (VerifyError 3, anything else 1).
-int run_guarded(const Runner& runner);
+int run_guarded(const Command& command);
 
 }  // namespace hfjit::cmd

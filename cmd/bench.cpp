@@ -42,7 +42,7 @@ std::vector<std::string> row(const BenchPoint& p) {
 
 }  // namespace
 
-Runner add_bench(CLI::App& app) {
+Command add_bench(CLI::App& app) {
   auto a = std::make_shared<BenchArgs>();
   app.add_option("model", a->model, "A .pt written by hfjit trace, or a model folder / hub id (eager)");
   app.add_option("--batch-sizes", a->opts.batch_sizes, "Batch sizes (default: the traced one, or 1)")->delimiter(',');

@@ -1,6 +1,6 @@
 #pragma once
 // One function per subcommand: each adds its options to the app and returns
-// the callback that runs it. Wiring and printing only; the work is in lib/.
+// the Command that runs it. Wiring and printing only; the work is in lib/.
 
 #include <CLI/CLI.hpp>
 #include <functional>
@@ -10,14 +10,15 @@
 
 namespace hfjit::cmd {
 
-using Runner = std::function<int()>;
+// What a subcommand runs once the command line is parsed: its exit code.
+using Command = std::function<int()>;
 
 // `untie` does its work through `fn`: hfjit::untie in the engine; in the
 // front end, untie_folder, or a hand-over to the engine for a .pt.
 using UntieFn = std::function<UntieReport(const std::string&, const std::string&, const UntieOptions&)>;
-Runner add_untie(CLI::App& app, UntieFn fn);
-Runner add_trace(CLI::App& app);
-Runner add_run(CLI::App& app);
-Runner add_bench(CLI::App& app);
+Command add_untie(CLI::App& app, UntieFn fn);
+Command add_trace(CLI::App& app);
+Command add_run(CLI::App& app);
+Command add_bench(CLI::App& app);
 
 }  // namespace hfjit::cmd

@@ -81,18 +81,18 @@ int main(int argc, char** argv) {
   CLI::App app{"hfjit"};
   GlobalOptions g;
   add_global_options(app, g);
-  Runner runner = add_untie(*app.add_subcommand("untie", ""),
-                            [](const std::string& in, const std::string& out, const hfjit::UntieOptions& o) {
-                              std::error_code ec;
-                              // A TorchScript .pt is libtorch's job (nothing is written yet).
-                              if (fs::is_regular_file(in, ec)) std::exit(hand_over());
-                              return hfjit::untie_folder(in, out, o);
-                            });
+  Command command = add_untie(*app.add_subcommand("untie", ""),
+                             [](const std::string& in, const std::string& out, const hfjit::UntieOptions& o) {
+                               std::error_code ec;
+                               // A TorchScript .pt is libtorch's job (nothing is written yet).
+                               if (fs::is_regular_file(in, ec)) std::exit(hand_over());
+                               return hfjit::untie_folder(in, out, o);
+                             });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError&) {
     return hand_over();
   }
   setup_logging(g);
-  return run_guarded(runner);
+  return run_guarded(command);
 }

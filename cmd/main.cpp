@@ -40,10 +40,10 @@ int main(int argc, char** argv) {
   GlobalOptions g;
   add_global_options(app, g);
 
-  std::map<std::string, Runner> runners;
+  std::map<std::string, Command> commands;
   auto sub = [&](const char* name, const char* help, auto add) {
     CLI::App* s = app.add_subcommand(name, help);
-    runners[name] = add(*s);
+    commands[name] = add(*s);
   };
   sub("trace", "Export a model folder or cached hub id to a verified TorchScript .pt", add_trace);
   sub("untie", "Materialise tied weights as independent tensors (folder, hub id or .pt)",
@@ -59,10 +59,10 @@ int main(int argc, char** argv) {
   spdlog::debug("libtorch {} with {} threads", hfjit::torch_version(), used);
 
   for (CLI::App* s : app.get_subcommands()) {
-    const Runner& runner = runners.at(s->get_name());
-    return run_guarded([&runner] {
+    const Command& command = commands.at(s->get_name());
+    return run_guarded([&command] {
       try {
-        return runner();
+        return command();
       } catch (const c10::Error& e) {  // libtorch's message without its C++ backtrace
         throw hfjit::Error(e.what_without_backtrace());
       }

@@ -1,30 +1,31 @@
 // hfjit run MODEL.pt [TEXT ...] [--input FILE|-] [--task T] [--json] [--output FILE] ...
-//   text in, the task's answer out (lib/core/src/run/); inputs are streamed in
-//   batches of the traced batch size, results printed as each batch finishes.
+//   text in, the task's answer out. The engine is in the library (hfjit/run/):
+//   InputSource -> Batcher -> Runner -> ResultSink; this file parses the
+//   options, wires those together and prints the text rendering of results.
 // hfjit run MODEL.pt --describe [--json]: what an artifact holds.
 // hfjit run --tokenize (--tokenizer DIR | MODEL.pt) [TEXT ...] [--json]: ids, tokens, offsets.
 
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
-#include <cinttypes>
-#include <cstring>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
-#include <iostream>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <spdlog/spdlog.h>
+#include <variant>
 
+#include "app.h"
 #include "commands.h"
 #include "format.h"
 #include "hfjit/error.h"
 #include "hfjit/graph_check.h"
 #include "hfjit/io/artifact_meta.h"
 #include "hfjit/io/file.h"
-#include "hfjit/runner.h"
+#include "hfjit/run/batcher.h"
+#include "hfjit/run/input.h"
+#include "hfjit/run/results.h"
+#include "hfjit/run/runner.h"
+#include "hfjit/run/sinks.h"
 #include "hfjit/tokenizer.h"
 #include "hfjit/torchscript_file.h"
 
@@ -35,138 +36,40 @@ using ojson = nlohmann::ordered_json;
 
 struct RunArgs {
   std::string model;
-  std::vector<std::string> texts;
-  std::string input;
+  InputOptions inputs;  // TEXT arguments, --input, --question
   std::string output;
-  std::string question;
   std::string query;  // sentence-embedding: rank the inputs by cosine similarity to it
-  std::string top_k;
-  std::string truncation = "warn";
-  std::optional<std::string> ignore_labels;
   bool describe = false;
   bool tokenize = false;
   bool json = false;
   RunOptions opts;
 };
 
-// An embedding (a JSON array of numbers) scaled to length 1.
-std::vector<double> unit_vector(const ojson& embedding) {
-  std::vector<double> v;
-  double norm = 0;
-  for (const auto& x : embedding) {
-    v.push_back(x.get<double>());
-    norm += v.back() * v.back();
+// ------------------------------------------------------------------ options
+
+// --top-k K (a positive number) or all (0: every label), for CLI11 to convert.
+std::string top_k_value(const std::string& v) {
+  if (v == "all") return "0";
+  size_t used = 0;
+  long long k = 0;
+  try {
+    k = std::stoll(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
   }
-  norm = std::sqrt(norm);
-  if (norm > 0)
-    for (double& x : v) x /= norm;
-  return v;
+  if (used == 0 || used != v.size() || k < 1)
+    throw BadValue("--top-k must be a positive number or 'all', not '" + v + "'");
+  return std::to_string(k);
 }
 
-double dot(const std::vector<double>& a, const std::vector<double>& b) {
-  double s = 0;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) s += a[i] * b[i];
-  return s;
+// --truncation warn|error as the bool truncation_error.
+std::string truncation_value(const std::string& v) {
+  if (v == "warn") return "false";
+  if (v == "error") return "true";
+  throw BadValue("--truncation must be warn or error, not '" + v + "'");
 }
 
-// ------------------------------------------------------------------ inputs
-
-// Texts from arguments, or lines of a file / stdin read one at a time (so a
-// file of any length runs in constant memory). A line that starts with '{' is
-// a JSON object: {"text"[, "text_pair"]} or {"question", "context"}.
-class InputSource {
- public:
-  explicit InputSource(const RunArgs& a) : a_(a) {
-    if (!a.input.empty() && !a.texts.empty()) throw Error("give TEXT arguments or --input, not both");
-    if (a.input.empty() && a.texts.empty())
-      throw Error("no input: give TEXT arguments or --input FILE (- for standard input)");
-    if (a.input == "-") {
-      stream_ = &std::cin;
-      name_ = "<stdin>";
-    } else if (!a.input.empty()) {
-      file_.open(a.input, std::ios::binary);
-      if (!file_) throw Error(context(a.input, std::string("cannot open --input: ") + std::strerror(errno)));
-      stream_ = &file_;
-      name_ = a.input;
-    }
-  }
-
-  bool next(RunInput& in) {
-    if (!stream_) {
-      if (arg_ >= a_.texts.size()) return false;
-      in = RunInput{};
-      in.where = "argument " + std::to_string(arg_ + 1);
-      if (!a_.question.empty()) {
-        in.question = a_.question;
-        in.text = a_.texts[arg_];
-      } else {
-        in = parse(a_.texts[arg_], in.where, false);
-      }
-      ++arg_;
-      ++count_;
-      return true;
-    }
-    std::string line;
-    if (!std::getline(*stream_, line)) {
-      if (stream_->bad()) throw Error(context(name_, "read failed"));
-      if (count_ == 0) throw Error(context(name_, "empty input (no lines)"));
-      return false;
-    }
-    ++line_no_;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    in = parse(line, name_ + ":" + std::to_string(line_no_), true);
-    if (!a_.question.empty() && !in.question) in.question = a_.question;
-    ++count_;
-    return true;
-  }
-
- private:
-  static RunInput parse(const std::string& line, const std::string& where, bool json_lines) {
-    RunInput in;
-    in.where = where;
-    size_t first = line.find_first_not_of(" \t");
-    if (!json_lines || first == std::string::npos || line[first] != '{') {
-      in.text = line;
-      return in;
-    }
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      std::string msg = e.what();
-      const auto colon = msg.find(": ");
-      throw Error(where + ": malformed JSON line (" + (colon == std::string::npos ? msg : msg.substr(colon + 2)) + ")");
-    }
-    auto str = [&](const char* key) -> std::optional<std::string> {
-      if (!j.contains(key)) return std::nullopt;
-      if (!j[key].is_string()) throw Error(where + ": \"" + key + "\" must be a string");
-      return j[key].get<std::string>();
-    };
-    const auto text = str("text"), pair = str("text_pair"), question = str("question"), ctx = str("context");
-    if (question || ctx) {
-      if (!question) throw Error(where + ": a context without a question");
-      if (!ctx) throw Error(where + ": a question without a context");
-      in.question = *question;
-      in.text = *ctx;
-    } else if (text) {
-      in.text = *text;
-      in.text_pair = pair;
-    } else {
-      throw Error(where + ": a JSON line needs \"text\" (and \"text_pair\"), or \"question\" and \"context\"");
-    }
-    return in;
-  }
-
-  const RunArgs& a_;
-  std::ifstream file_;
-  std::istream* stream_ = nullptr;
-  std::string name_;
-  size_t arg_ = 0, line_no_ = 0, count_ = 0;
-};
-
-// ----------------------------------------------------------------- outputs
-
-constexpr size_t kWindowBatches = 8;  // batches read ahead and sorted by length
+// ------------------------------------------------------------------- text
 
 std::string one_line(std::string s, size_t max = 100) {
   for (char& ch : s)
@@ -188,92 +91,103 @@ std::string indent(const std::string& table) {
   return out;
 }
 
-// Readable text for one result.
-std::string render(const std::string& task, const RunInput& in, const ojson& r) {
+// The lines under an input's "> text" line, one overload per task's result.
+std::string rows(const FillMaskResult& r) {
   std::string out;
-  if (task == "text-generation") return r[0].value("generated_text", std::string()) + "\n\n";
-  out += "> " + one_line(in.question ? *in.question + "  |  " + in.text : in.text_pair ? in.text + "  |  " + *in.text_pair : in.text) + "\n";
-  if (task == "fill-mask") {
-    const bool multi = !r.empty() && r[0].is_array();
-    const ojson rows = multi ? r : ojson::array({r});
-    for (size_t m = 0; m < rows.size(); ++m) {
-      if (multi) out += "  mask " + std::to_string(m + 1) + "\n";
-      Table t({"score", "token", "sequence"});
-      for (const auto& p : rows[m]) t.add({fixed(p["score"], 4), one_line(p["token_str"], 30), one_line(p["sequence"])});
-      out += indent(t.render());
-    }
-  } else if (task == "text-classification") {
-    const ojson rows = r.is_array() ? r : ojson::array({r});
-    Table t({"label", "score"});
-    for (const auto& p : rows) t.add({p["label"], fixed(p["score"], 4)});
+  for (size_t m = 0; m < r.masks.size(); ++m) {
+    if (r.masks.size() > 1) out += "  mask " + std::to_string(m + 1) + "\n";
+    Table t({"score", "token", "sequence"});
+    for (const auto& c : r.masks[m]) t.add({fixed(c.score, 4), one_line(c.token_str, 30), one_line(c.sequence)});
     out += indent(t.render());
-  } else if (task == "token-classification") {
-    if (r.empty()) return out + "  (no entities)\n\n";
-    const bool grouped = r[0].contains("entity_group");
-    Table t({grouped ? "entity_group" : "entity", "score", "word", "start", "end"});
-    for (const auto& p : r)
-      t.add({p[grouped ? "entity_group" : "entity"], fixed(p["score"], 4), one_line(p["word"], 40),
-             std::to_string(p["start"].get<int64_t>()), std::to_string(p["end"].get<int64_t>())});
-    out += indent(t.render());
-  } else if (task == "question-answering") {
-    const ojson rows = r.is_array() ? r : ojson::array({r});
-    Table t({"score", "answer", "start", "end"});
-    for (const auto& p : rows)
-      t.add({fixed(p["score"], 4), one_line(p["answer"], 60), std::to_string(p["start"].get<int64_t>()),
-             std::to_string(p["end"].get<int64_t>())});
-    out += indent(t.render());
-  } else if (task == "feature-extraction" || task == "sentence-embedding") {
-    const ojson& e = r["embedding"];
-    const bool tokens = !e.empty() && e[0].is_array();
-    const ojson& v = tokens ? e[0] : e;
-    std::string head;
-    for (size_t i = 0; i < std::min<size_t>(v.size(), 6); ++i) head += (i ? " " : "") + fixed(v[i], 4);
-    double norm = 0;
-    for (const auto& x : v) norm += x.get<double>() * x.get<double>();
-    out += tokens ? "  [" + std::to_string(e.size()) + " tokens x " + std::to_string(v.size()) + "] first token: " + head +
-                        " ...\n"
-                  : "  [" + std::to_string(v.size()) + "] " + head + " ... (norm " + fixed(std::sqrt(norm), 4) + ")\n";
-  } else {
-    out += "  " + r.dump() + "\n";
   }
-  return out + "\n";
+  return out;
 }
 
-// A .npy (version 1.0) of float32 rows, streamed: the header's shape is
-// written with room to spare and patched when the row count is known.
-class NpyWriter {
+std::string rows(const ClassificationResult& r) {
+  Table t({"label", "score"});
+  for (const auto& l : r.labels) t.add({l.label, fixed(l.score, 4)});
+  return indent(t.render());
+}
+
+std::string rows(const TokenClassificationResult& r) {
+  if (r.entities.empty()) return "  (no entities)\n";
+  Table t({r.entities[0].grouped ? "entity_group" : "entity", "score", "word", "start", "end"});
+  for (const auto& e : r.entities)
+    t.add({e.entity, fixed(e.score, 4), one_line(e.word, 40), std::to_string(e.start), std::to_string(e.end)});
+  return indent(t.render());
+}
+
+std::string rows(const QuestionAnsweringResult& r) {
+  Table t({"score", "answer", "start", "end"});
+  for (const auto& a : r.answers)
+    t.add({fixed(a.score, 4), one_line(a.answer, 60), std::to_string(a.start), std::to_string(a.end)});
+  return indent(t.render());
+}
+
+// A vector's first six values.
+std::string head(const std::vector<float>& v) {
+  std::string out;
+  for (size_t i = 0; i < std::min<size_t>(v.size(), 6); ++i) out += (i ? " " : "") + fixed(v[i], 4);
+  return out;
+}
+
+std::string vector_line(const std::vector<float>& v) {
+  double norm = 0;
+  for (float x : v) norm += static_cast<double>(x) * static_cast<double>(x);
+  return "  [" + std::to_string(v.size()) + "] " + head(v) + " ... (norm " + fixed(std::sqrt(norm), 4) + ")\n";
+}
+
+std::string rows(const TokenEmbeddings& r) {
+  if (r.tokens.empty()) return vector_line({});
+  return "  [" + std::to_string(r.tokens.size()) + " tokens x " + std::to_string(r.tokens[0].size()) +
+         "] first token: " + head(r.tokens[0]) + " ...\n";
+}
+
+std::string rows(const Embedding& r) { return vector_line(r.vector); }
+
+std::string rows(const Generation& r) { return "  " + one_line(r.generated_text) + "\n"; }  // render prints it whole
+
+// Readable text for one result: the input, then the answer as a table.
+// Generated text is printed as it is.
+std::string render(const RunInput& in, const RunResult& result) {
+  if (const auto* g = std::get_if<Generation>(&result)) return g->generated_text + "\n\n";
+  const std::string shown = in.question    ? *in.question + "  |  " + in.text
+                            : in.text_pair ? in.text + "  |  " + *in.text_pair
+                                           : in.text;
+  return "> " + one_line(shown) + "\n" + std::visit([](const auto& r) { return rows(r); }, result) + "\n";
+}
+
+// Results as text on stdout.
+class TextSink : public ResultSink {
  public:
-  explicit NpyWriter(const std::string& path) : file_(path) { file_.write(header(0, 0)); }
-  void add(const ojson& vec) {
-    if (cols_ == 0) cols_ = vec.size();
-    if (vec.size() != cols_) throw Error("embeddings of different sizes cannot share one .npy");
-    buf_.clear();
-    for (const auto& x : vec) buf_.push_back(x.get<float>());
-    file_.write(buf_.data(), buf_.size() * sizeof(float));
-    ++rows_;
+  void write(const RunInput& input, const RunResult& result) override {
+    std::fputs(render(input, result).c_str(), stdout);
   }
-  void commit() {
-    const std::string h = header(rows_, cols_);
-    file_.write_at(0, h.data(), h.size());
-    file_.commit();
+  void flush() override { std::fflush(stdout); }
+};
+
+// Passes results on to `inner`, counting them; on a terminal shows the count
+// on stderr after every window (for --output, whose results are not shown).
+class Progress : public ResultSink {
+ public:
+  Progress(ResultSink& inner, bool show) : inner_(inner), show_(show) {}
+  void write(const RunInput& input, const RunResult& result) override {
+    inner_.write(input, result);
+    ++count_;
+  }
+  void flush() override {
+    inner_.flush();
+    if (show_) std::fprintf(stderr, "\r%zu inputs", count_);
+  }
+  void commit() override {
+    inner_.commit();
+    if (show_) std::fprintf(stderr, "\r");
   }
 
  private:
-  static std::string header(uint64_t rows, uint64_t cols) {
-    char shape[96];
-    std::snprintf(shape, sizeof shape, "(%20" PRIu64 ", %10" PRIu64 ")", rows, cols);
-    std::string dict = std::string("{'descr': '<f4', 'fortran_order': False, 'shape': ") + shape + ", }";
-    std::string h = std::string("\x93NUMPY\x01\x00", 8);
-    const size_t total = 10 + dict.size() + 1;
-    dict.append((64 - total % 64) % 64, ' ');
-    dict += '\n';
-    h += static_cast<char>(dict.size() & 0xff);
-    h += static_cast<char>(dict.size() >> 8);
-    return h + dict;
-  }
-  AtomicFile file_;
-  std::vector<float> buf_;
-  uint64_t rows_ = 0, cols_ = 0;
+  ResultSink& inner_;
+  bool show_;
+  size_t count_ = 0;
 };
 
 // --------------------------------------------------------------- --describe
@@ -393,7 +307,7 @@ int tokenize(RunArgs& a) {
   std::unique_ptr<Tokenizer> tok;
   if (!a.opts.tokenizer_dir.empty()) {
     // With --tokenizer, every positional argument is a text.
-    if (!a.model.empty()) a.texts.insert(a.texts.begin(), a.model);
+    if (!a.model.empty()) a.inputs.texts.insert(a.inputs.texts.begin(), a.model);
     tok = load_tokenizer(a.opts.tokenizer_dir);
   } else {
     if (a.model.empty()) throw Error("--tokenize needs --tokenizer DIR or a MODEL.pt");
@@ -401,7 +315,7 @@ int tokenize(RunArgs& a) {
   }
   tok->set_padding(std::nullopt);
   tok->set_truncation(std::nullopt);
-  InputSource source(a);
+  InputSource source(a.inputs);
   RunInput in;
   while (source.next(in)) {
     if (in.question) throw Error(in.where + ": --tokenize takes \"text\" and \"text_pair\"");
@@ -435,45 +349,36 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// Where each result goes: a .npy, a JSON-lines file, JSON lines or text on stdout.
+std::unique_ptr<ResultSink> result_sink(const RunArgs& a) {
+  if (ends_with(a.output, ".npy")) return std::make_unique<NpySink>(a.output);
+  if (!a.output.empty()) return std::make_unique<JsonLinesSink>(a.output);
+  if (a.json) return std::make_unique<JsonLinesSink>(stdout);
+  return std::make_unique<TextSink>();
+}
+
+// The --query ranking, most similar first: `score  text` lines, or JSON lines
+// {"text", "score"} with --json or into --output's file.
+void print_ranking(const RankingSink& ranking, bool json, AtomicFile* file) {
+  for (const auto& [text, score] : ranking.ranked()) {
+    const std::string line =
+        json || file ? ojson{{"text", text}, {"score", score}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                     : fixed(score, 4) + "  " + text;
+    if (file) file->write(line + "\n");
+    else std::printf("%s\n", line.c_str());
+  }
+}
+
 int run(RunArgs& a) {
   if (a.model.empty()) throw Error("run needs a MODEL.pt");
-  if (a.truncation != "warn" && a.truncation != "error")
-    throw Error("--truncation must be warn or error, not '" + a.truncation + "'");
-  a.opts.truncation_error = a.truncation == "error";
-  if (!a.top_k.empty()) {
-    if (a.top_k == "all") {
-      a.opts.top_k = 0;
-    } else {
-      try {
-        size_t used = 0;
-        const long long k = std::stoll(a.top_k, &used);
-        if (used != a.top_k.size() || k < 1) throw std::invalid_argument("");
-        a.opts.top_k = k;
-      } catch (const std::exception&) {
-        throw Error("--top-k must be a positive number or 'all', not '" + a.top_k + "'");
-      }
-    }
-  }
-  if (a.ignore_labels) {
-    a.opts.ignore_labels.clear();
-    std::string cur;
-    for (char ch : *a.ignore_labels + ",") {
-      if (ch != ',') {
-        cur += ch;
-      } else if (!cur.empty()) {
-        a.opts.ignore_labels.push_back(cur);
-        cur.clear();
-      }
-    }
-  }
   const bool npy = ends_with(a.output, ".npy");
   if (!a.output.empty()) {
     if (same_path(a.output, a.model)) throw Error(context(a.output, "--output would overwrite the model"));
-    if (!a.input.empty() && a.input != "-" && same_path(a.output, a.input))
+    if (!a.inputs.input.empty() && a.inputs.input != "-" && same_path(a.output, a.inputs.input))
       throw Error(context(a.output, "--output would overwrite the input"));
     check_writable_destination(a.output);
   }
-  InputSource source(a);  // argument errors before the (slower) model load
+  InputSource source(a.inputs);  // argument errors before the (slower) model load
 
   hfjit::Runner runner(a.model, a.opts);
   const std::string task = runner.task();
@@ -482,108 +387,67 @@ int run(RunArgs& a) {
                                       task + ")"));
   // --query: the inputs ranked by cosine similarity to the query's embedding
   // (semantic search), printed once every input has run.
-  std::vector<double> query_vec;
-  std::vector<std::pair<double, std::string>> ranked;
+  std::unique_ptr<RankingSink> ranking;
   if (!a.query.empty()) {
     if (task != "sentence-embedding")
       throw Error("--query ranks inputs by their sentence embeddings: it needs --task sentence-embedding (the task is " +
                   task + ")");
     if (npy) throw Error(context(a.output, "--query prints a ranking: give a .jsonl --output, not .npy"));
-    query_vec = unit_vector(runner.run({RunInput{a.query, std::nullopt, std::nullopt, "--query"}})[0]["embedding"]);
+    const RunResult query = runner.run({RunInput{a.query, std::nullopt, std::nullopt, "--query"}})[0];
+    ranking = std::make_unique<RankingSink>(std::get<Embedding>(query));
   }
-  std::unique_ptr<NpyWriter> npy_out;
-  std::unique_ptr<AtomicFile> json_out;
-  if (npy) npy_out = std::make_unique<NpyWriter>(a.output);
-  else if (!a.output.empty()) json_out = std::make_unique<AtomicFile>(a.output);
+  std::unique_ptr<ResultSink> results;
+  std::unique_ptr<AtomicFile> ranking_file;
+  if (!ranking) results = result_sink(a);
+  else if (!a.output.empty()) ranking_file = std::make_unique<AtomicFile>(a.output);
+  Progress sink(ranking ? *ranking : *results, !a.output.empty() && isatty(STDERR_FILENO));
 
-  const bool tty = isatty(STDERR_FILENO);
-  // Inputs are run a window at a time: sorted by length inside the window so
-  // each batch pads less (to the smallest traced length that fits it), the
-  // results printed in input order. Standard input keeps a one-batch window,
-  // so a pipe gets its answers as soon as a batch is full.
-  const size_t per_batch = runner.batch_size();
-  const size_t window = per_batch * (a.input == "-" ? 1 : kWindowBatches);
-  std::vector<RunInput> pending;
-  size_t done = 0;
-  auto flush = [&]() {
-    if (pending.empty()) return;
-    std::vector<size_t> order(pending.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    auto size_of = [&](size_t i) {
-      const RunInput& in = pending[i];
-      return in.text.size() + (in.text_pair ? in.text_pair->size() : 0) + (in.question ? in.question->size() : 0);
-    };
-    std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) { return size_of(x) < size_of(y); });
-    std::vector<ojson> results(pending.size());
-    for (size_t first = 0; first < order.size(); first += per_batch) {
-      std::vector<RunInput> batch;
-      for (size_t k = first; k < std::min(order.size(), first + per_batch); ++k) batch.push_back(pending[order[k]]);
-      std::vector<ojson> out = runner.run(batch);
-      for (const std::string& w : runner.warnings()) spdlog::warn("{}", w);
-      for (size_t k = 0; k < out.size(); ++k) results[order[first + k]] = std::move(out[k]);
-    }
-    for (size_t i = 0; i < results.size(); ++i) {
-      if (!query_vec.empty()) {
-        ranked.emplace_back(dot(query_vec, unit_vector(results[i]["embedding"])), pending[i].text);
-      } else if (npy_out) {
-        npy_out->add(results[i]["embedding"]);
-      } else if (json_out) {
-        json_out->write(results[i].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-      } else if (a.json) {
-        std::printf("%s\n", results[i].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-      } else {
-        std::printf("%s", render(task, pending[i], results[i]).c_str());
-      }
-    }
-    done += pending.size();
-    if (a.output.empty()) std::fflush(stdout);
-    else if (tty) std::fprintf(stderr, "\r%zu inputs", done);
-    pending.clear();
-  };
+  // Standard input keeps a one-batch window, so a pipe gets its answers as
+  // soon as a batch is full.
+  Batcher batcher(runner.batch_size(), a.inputs.input == "-" ? 1 : Batcher::kWindowBatches,
+                  [&](const std::vector<RunInput>& batch) {
+                    std::vector<RunResult> out = runner.run(batch);
+                    for (const std::string& w : runner.warnings()) spdlog::warn("{}", w);
+                    return out;
+                  },
+                  sink);
   RunInput in;
-  while (source.next(in)) {
-    pending.push_back(std::move(in));
-    if (pending.size() >= window) flush();
-  }
-  flush();
-  if (!query_vec.empty()) {
-    std::stable_sort(ranked.begin(), ranked.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
-    for (const auto& [score, text] : ranked) {
-      const std::string line = a.json || json_out
-                                   ? ojson{{"text", text}, {"score", score}}.dump(-1, ' ', false,
-                                                                                 nlohmann::json::error_handler_t::replace) + "\n"
-                                   : fixed(score, 4) + "  " + text + "\n";
-      if (json_out) json_out->write(line);
-      else std::printf("%s", line.c_str());
-    }
-  }
-  if (npy_out) npy_out->commit();
-  if (json_out) json_out->commit();
-  if (!a.output.empty()) {
-    if (tty) std::fprintf(stderr, "\r");
-    spdlog::info("{} results ({}) written to {}", done, task, a.output);
-  }
+  while (source.next(in)) batcher.add(std::move(in));
+  batcher.finish();
+
+  if (ranking) print_ranking(*ranking, a.json, ranking_file.get());
+  sink.commit();
+  if (ranking_file) ranking_file->commit();
+  if (!a.output.empty()) spdlog::info("{} results ({}) written to {}", batcher.done(), task, a.output);
   return 0;
 }
 
 }  // namespace
 
-Runner add_run(CLI::App& app) {
+Command add_run(CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
   app.add_option("model", a->model, "A .pt written by hfjit trace (or any TorchScript file with --task, --tokenizer)");
-  app.add_option("texts", a->texts, "Texts to run (or --input)");
-  app.add_option("--input", a->input, "One input per line (- for standard input); JSON lines with text/text_pair or question/context");
+  app.add_option("texts", a->inputs.texts, "Texts to run (or --input)");
+  app.add_option("--input", a->inputs.input, "One input per line (- for standard input); JSON lines with text/text_pair or question/context");
   app.add_option("--task", a->opts.task, "fill-mask, text-classification, token-classification, question-answering, "
                                         "feature-extraction, sentence-embedding, text-generation (default: the artifact's)");
   app.add_option("--tokenizer", a->opts.tokenizer_dir, "Tokenizer (model) folder instead of the files in the artifact");
-  app.add_option("--top-k", a->top_k, "Answers per input: fill-mask 5, text-classification 1 ('all'), question-answering 1; "
-                                     "text-generation: sample among the k likeliest tokens");
+  app.add_option("--top-k", a->opts.top_k, "Answers per input: fill-mask 5, text-classification 1 ('all'), question-answering 1; "
+                                          "text-generation: sample among the k likeliest tokens")
+      ->transform(top_k_value)
+      ->type_name("K|all");
   app.add_flag("--json", a->json, "One JSON line per input, with the Hugging Face pipelines' keys");
   app.add_option("--output", a->output, "Write the JSON lines to FILE (sentence-embedding: FILE.npy, float32 [inputs, dim])");
-  app.add_option("--truncation", a->truncation, "Input longer than the traced length: warn (truncate) or error");
+  app.add_option("--truncation", a->opts.truncation_error, "Input longer than the traced length: warn (truncate) or error")
+      ->transform(truncation_value)
+      ->type_name("warn|error");
   app.add_option("--aggregation", a->opts.aggregation, "token-classification: none, simple, first, max, average");
-  app.add_option("--ignore-labels", a->ignore_labels, "token-classification: labels left out, comma-separated (default O)");
-  app.add_option("--question", a->question, "question-answering: the question for every TEXT (each a context)");
+  app.add_option("--ignore-labels", a->opts.ignore_labels, "token-classification: labels left out, comma-separated (default O)")
+      ->delimiter(',')
+      ->type_size(1)
+      ->allow_extra_args(false)  // one value per --ignore-labels: TEXT arguments may follow
+      ->type_name("L,...");
+  app.add_option("--question", a->inputs.question, "question-answering: the question for every TEXT (each a context)");
   app.add_option("--query", a->query,
                  "sentence-embedding: print the inputs ranked by cosine similarity to this text (semantic search)");
   app.add_option("--doc-stride", a->opts.doc_stride, "question-answering: tokens shared by consecutive context windows");

@@ -51,7 +51,7 @@ void print_json(const TraceReport& r) {
 
 }  // namespace
 
-Runner add_trace(CLI::App& app) {
+Command add_trace(CLI::App& app) {
   auto a = std::make_shared<TraceArgs>();
   app.add_option("model", a->model, "Model folder or cached hub id")->required();
   app.add_option("-o,--output", a->output, "The .pt file to write")->required();

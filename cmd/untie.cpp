@@ -54,7 +54,7 @@ void print_table(const UntieReport& r) {
 
 }  // namespace
 
-Runner add_untie(CLI::App& app, UntieFn fn) {
+Command add_untie(CLI::App& app, UntieFn fn) {
   auto a = std::make_shared<UntieArgs>();
   app.add_option("input", a->input, "Model folder, cached hub id, or TorchScript .pt")->required();
   app.add_option("-o,--output", a->output, "Output folder (or .pt for a .pt input)");

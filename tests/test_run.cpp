@@ -1,6 +1,6 @@
 // hfjit run against the transformers pipelines (tests/fixtures/run/cases.json,
-// written by scripts/make_run_fixtures.py), the real all-MiniLM-L6-v2 against
-// sentence-transformers (tests/fixtures/minilm/, scripts/make_minilm_reference.py),
+// written by scripts/fixtures/make_run_fixtures.py), the real all-MiniLM-L6-v2 against
+// sentence-transformers (tests/fixtures/minilm/, scripts/fixtures/make_minilm_reference.py),
 // --tokenize against `tokenizers`, and the bad inputs of `run`.
 
 #include <catch2/catch.hpp>

@@ -1,13 +1,16 @@
-// Runner: an artifact's metadata, tokenizer and methods; batches padded to a
-// traced shape; dispatch to the task post-processing in tasks.cpp.
+// Runner: an artifact's metadata, tokenizer and methods, read in stages (the
+// constructor lists them); batches padded to a traced shape; dispatch to the
+// task post-processing in tasks.cpp.
 
-#include "hfjit/runner.h"
+#include "hfjit/run/runner.h"
 
 #include <c10/core/InferenceMode.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <limits>
+#include <map>
+#include <optional>
 
 #include "hfjit/config.h"
 #include "hfjit/error.h"
@@ -65,15 +68,16 @@ std::vector<int64_t> int_or_list(const nlohmann::json& j) {
 }  // namespace
 
 size_t Context::output_index(const std::string& name, size_t fallback) const {
-  if (output_names.empty()) return fallback;
-  for (size_t i = 0; i < output_names.size(); ++i)
-    if (output_names[i] == name) return i;
-  throw Error(context(path, "has no output '" + name + "' (outputs: " + join(output_names) + ")"));
+  const std::vector<std::string>& names = traced.output_names;
+  if (names.empty()) return fallback;
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] == name) return i;
+  throw Error(context(path, "has no output '" + name + "' (outputs: " + join(names) + ")"));
 }
 
 std::string Context::label(int64_t id) const {
-  auto it = id2label.find(id);
-  return it != id2label.end() ? it->second : "LABEL_" + std::to_string(id);
+  auto it = cfg.id2label.find(id);
+  return it != cfg.id2label.end() ? it->second : "LABEL_" + std::to_string(id);
 }
 
 void Context::warn(const std::string& where, const std::string& message) {
@@ -82,8 +86,8 @@ void Context::warn(const std::string& where, const std::string& message) {
 
 Encoding Context::encode(const RunInput& in) {
   int64_t limit = max_length();
-  if (task == "sentence-embedding" && st_max_seq_length > 0 && (limit == 0 || st_max_seq_length < limit))
-    limit = st_max_seq_length;
+  if (task == "sentence-embedding" && st.max_seq_length > 0 && (limit == 0 || st.max_seq_length < limit))
+    limit = st.max_seq_length;
   if (limit > 0) {
     TruncationParams tp;
     tp.max_length = static_cast<size_t>(limit);
@@ -111,7 +115,7 @@ std::vector<at::Tensor> Context::forward(const std::vector<const Encoding*>& enc
   size_t longest = 1;
   for (const Encoding* e : encodings) longest = std::max(longest, e->size());
   const Method* method = nullptr;
-  for (const Method& m : methods)
+  for (const Method& m : traced.methods)
     if (m.length == 0 || static_cast<size_t>(m.length) >= longest) {
       method = &m;
       break;
@@ -120,13 +124,13 @@ std::vector<at::Tensor> Context::forward(const std::vector<const Encoding*>& enc
     throw Error(context(path, "an input of " + std::to_string(longest) + " tokens does not fit the traced length " +
                                   std::to_string(max_length())));
   const int64_t length = method->length ? method->length : static_cast<int64_t>(longest);
-  const int64_t rows = dynamic_batch ? static_cast<int64_t>(encodings.size()) : batch;
+  const int64_t rows = traced.dynamic_batch ? static_cast<int64_t>(encodings.size()) : traced.batch;
   std::vector<std::vector<at::Tensor>> pieces(outputs.size());
-  auto method_fn = module.get_method(method->name);
+  auto method_fn = traced.module.get_method(method->name);
 
   for (size_t first = 0; first < encodings.size(); first += static_cast<size_t>(rows)) {
     const size_t count = std::min(encodings.size() - first, static_cast<size_t>(rows));
-    at::Tensor ids = at::full({rows, length}, pad_id, at::kLong);
+    at::Tensor ids = at::full({rows, length}, cfg.pad_id, at::kLong);
     at::Tensor mask = at::zeros({rows, length}, at::kLong);
     at::Tensor types = at::zeros({rows, length}, at::kLong);
     auto pid = ids.accessor<int64_t, 2>();
@@ -142,7 +146,7 @@ std::vector<at::Tensor> Context::forward(const std::vector<const Encoding*>& enc
       }
     }
     std::vector<c10::IValue> args;
-    for (const std::string& name : input_names) {
+    for (const std::string& name : traced.input_names) {
       if (name == "input_ids") args.emplace_back(ids);
       else if (name == "attention_mask") args.emplace_back(mask);
       else if (name == "token_type_ids") args.emplace_back(types);
@@ -157,7 +161,7 @@ std::vector<at::Tensor> Context::forward(const std::vector<const Encoding*>& enc
       msg = first_line(msg);
       throw Error(context(path, method->name + " failed on a [" + std::to_string(rows) + ", " +
                                     std::to_string(length) + "] batch: " + msg +
-                                    (!has_meta ? " (a fixed-shape trace needs --batch-size and --max-length)" : "")));
+                                    (!traced.has_meta ? " (a fixed-shape trace needs --batch-size and --max-length)" : "")));
     }
     std::vector<c10::IValue> elements;
     if (out.isTuple()) {
@@ -195,21 +199,15 @@ std::string substr_chars(const std::string& text, size_t start, size_t end) {
 
 size_t count_code_points(const std::string& text) { return tokenizers::count_chars(text); }
 
-}  // namespace run
+// ------------------------------------------------------- loading, in stages
 
-struct Runner::Impl {
-  run::Context c;
-};
+namespace {
 
-Runner::Runner(const std::string& model_path, RunOptions options) : impl_(std::make_unique<Impl>()) {
-  run::Context& c = impl_->c;
-  c.path = model_path;
-  c.opt = std::move(options);
-  const RunOptions& o = c.opt;
-
+// The options' own rules, before anything is read.
+void check_options(const RunOptions& o) {
   if (!o.task.empty() &&
       std::find(run_task_names().begin(), run_task_names().end(), o.task) == run_task_names().end())
-    throw Error("unknown task '" + o.task + "' (known: " + run::join(run_task_names()) + ")");
+    throw Error("unknown task '" + o.task + "' (known: " + join(run_task_names()) + ")");
   static const char* kAggregations[] = {"none", "simple", "first", "max", "average"};
   if (std::find(std::begin(kAggregations), std::end(kAggregations), o.aggregation) == std::end(kAggregations))
     throw Error("unknown --aggregation '" + o.aggregation + "' (none, simple, first, max, average)");
@@ -223,202 +221,279 @@ Runner::Runner(const std::string& model_path, RunOptions options) : impl_(std::m
   if (o.max_length && *o.max_length < 2) throw Error("--max-length must be >= 2");
   if (!o.tokenizer_dir.empty() && !fs::is_directory(o.tokenizer_dir))
     throw Error(context(o.tokenizer_dir, "--tokenizer is not a folder"));
+}
 
-  TorchScriptFile ts = TorchScriptFile::load(model_path, o.trust);
-  if (!o.trust) check_pure_compute(ts.module, model_path);
-  c.module = std::move(ts.module);
-  c.module.eval();
-  const auto& extra = ts.extra_files;
-  auto extra_file = [&](const std::string& name) -> const std::string* {
-    auto it = extra.find(name);
-    return it == extra.end() ? nullptr : &it->second;
-  };
-  auto tokenizer_dir_file = [&](const std::string& name) -> std::optional<std::string> {
-    if (o.tokenizer_dir.empty()) return std::nullopt;
-    fs::path p = fs::path(o.tokenizer_dir) / name;
+// The file, refused before any call when its code is off the pure-compute list (unless trusted).
+TorchScriptFile open_module(const std::string& path, bool trust) {
+  TorchScriptFile ts = TorchScriptFile::load(path, trust);
+  if (!trust) check_pure_compute(ts.module, path);
+  ts.module.eval();
+  return ts;
+}
+
+// The files an artifact carries, and those of --tokenizer DIR, which come
+// first for the JSON configurations.
+class ArtifactFiles {
+ public:
+  ArtifactFiles(const std::string& path, const std::map<std::string, std::string>& extra, const std::string& dir)
+      : path_(path), extra_(extra), dir_(dir) {}
+
+  const std::string* extra(const std::string& name) const {
+    auto it = extra_.find(name);
+    return it == extra_.end() ? nullptr : &it->second;
+  }
+  std::optional<std::string> from_dir(const std::string& name) const {
+    if (dir_.empty()) return std::nullopt;
+    const fs::path p = fs::path(dir_) / name;
     std::error_code ec;
     if (!fs::is_regular_file(p, ec)) return std::nullopt;
     return read_text_file(p.string());
-  };
-  // A JSON file from --tokenizer DIR first, else the artifact.
-  auto json_file = [&](const std::string& name) -> nlohmann::json {
-    if (auto text = tokenizer_dir_file(name)) return run::parse_json(*text, (fs::path(o.tokenizer_dir) / name).string());
-    if (const std::string* text = extra_file(name)) return run::parse_json(*text, model_path + ": " + name);
+  }
+  bool has(const std::string& name) const { return extra(name) || from_dir(name); }
+  // A JSON file from --tokenizer DIR, else the artifact's, else {}.
+  nlohmann::json json(const std::string& name) const {
+    if (auto text = from_dir(name)) return parse_json(*text, (fs::path(dir_) / name).string());
+    if (const std::string* text = extra(name)) return parse_json(*text, path_ + ": " + name);
     return nlohmann::json::object();
-  };
+  }
 
-  ArtifactMeta meta;
-  if (const std::string* m = extra_file("hfjit/meta.json")) meta = parse_artifact_meta(*m, model_path);
-  const bool has_meta = meta.hfjit;
-  c.has_meta = has_meta;
+ private:
+  std::string path_;
+  const std::map<std::string, std::string>& extra_;
+  std::string dir_;
+};
 
-  // The task.
-  const std::string artifact_task = meta.task;
-  c.hf_class = meta.hf_class;
-  const bool has_st_config = extra_file("modules.json") || tokenizer_dir_file("modules.json");
-  if (!has_meta && o.task.empty())
-    throw Error(context(model_path, "has no hfjit metadata (not written by hfjit trace): give --task and --tokenizer"));
+ArtifactMeta read_meta(const ArtifactFiles& files, const std::string& path) {
+  if (const std::string* m = files.extra("hfjit/meta.json")) return parse_artifact_meta(*m, path);
+  return ArtifactMeta{};
+}
+
+// The task: --task where the artifact's outputs allow it, else the artifact's
+// (sentence-embedding for a feature-extraction artifact with sentence-transformers files).
+std::string resolve_task(const RunOptions& o, const ArtifactMeta& meta, bool has_st_config, const std::string& path) {
+  if (!meta.hfjit && o.task.empty())
+    throw Error(context(path, "has no hfjit metadata (not written by hfjit trace): give --task and --tokenizer"));
   if (!o.task.empty()) {
-    if (has_meta && !run::task_fits(artifact_task, o.task)) {
+    if (meta.hfjit && !task_fits(meta.task, o.task)) {
       if (o.task == "text-generation")
-        throw Error(context(model_path, "text-generation needs a causal language model (GPT-2); this artifact is " +
-                                            c.hf_class + " (" + artifact_task + ")"));
-      throw Error(context(model_path, "--task " + o.task + " does not fit this artifact: it was traced as " +
-                                          c.hf_class + " (" + artifact_task + ")"));
+        throw Error(context(path, "text-generation needs a causal language model (GPT-2); this artifact is " +
+                                      meta.hf_class + " (" + meta.task + ")"));
+      throw Error(context(path, "--task " + o.task + " does not fit this artifact: it was traced as " +
+                                    meta.hf_class + " (" + meta.task + ")"));
     }
-    c.task = o.task;
-  } else {
-    c.task = artifact_task == "feature-extraction" && has_st_config ? "sentence-embedding" : artifact_task;
-    if (std::find(run_task_names().begin(), run_task_names().end(), c.task) == run_task_names().end())
-      throw Error(context(model_path, "task '" + c.task + "' (" + c.hf_class + ") has no `hfjit run` pipeline; " +
-                                          "hfjit bench and torch::jit::load still use it"));
+    return o.task;
   }
+  const std::string task = meta.task == "feature-extraction" && has_st_config ? "sentence-embedding" : meta.task;
+  if (std::find(run_task_names().begin(), run_task_names().end(), task) == run_task_names().end())
+    throw Error(context(path, "task '" + task + "' (" + meta.hf_class + ") has no `hfjit run` pipeline; " +
+                                  "hfjit bench and torch::jit::load still use it"));
+  return task;
+}
 
-  // Shapes and names.
-  if (has_meta) {
-    c.batch = meta.batch_size;
-    for (const auto& m : meta.methods) c.methods.push_back({m.name, m.length});
-    c.input_names = meta.input_names;
-    c.output_names = meta.output_names;
-    if (o.batch_size && *o.batch_size != c.batch)
-      throw Error(context(model_path, "was traced with batch size " + std::to_string(c.batch) + ", not --batch-size " +
-                                          std::to_string(*o.batch_size)));
-    if (o.max_length) throw Error(context(model_path, "has traced lengths already; --max-length is for plain TorchScript files"));
+// Methods, batch and input/output names: from the metadata, or for a plain
+// file from the options and its forward's arguments.
+Traced read_shapes(torch::jit::Module module, const ArtifactMeta& meta, const RunOptions& o, const std::string& path) {
+  Traced t;
+  t.module = std::move(module);
+  t.has_meta = meta.hfjit;
+  if (t.has_meta) {
+    t.batch = meta.batch_size;
+    for (const auto& m : meta.methods) t.methods.push_back({m.name, m.length});
+    t.input_names = meta.input_names;
+    t.output_names = meta.output_names;
+    if (o.batch_size && *o.batch_size != t.batch)
+      throw Error(context(path, "was traced with batch size " + std::to_string(t.batch) + ", not --batch-size " +
+                                    std::to_string(*o.batch_size)));
+    if (o.max_length) throw Error(context(path, "has traced lengths already; --max-length is for plain TorchScript files"));
     if (meta.dynamic) {  // one shape-polymorphic forward: pad to the longest input of each batch
-      c.dynamic_limit = meta.max_length;
-      c.methods = {{"forward", 0}};
-      c.dynamic_batch = true;
+      t.dynamic_limit = meta.max_length;
+      t.methods = {{"forward", 0}};
+      t.dynamic_batch = true;
     }
   } else {
-    c.batch = o.batch_size.value_or(1);
-    c.dynamic_batch = !o.batch_size;
-    c.methods.push_back({"forward", o.max_length.value_or(0)});
-    auto fn = c.module.find_method("forward");
-    if (!fn) throw Error(context(model_path, "has no forward method"));
+    t.batch = o.batch_size.value_or(1);
+    t.dynamic_batch = !o.batch_size;
+    t.methods.push_back({"forward", o.max_length.value_or(0)});
+    auto fn = t.module.find_method("forward");
+    if (!fn) throw Error(context(path, "has no forward method"));
     const auto& args = fn->function().getSchema().arguments();
-    for (size_t i = 1; i < args.size(); ++i) c.input_names.push_back(args[i].name());
+    for (size_t i = 1; i < args.size(); ++i) t.input_names.push_back(args[i].name());
   }
-  if (c.methods.empty() || c.batch < 1) throw Error(context(model_path, "hfjit/meta.json has no traced methods"));
-  for (const std::string& name : c.input_names)
+  if (t.methods.empty() || t.batch < 1) throw Error(context(path, "hfjit/meta.json has no traced methods"));
+  for (const std::string& name : t.input_names)
     if (name != "input_ids" && name != "attention_mask" && name != "token_type_ids" && name != "position_ids")
-      throw Error(context(model_path, "forward takes an input '" + name + "' that hfjit run cannot make"));
-  std::sort(c.methods.begin(), c.methods.end(), [](const run::Method& a, const run::Method& b) { return a.length < b.length; });
-  for (const auto& m : c.methods)
-    if (!c.module.find_method(m.name)) throw Error(context(model_path, "has no method '" + m.name + "' that its metadata lists"));
+      throw Error(context(path, "forward takes an input '" + name + "' that hfjit run cannot make"));
+  std::sort(t.methods.begin(), t.methods.end(), [](const Method& a, const Method& b) { return a.length < b.length; });
+  for (const auto& m : t.methods)
+    if (!t.module.find_method(m.name)) throw Error(context(path, "has no method '" + m.name + "' that its metadata lists"));
+  return t;
+}
 
-  // Tokenizer.
-  if (!o.tokenizer_dir.empty()) {
-    c.tok = load_tokenizer(o.tokenizer_dir);
+// --tokenizer DIR, else the tokenizer files inside the artifact; no padding or truncation.
+std::unique_ptr<Tokenizer> open_tokenizer(const ArtifactFiles& files, const std::string& dir, const std::string& path) {
+  std::unique_ptr<Tokenizer> tok;
+  if (!dir.empty()) {
+    tok = load_tokenizer(dir);
   } else {
-    TokenizerFiles files;
+    TokenizerFiles found;
     for (const std::string& name : tokenizer_file_names())
-      if (const std::string* f = extra_file(name)) files[name] = *f;
-    if (files.empty()) throw Error(context(model_path, "carries no tokenizer files: give --tokenizer DIR"));
-    c.tok = load_tokenizer_from_files(files, model_path);
+      if (const std::string* f = files.extra(name)) found[name] = *f;
+    if (found.empty()) throw Error(context(path, "carries no tokenizer files: give --tokenizer DIR"));
+    tok = load_tokenizer_from_files(found, path);
   }
-  c.tok->set_padding(std::nullopt);
-  c.tok->set_truncation(std::nullopt);
+  tok->set_padding(std::nullopt);
+  tok->set_truncation(std::nullopt);
+  return tok;
+}
 
-  // Configuration.
-  c.config = json_file("config.json");
-  c.tokenizer_config = json_file("tokenizer_config.json");
-  c.generation_config = json_file("generation_config.json");
-  for (const auto& [name, j] : {std::pair<const char*, const nlohmann::json*>{"config.json", &c.config},
-                                {"tokenizer_config.json", &c.tokenizer_config},
-                                {"generation_config.json", &c.generation_config}})
-    if (!j->is_object()) throw Error(context(model_path, std::string(name) + " is not a JSON object"));
-  if (c.tokenizer_config.contains("clean_up_tokenization_spaces") &&
-      !c.tokenizer_config["clean_up_tokenization_spaces"].is_null()) {
-    if (!c.tokenizer_config["clean_up_tokenization_spaces"].is_boolean())
-      throw Error(context(model_path, "tokenizer_config.json: \"clean_up_tokenization_spaces\" should be true or false"));
-    c.clean_up = c.tokenizer_config["clean_up_tokenization_spaces"].get<bool>();
+// Labels, problem type, decoding clean-up, padding and end-of-sequence ids.
+TaskConfig read_task_config(const ArtifactFiles& files, const ArtifactMeta& meta, const Tokenizer& tok,
+                            const std::string& path) {
+  const nlohmann::json config = files.json("config.json");
+  const nlohmann::json tokenizer_config = files.json("tokenizer_config.json");
+  const nlohmann::json generation_config = files.json("generation_config.json");
+  for (const auto& [name, j] : {std::pair<const char*, const nlohmann::json*>{"config.json", &config},
+                                {"tokenizer_config.json", &tokenizer_config},
+                                {"generation_config.json", &generation_config}})
+    if (!j->is_object()) throw Error(context(path, std::string(name) + " is not a JSON object"));
+  TaskConfig t;
+  if (tokenizer_config.contains("clean_up_tokenization_spaces") &&
+      !tokenizer_config["clean_up_tokenization_spaces"].is_null()) {
+    if (!tokenizer_config["clean_up_tokenization_spaces"].is_boolean())
+      throw Error(context(path, "tokenizer_config.json: \"clean_up_tokenization_spaces\" should be true or false"));
+    t.clean_up = tokenizer_config["clean_up_tokenization_spaces"].get<bool>();
   }
-  if (c.config.contains("id2label") && c.config["id2label"].is_object())
-    c.id2label = parse_id2label(c.config["id2label"], model_path + ": config.json");
-  c.num_labels = static_cast<int64_t>(c.id2label.size());
-  if (c.id2label.empty()) {
-    const nlohmann::json n = c.config.value("num_labels", nlohmann::json(2));
+  if (config.contains("id2label") && config["id2label"].is_object())
+    t.id2label = parse_id2label(config["id2label"], path + ": config.json");
+  t.num_labels = static_cast<int64_t>(t.id2label.size());
+  if (t.id2label.empty()) {
+    const nlohmann::json n = config.value("num_labels", nlohmann::json(2));
     if (!n.is_number_integer() || n.get<int64_t>() < 1 || n.get<int64_t>() > (1 << 24))
-      throw Error(context(model_path, "config.json: \"num_labels\" should be a positive integer"));
-    c.num_labels = n.get<int64_t>();
+      throw Error(context(path, "config.json: \"num_labels\" should be a positive integer"));
+    t.num_labels = n.get<int64_t>();
   }
-  if (c.config.contains("problem_type") && c.config["problem_type"].is_string())
-    c.problem_type = c.config["problem_type"].get<std::string>();
-  if (has_meta && meta.pad_token_id)
-    c.pad_id = *meta.pad_token_id;
-  else if (c.tok->special_tokens().pad)
-    c.pad_id = *c.tok->special_tokens().pad;
-  else if (c.config.contains("pad_token_id") && c.config["pad_token_id"].is_number_integer())
-    c.pad_id = c.config["pad_token_id"].get<int64_t>();
-  c.eos_ids = run::int_or_list(c.generation_config.value("eos_token_id", nlohmann::json()));
-  if (c.eos_ids.empty()) c.eos_ids = run::int_or_list(c.config.value("eos_token_id", nlohmann::json()));
+  if (config.contains("problem_type") && config["problem_type"].is_string())
+    t.problem_type = config["problem_type"].get<std::string>();
+  if (meta.hfjit && meta.pad_token_id)
+    t.pad_id = *meta.pad_token_id;
+  else if (tok.special_tokens().pad)
+    t.pad_id = *tok.special_tokens().pad;
+  else if (config.contains("pad_token_id") && config["pad_token_id"].is_number_integer())
+    t.pad_id = config["pad_token_id"].get<int64_t>();
+  t.eos_ids = int_or_list(generation_config.value("eos_token_id", nlohmann::json()));
+  if (t.eos_ids.empty()) t.eos_ids = int_or_list(config.value("eos_token_id", nlohmann::json()));
+  return t;
+}
 
-  // sentence-transformers: pooling, normalization, max_seq_length.
-  if (c.task == "sentence-embedding" && has_st_config) {
-    const nlohmann::json modules = json_file("modules.json");
-    if (!modules.is_array())
-      throw Error(context(model_path, "modules.json should be a list of sentence-transformers modules"));
-    bool pooled = false;
-    for (const auto& m : modules) {
-      if (!m.is_object() || !m.contains("type") || !m["type"].is_string() ||
-          (m.contains("path") && !m["path"].is_string()))
-        throw Error(context(model_path, "modules.json: each module should be an object with a string \"type\" "
-                                        "and \"path\""));
-      const std::string type = m["type"].get<std::string>();
-      const std::string path = m.value("path", "");
-      if (type.find("Transformer") != std::string::npos) continue;
-      if (type.find("Pooling") != std::string::npos) {
-        const nlohmann::json p = json_file(path + "/config.json");
-        const std::string where = model_path + ": " + path + "/config.json";
-        if (!p.is_object()) throw Error(where + " is not a JSON object");
-        auto flag = [&](const char* key) {
-          if (!p.contains(key) || p[key].is_null()) return false;
-          if (!p[key].is_boolean()) throw Error(where + ": \"" + key + "\" should be true or false");
-          return p[key].get<bool>();
-        };
-        run::Pooling& pool = c.pooling;
-        pool.cls = flag("pooling_mode_cls_token");
-        pool.mean = flag("pooling_mode_mean_tokens");
-        pool.max = flag("pooling_mode_max_tokens");
-        pool.mean_sqrt_len = flag("pooling_mode_mean_sqrt_len_tokens");
-        pool.last_token = flag("pooling_mode_lasttoken");
-        if (flag("pooling_mode_weightedmean_tokens"))
-          throw Error(context(model_path, path + "/config.json: weighted-mean pooling is not supported"));
-        if (!(pool.cls || pool.mean || pool.max || pool.mean_sqrt_len || pool.last_token))
-          throw Error(context(model_path, path + "/config.json selects no pooling mode"));
-        pooled = true;
-      } else if (type.find("Normalize") != std::string::npos) {
-        c.pooling.normalize = true;
-      } else {
-        throw Error(context(model_path, "modules.json: sentence-transformers module " + type + " is not supported"));
-      }
-    }
-    if (!pooled) c.pooling = run::Pooling{};
-    const nlohmann::json sb = json_file("sentence_bert_config.json");
-    if (!sb.is_object()) throw Error(context(model_path, "sentence_bert_config.json is not a JSON object"));
-    if (sb.contains("max_seq_length") && !sb["max_seq_length"].is_null()) {
-      if (!sb["max_seq_length"].is_number_integer() || sb["max_seq_length"].get<int64_t>() < 0)
-        throw Error(context(model_path, "sentence_bert_config.json: \"max_seq_length\" should be a non-negative integer"));
-      c.st_max_seq_length = sb["max_seq_length"].get<int64_t>();
+// sentence-transformers' 1_Pooling/config.json: its modes (at least one; weighted mean unsupported).
+Pooling read_pooling(const ArtifactFiles& files, const std::string& module_path, const std::string& path) {
+  const nlohmann::json p = files.json(module_path + "/config.json");
+  const std::string where = path + ": " + module_path + "/config.json";
+  if (!p.is_object()) throw Error(where + " is not a JSON object");
+  auto flag = [&](const char* key) {
+    if (!p.contains(key) || p[key].is_null()) return false;
+    if (!p[key].is_boolean()) throw Error(where + ": \"" + key + "\" should be true or false");
+    return p[key].get<bool>();
+  };
+  Pooling pool;
+  pool.cls = flag("pooling_mode_cls_token");
+  pool.mean = flag("pooling_mode_mean_tokens");
+  pool.max = flag("pooling_mode_max_tokens");
+  pool.mean_sqrt_len = flag("pooling_mode_mean_sqrt_len_tokens");
+  pool.last_token = flag("pooling_mode_lasttoken");
+  if (flag("pooling_mode_weightedmean_tokens"))
+    throw Error(context(path, module_path + "/config.json: weighted-mean pooling is not supported"));
+  if (!(pool.cls || pool.mean || pool.max || pool.mean_sqrt_len || pool.last_token))
+    throw Error(context(path, module_path + "/config.json selects no pooling mode"));
+  return pool;
+}
+
+// modules.json (Transformer, Pooling, Normalize) and sentence_bert_config.json's max_seq_length.
+SentenceTransformers read_sentence_transformers(const ArtifactFiles& files, const std::string& path) {
+  SentenceTransformers st;
+  const nlohmann::json modules = files.json("modules.json");
+  if (!modules.is_array())
+    throw Error(context(path, "modules.json should be a list of sentence-transformers modules"));
+  bool pooled = false, normalize = false;
+  for (const auto& m : modules) {
+    if (!m.is_object() || !m.contains("type") || !m["type"].is_string() || (m.contains("path") && !m["path"].is_string()))
+      throw Error(context(path, "modules.json: each module should be an object with a string \"type\" and \"path\""));
+    const std::string type = m["type"].get<std::string>();
+    if (type.find("Transformer") != std::string::npos) continue;
+    if (type.find("Pooling") != std::string::npos) {
+      st.pooling = read_pooling(files, m.value("path", ""), path);
+      pooled = true;
+    } else if (type.find("Normalize") != std::string::npos) {
+      normalize = true;
+    } else {
+      throw Error(context(path, "modules.json: sentence-transformers module " + type + " is not supported"));
     }
   }
+  if (pooled) st.pooling.normalize = normalize;  // without a Pooling module: plain mean pooling, no Normalize
+  const nlohmann::json sb = files.json("sentence_bert_config.json");
+  if (!sb.is_object()) throw Error(context(path, "sentence_bert_config.json is not a JSON object"));
+  if (sb.contains("max_seq_length") && !sb["max_seq_length"].is_null()) {
+    if (!sb["max_seq_length"].is_number_integer() || sb["max_seq_length"].get<int64_t>() < 0)
+      throw Error(context(path, "sentence_bert_config.json: \"max_seq_length\" should be a non-negative integer"));
+    st.max_seq_length = sb["max_seq_length"].get<int64_t>();
+  }
+  return st;
+}
 
-  // What each task needs.
+// What each task needs of the tokenizer and the outputs.
+void check_task_needs(const Context& c) {
   if (c.task == "fill-mask" && !c.tok->special_tokens().mask)
-    throw Error(context(model_path, "fill-mask needs a mask token; the tokenizer declares none"));
-  if (c.task == "question-answering" && c.output_names.empty() && c.opt.task.empty())
-    throw Error(context(model_path, "question-answering needs start and end logits"));
+    throw Error(context(c.path, "fill-mask needs a mask token; the tokenizer declares none"));
+  if (c.task == "question-answering" && c.traced.output_names.empty() && c.opt.task.empty())
+    throw Error(context(c.path, "question-answering needs start and end logits"));
+}
+
+}  // namespace
+}  // namespace run
+
+struct Runner::Impl {
+  run::Context c;
+};
+
+Runner::Runner(const std::string& model_path, RunOptions options) : impl_(std::make_unique<Impl>()) {
+  run::Context& c = impl_->c;
+  c.path = model_path;
+  c.opt = std::move(options);
+  run::check_options(c.opt);
+  TorchScriptFile ts = run::open_module(model_path, c.opt.trust);
+  const run::ArtifactFiles files(model_path, ts.extra_files, c.opt.tokenizer_dir);
+  const ArtifactMeta meta = run::read_meta(files, model_path);
+  const bool has_st_config = files.has("modules.json");
+  c.hf_class = meta.hf_class;
+  c.task = run::resolve_task(c.opt, meta, has_st_config, model_path);
+  c.traced = run::read_shapes(std::move(ts.module), meta, c.opt, model_path);
+  c.tok = run::open_tokenizer(files, c.opt.tokenizer_dir, model_path);
+  c.cfg = run::read_task_config(files, meta, *c.tok, model_path);
+  if (c.task == "sentence-embedding" && has_st_config) c.st = run::read_sentence_transformers(files, model_path);
+  run::check_task_needs(c);
 }
 
 Runner::~Runner() = default;
 
 const std::string& Runner::task() const { return impl_->c.task; }
 
-size_t Runner::batch_size() const { return static_cast<size_t>(std::max<int64_t>(impl_->c.batch, 1)); }
+size_t Runner::batch_size() const { return static_cast<size_t>(std::max<int64_t>(impl_->c.traced.batch, 1)); }
 
 const std::vector<std::string>& Runner::warnings() const { return impl_->c.warnings; }
 
-std::vector<nlohmann::ordered_json> Runner::run(const std::vector<RunInput>& inputs) {
+namespace {
+
+template <typename T>
+std::vector<RunResult> results(std::vector<T> typed) {
+  std::vector<RunResult> out;
+  out.reserve(typed.size());
+  for (T& r : typed) out.emplace_back(std::move(r));
+  return out;
+}
+
+}  // namespace
+
+std::vector<RunResult> Runner::run(const std::vector<RunInput>& inputs) {
   run::Context& c = impl_->c;
   c.warnings.clear();
   if (inputs.empty()) return {};
@@ -431,13 +506,13 @@ std::vector<nlohmann::ordered_json> Runner::run(const std::vector<RunInput>& inp
     for (const RunInput& in : inputs)
       if (in.question) throw Error(in.where + ": a question is only for question-answering (the task is " + t + ")");
   }
-  if (t == "fill-mask") return run::fill_mask(c, inputs);
-  if (t == "text-classification") return run::text_classification(c, inputs);
-  if (t == "token-classification") return run::token_classification(c, inputs);
-  if (t == "question-answering") return run::question_answering(c, inputs);
-  if (t == "feature-extraction") return run::feature_extraction(c, inputs, false);
-  if (t == "sentence-embedding") return run::feature_extraction(c, inputs, true);
-  if (t == "text-generation") return run::text_generation(c, inputs);
+  if (t == "fill-mask") return results(run::fill_mask(c, inputs));
+  if (t == "text-classification") return results(run::text_classification(c, inputs));
+  if (t == "token-classification") return results(run::token_classification(c, inputs));
+  if (t == "question-answering") return results(run::question_answering(c, inputs));
+  if (t == "feature-extraction") return results(run::token_embeddings(c, inputs));
+  if (t == "sentence-embedding") return results(run::sentence_embeddings(c, inputs));
+  if (t == "text-generation") return results(run::text_generation(c, inputs));
   throw Error("task " + t + " has no pipeline");
 }
 

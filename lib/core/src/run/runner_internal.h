@@ -7,20 +7,42 @@
 
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "hfjit/runner.h"
+#include "hfjit/run/runner.h"
 #include "hfjit/tokenizer.h"
 
 namespace hfjit::run {
 
-using ojson = nlohmann::ordered_json;
-
 struct Method {
   std::string name;
   int64_t length = 0;  // 0: any length (a module without hfjit metadata)
+};
+
+// The module and the shapes it takes: from hfjit/meta.json, or for a plain
+// TorchScript file from the options (--batch-size, --max-length) and its
+// forward's argument names.
+struct Traced {
+  torch::jit::Module module;
+  bool has_meta = false;
+  std::vector<Method> methods;  // ascending length
+  int64_t batch = 1;            // rows per forward
+  bool dynamic_batch = false;   // no fixed batch: rows = inputs
+  int64_t dynamic_limit = 0;    // a --dynamic trace: any length up to this
+  std::vector<std::string> input_names;
+  std::vector<std::string> output_names;
+};
+
+// What the post-processing needs from config.json, tokenizer_config.json and
+// generation_config.json.
+struct TaskConfig {
+  std::map<int64_t, std::string> id2label;
+  int64_t num_labels = 0;
+  std::string problem_type;
+  bool clean_up = false;  // tokenizer_config's clean_up_tokenization_spaces
+  int64_t pad_id = 0;
+  std::vector<int64_t> eos_ids;
 };
 
 // Pooling of sentence-transformers' Pooling module (1_Pooling/config.json).
@@ -29,38 +51,32 @@ struct Pooling {
   bool normalize = false;  // a Normalize module follows
 };
 
+// sentence-transformers' modules around the encoder (modules.json).
+struct SentenceTransformers {
+  Pooling pooling;
+  int64_t max_seq_length = 0;  // sentence_bert_config.json: sentence-transformers truncates here
+};
+
 struct Context {
   std::string path;
   RunOptions opt;
   std::string task;
   std::string hf_class;  // for messages
-  torch::jit::Module module;
-  std::vector<Method> methods;  // ascending length
-  int64_t batch = 1;            // rows per forward
-  bool dynamic_batch = false;   // no fixed batch: rows = inputs
-  std::vector<std::string> input_names;
-  std::vector<std::string> output_names;
+  Traced traced;
   std::unique_ptr<Tokenizer> tok;
-  nlohmann::json config, tokenizer_config, generation_config;
-  std::map<int64_t, std::string> id2label;
-  std::string problem_type;
-  int64_t num_labels = 0;
-  bool clean_up = false;  // tokenizer_config's clean_up_tokenization_spaces
-  int64_t pad_id = 0;
-  std::vector<int64_t> eos_ids;
-  Pooling pooling;
-  int64_t st_max_seq_length = 0;  // sentence_bert_config.json: sentence-transformers truncates here
-  std::vector<std::string> warnings;
+  TaskConfig cfg;
+  SentenceTransformers st;
+  std::vector<std::string> warnings;  // of the current run() call
 
-  int64_t dynamic_limit = 0;  // a --dynamic trace: any length up to this
-  bool has_meta = false;
   // The longest input a forward takes (0: no limit).
-  int64_t max_length() const { return methods.back().length ? methods.back().length : dynamic_limit; }
+  int64_t max_length() const {
+    return traced.methods.back().length ? traced.methods.back().length : traced.dynamic_limit;
+  }
   // Index of an output by name (or `fallback` for modules without metadata); throws when absent.
   size_t output_index(const std::string& name, size_t fallback) const;
   std::string label(int64_t id) const;
   std::string decode(const std::vector<int64_t>& ids, bool skip_special_tokens) const {
-    return tok->decode(ids, skip_special_tokens, clean_up);
+    return tok->decode(ids, skip_special_tokens, cfg.clean_up);
   }
   // Runs the encodings (each no longer than max_length()) through the smallest
   // method that fits them all, `batch` rows per forward; returns the outputs
@@ -72,13 +88,14 @@ struct Context {
   void warn(const std::string& where, const std::string& message);
 };
 
-// Task post-processing (tasks.cpp).
-std::vector<ojson> fill_mask(Context& c, const std::vector<RunInput>& inputs);
-std::vector<ojson> text_classification(Context& c, const std::vector<RunInput>& inputs);
-std::vector<ojson> token_classification(Context& c, const std::vector<RunInput>& inputs);
-std::vector<ojson> question_answering(Context& c, const std::vector<RunInput>& inputs);
-std::vector<ojson> feature_extraction(Context& c, const std::vector<RunInput>& inputs, bool sentence);
-std::vector<ojson> text_generation(Context& c, const std::vector<RunInput>& inputs);
+// Task post-processing (tasks.cpp): one result per input.
+std::vector<FillMaskResult> fill_mask(Context& c, const std::vector<RunInput>& inputs);
+std::vector<ClassificationResult> text_classification(Context& c, const std::vector<RunInput>& inputs);
+std::vector<TokenClassificationResult> token_classification(Context& c, const std::vector<RunInput>& inputs);
+std::vector<QuestionAnsweringResult> question_answering(Context& c, const std::vector<RunInput>& inputs);
+std::vector<TokenEmbeddings> token_embeddings(Context& c, const std::vector<RunInput>& inputs);
+std::vector<Embedding> sentence_embeddings(Context& c, const std::vector<RunInput>& inputs);
+std::vector<Generation> text_generation(Context& c, const std::vector<RunInput>& inputs);
 
 // Code-point slicing of UTF-8 text (offsets count code points, as Python's str does).
 std::string substr_chars(const std::string& text, size_t start, size_t end);

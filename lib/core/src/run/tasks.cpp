@@ -1,5 +1,6 @@
-// Post-processing of each `hfjit run` task, with the semantics (and the float32
-// arithmetic) of the transformers pipelines of the same name:
+// Post-processing of each `hfjit run` task into its typed result (results.h),
+// with the semantics (and the float32 arithmetic) of the transformers
+// pipelines of the same name:
 // transformers/pipelines/{fill_mask,text_classification,token_classification,
 // question_answering,feature_extraction,text_generation}.py, and of
 // sentence-transformers' Pooling and Normalize modules.
@@ -49,7 +50,7 @@ int64_t top_k_or(const Context& c, int64_t fallback) {
 
 // ---------------------------------------------------------------- fill-mask
 
-std::vector<ojson> fill_mask(Context& c, const std::vector<RunInput>& inputs) {
+std::vector<FillMaskResult> fill_mask(Context& c, const std::vector<RunInput>& inputs) {
   const int64_t mask_id = *c.tok->special_tokens().mask;
   const std::string mask_token = c.tok->id_to_token(mask_id).value_or("[MASK]");
   std::vector<Encoding> encs;
@@ -64,9 +65,9 @@ std::vector<ojson> fill_mask(Context& c, const std::vector<RunInput>& inputs) {
   }
   const at::Tensor logits = c.forward(pointers(encs), {c.output_index("logits", 0)})[0];
   const int64_t k = std::min<int64_t>(top_k_or(c, 5), logits.size(-1));
-  const int64_t pad = c.tok->special_tokens().pad.value_or(c.pad_id);
+  const int64_t pad = c.tok->special_tokens().pad.value_or(c.cfg.pad_id);
 
-  std::vector<ojson> results;
+  std::vector<FillMaskResult> results;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const at::Tensor rows = logits[static_cast<int64_t>(i)].index_select(
         0, at::tensor(positions[i], at::kLong));  // [masks, vocab]
@@ -74,9 +75,9 @@ std::vector<ojson> fill_mask(Context& c, const std::vector<RunInput>& inputs) {
     values = values.contiguous();
     predictions = predictions.contiguous();
     const bool single = positions[i].size() == 1;
-    ojson per_mask = ojson::array();
+    FillMaskResult result;
     for (size_t m = 0; m < positions[i].size(); ++m) {
-      ojson row = ojson::array();
+      std::vector<FillMaskCandidate> row;
       for (int64_t j = 0; j < k; ++j) {
         const float v = values[static_cast<int64_t>(m)][j].item<float>();
         const int64_t p = predictions[static_cast<int64_t>(m)][j].item<int64_t>();
@@ -85,37 +86,33 @@ std::vector<ojson> fill_mask(Context& c, const std::vector<RunInput>& inputs) {
           const int64_t id = static_cast<int64_t>(t) == positions[i][m] ? p : encs[i].ids[t];
           if (id != pad) tokens.push_back(id);
         }
-        ojson prop;
-        prop["score"] = v;
-        prop["token"] = p;
-        prop["token_str"] = c.decode({p}, false);
-        prop["sequence"] = c.decode(tokens, single);
-        row.push_back(std::move(prop));
+        row.push_back({v, p, c.decode({p}, false), c.decode(tokens, single)});
       }
-      per_mask.push_back(std::move(row));
+      result.masks.push_back(std::move(row));
     }
-    results.push_back(single ? per_mask[0] : per_mask);
+    results.push_back(std::move(result));
   }
   return results;
 }
 
 // ------------------------------------------------------ text-classification
 
-std::vector<ojson> text_classification(Context& c, const std::vector<RunInput>& inputs) {
+std::vector<ClassificationResult> text_classification(Context& c, const std::vector<RunInput>& inputs) {
   std::vector<Encoding> encs;
   for (const RunInput& in : inputs) encs.push_back(c.encode(in));
   const at::Tensor logits = c.forward(pointers(encs), {c.output_index("logits", 0)})[0].contiguous();
   if (logits.dim() != 2) throw Error(context(c.path, "text-classification logits are not [batch, labels]"));
   const size_t n = static_cast<size_t>(logits.size(1));
   enum { None, Sigmoid, Softmax } fn = None;
-  if (c.problem_type == "regression")
+  const TaskConfig& cfg = c.cfg;
+  if (cfg.problem_type == "regression")
     fn = None;
-  else if (c.problem_type == "multi_label_classification" || c.num_labels == 1)
+  else if (cfg.problem_type == "multi_label_classification" || cfg.num_labels == 1)
     fn = Sigmoid;
-  else if (c.problem_type == "single_label_classification" || c.num_labels > 1)
+  else if (cfg.problem_type == "single_label_classification" || cfg.num_labels > 1)
     fn = Softmax;
 
-  std::vector<ojson> results;
+  std::vector<ClassificationResult> results;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const float* x = logits[static_cast<int64_t>(i)].data_ptr<float>();
     std::vector<float> scores(x, x + n);
@@ -124,24 +121,16 @@ std::vector<ojson> text_classification(Context& c, const std::vector<RunInput>& 
       for (float& s : scores) s = 1.0f / (1.0f + std::exp(-s));
     if (!c.opt.top_k) {  // the pipeline's default: the best label only
       const size_t best = argmax(scores);
-      ojson one;
-      one["label"] = c.label(static_cast<int64_t>(best));
-      one["score"] = scores[best];
       // A plain string gives [result]; a {text, text_pair} pair gives the result itself.
-      results.push_back(inputs[i].text_pair ? one : ojson::array({one}));
+      results.push_back({{{c.label(static_cast<int64_t>(best)), scores[best]}}, inputs[i].text_pair.has_value()});
       continue;
     }
     std::vector<size_t> order(n);
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
     const size_t k = *c.opt.top_k == 0 ? n : std::min<size_t>(n, static_cast<size_t>(*c.opt.top_k));
-    ojson list = ojson::array();
-    for (size_t j = 0; j < k; ++j) {
-      ojson one;
-      one["label"] = c.label(static_cast<int64_t>(order[j]));
-      one["score"] = scores[order[j]];
-      list.push_back(std::move(one));
-    }
+    ClassificationResult list;
+    for (size_t j = 0; j < k; ++j) list.labels.push_back({c.label(static_cast<int64_t>(order[j])), scores[order[j]]});
     results.push_back(std::move(list));
   }
   return results;
@@ -175,7 +164,7 @@ std::pair<std::string, std::string> bi_tag(const std::string& name) {
 
 }  // namespace
 
-std::vector<ojson> token_classification(Context& c, const std::vector<RunInput>& inputs) {
+std::vector<TokenClassificationResult> token_classification(Context& c, const std::vector<RunInput>& inputs) {
   const std::string& strategy = c.opt.aggregation;
   std::vector<Encoding> encs;
   for (const RunInput& in : inputs) encs.push_back(c.encode(in));
@@ -187,7 +176,7 @@ std::vector<ojson> token_classification(Context& c, const std::vector<RunInput>&
     return std::find(c.opt.ignore_labels.begin(), c.opt.ignore_labels.end(), label) != c.opt.ignore_labels.end();
   };
 
-  std::vector<ojson> results;
+  std::vector<TokenClassificationResult> results;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Encoding& e = encs[i];
     const std::u32string sentence = tokenizers::to_u32(tokenizers::sanitize_utf8(inputs[i].text));
@@ -266,18 +255,11 @@ std::vector<ojson> token_classification(Context& c, const std::vector<RunInput>&
       if (!group.empty()) entities.push_back(aggregate_word(group));
     }
 
-    ojson out = ojson::array();
+    TokenClassificationResult out;
     if (strategy == "none") {
       for (const Entity& en : entities) {
         if (ignored(en.entity)) continue;
-        ojson j;
-        j["entity"] = en.entity;
-        j["score"] = en.score;
-        j["index"] = en.index;
-        j["word"] = en.word;
-        j["start"] = en.start;
-        j["end"] = en.end;
-        out.push_back(std::move(j));
+        out.entities.push_back({false, en.entity, en.score, en.index, en.word, en.start, en.end});
       }
     } else {
       // Group adjacent entities with the same tag (B- starts a new group).
@@ -292,13 +274,8 @@ std::vector<ojson> token_classification(Context& c, const std::vector<RunInput>&
           sum += en->score;
           words.push_back(en->word);
         }
-        ojson j;
-        j["entity_group"] = name;
-        j["score"] = sum / static_cast<float>(g.size());
-        j["word"] = c.tok->convert_tokens_to_string(words);
-        j["start"] = g.front()->start;
-        j["end"] = g.back()->end;
-        out.push_back(std::move(j));
+        out.entities.push_back({true, name, sum / static_cast<float>(g.size()), 0, c.tok->convert_tokens_to_string(words),
+                                g.front()->start, g.back()->end});
       };
       std::vector<const Entity*> g;
       for (const Entity& en : entities) {
@@ -321,7 +298,7 @@ std::vector<ojson> token_classification(Context& c, const std::vector<RunInput>&
 
 // ------------------------------------------------------- question-answering
 
-std::vector<ojson> question_answering(Context& c, const std::vector<RunInput>& inputs) {
+std::vector<QuestionAnsweringResult> question_answering(Context& c, const std::vector<RunInput>& inputs) {
   const int64_t length = c.max_length();
   const int64_t stride = c.opt.doc_stride.value_or(std::min<int64_t>(length / 2, 128));
   if (length > 0 && stride >= length)
@@ -358,16 +335,16 @@ std::vector<ojson> question_answering(Context& c, const std::vector<RunInput>& i
       c.forward(all, {c.output_index("start_logits", 0), c.output_index("end_logits", 1)});
   const at::Tensor starts = out[0].contiguous(), ends = out[1].contiguous();
 
-  std::vector<ojson> results;
+  std::vector<QuestionAnsweringResult> results;
   size_t row = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const std::u32string context32 = tokenizers::to_u32(tokenizers::sanitize_utf8(inputs[i].text));
-    struct Answer {
+    struct Candidate {
       double score;  // a Python float: scores of one answer text add up in double
       size_t start, end;
       std::u32string lower;  // the answer's text, lowercased
     };
-    std::vector<Answer> answers;
+    std::vector<Candidate> answers;
     float min_null = 1000000.0f;
     for (const Encoding& e : windows[i]) {
       const size_t n = e.size();
@@ -428,62 +405,70 @@ std::vector<ojson> question_answering(Context& c, const std::vector<RunInput>& i
         std::u32string lower;
         if (start < end && start < context32.size())
           for (char32_t ch : context32.substr(start, end - start)) tokenizers::append_lowercase(ch, lower);
-        auto same = std::find_if(answers.begin(), answers.end(), [&](const Answer& a) { return a.lower == lower; });
+        auto same = std::find_if(answers.begin(), answers.end(), [&](const Candidate& a) { return a.lower == lower; });
         if (same != answers.end())
           same->score += static_cast<double>(sp.score);
         else
           answers.push_back({static_cast<double>(sp.score), start, end, std::move(lower)});
       }
     }
-    std::vector<ojson> list;
-    std::vector<Answer> sorted = answers;
+    std::vector<Candidate> sorted = answers;
     if (c.opt.handle_impossible_answer) sorted.push_back({static_cast<double>(min_null), 0, 0, {}});
-    std::stable_sort(sorted.begin(), sorted.end(), [](const Answer& a, const Answer& b) { return a.score > b.score; });
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
     if (sorted.size() > static_cast<size_t>(top_k)) sorted.resize(static_cast<size_t>(top_k));
-    for (const Answer& a : sorted) {
-      ojson j;
-      j["score"] = a.score;
-      j["start"] = a.start;
-      j["end"] = a.end;
+    QuestionAnsweringResult result;
+    for (const Candidate& a : sorted) {
       const size_t s = std::min(a.start, context32.size()), e = std::min(a.end, context32.size());
-      j["answer"] = tokenizers::to_utf8(context32.substr(s, e > s ? e - s : 0));
-      list.push_back(std::move(j));
+      result.answers.push_back({a.score, a.start, a.end, tokenizers::to_utf8(context32.substr(s, e > s ? e - s : 0))});
     }
-    if (list.size() == 1)
-      results.push_back(list[0]);
-    else
-      results.push_back(ojson(list));
+    results.push_back(std::move(result));
   }
   return results;
 }
 
 // ------------------------------------ feature-extraction, sentence-embedding
 
-std::vector<ojson> feature_extraction(Context& c, const std::vector<RunInput>& inputs, bool sentence) {
-  std::vector<Encoding> encs;
+namespace {
+
+// The last hidden state of each input's tokens: [inputs, length, hidden], and the encodings.
+at::Tensor hidden_states(Context& c, const std::vector<RunInput>& inputs, std::vector<Encoding>& encs) {
   for (const RunInput& in : inputs) encs.push_back(c.encode(in));
   const at::Tensor hidden = c.forward(pointers(encs), {c.output_index("last_hidden_state", 0)})[0].contiguous();
   if (hidden.dim() != 3) throw Error(context(c.path, "the token embeddings are not [batch, length, hidden]"));
+  return hidden;
+}
+
+}  // namespace
+
+std::vector<TokenEmbeddings> token_embeddings(Context& c, const std::vector<RunInput>& inputs) {
+  std::vector<Encoding> encs;
+  const at::Tensor hidden = hidden_states(c, inputs, encs);
   const int64_t h = hidden.size(2);
-  std::vector<ojson> results;
+  std::vector<TokenEmbeddings> results;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const int64_t n = static_cast<int64_t>(encs[i].size());
-    ojson j;
-    if (!sentence) {
-      const at::Tensor tokens = hidden[static_cast<int64_t>(i)].narrow(0, 0, n).contiguous();
-      const float* p = tokens.data_ptr<float>();
-      ojson rows = ojson::array();
-      for (int64_t t = 0; t < n; ++t) rows.push_back(std::vector<float>(p + t * h, p + (t + 1) * h));
-      j["embedding"] = std::move(rows);
-      results.push_back(std::move(j));
-      continue;
-    }
+    const at::Tensor tokens = hidden[static_cast<int64_t>(i)].narrow(0, 0, n).contiguous();
+    const float* p = tokens.data_ptr<float>();
+    TokenEmbeddings e;
+    for (int64_t t = 0; t < n; ++t) e.tokens.emplace_back(p + t * h, p + (t + 1) * h);
+    results.push_back(std::move(e));
+  }
+  return results;
+}
+
+std::vector<Embedding> sentence_embeddings(Context& c, const std::vector<RunInput>& inputs) {
+  std::vector<Encoding> encs;
+  const at::Tensor hidden = hidden_states(c, inputs, encs);
+  std::vector<Embedding> results;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const int64_t n = static_cast<int64_t>(encs[i].size());
     // sentence-transformers' Pooling (modes concatenated in its order), then Normalize.
     const at::Tensor emb = hidden[static_cast<int64_t>(i)].narrow(0, 0, n).unsqueeze(0);  // [1, n, h]
     at::Tensor mask = at::ones({1, n, 1}, at::kFloat);
     for (int64_t t = 0; t < n; ++t)
       if (!encs[i].attention_mask.empty() && !encs[i].attention_mask[static_cast<size_t>(t)]) mask[0][t][0] = 0.0f;
-    const Pooling& pool = c.pooling;
+    const Pooling& pool = c.st.pooling;
     std::vector<at::Tensor> parts;
     if (pool.cls) parts.push_back(emb.select(1, 0));
     if (pool.max) parts.push_back(emb.masked_fill(mask.expand_as(emb) == 0, -1e9).amax(1));
@@ -497,15 +482,14 @@ std::vector<ojson> feature_extraction(Context& c, const std::vector<RunInput>& i
     at::Tensor vec = at::cat(parts, 1);
     if (pool.normalize) vec = vec / vec.norm(2, 1, true).clamp_min(1e-12);
     vec = vec[0].contiguous();
-    j["embedding"] = std::vector<float>(vec.data_ptr<float>(), vec.data_ptr<float>() + vec.numel());
-    results.push_back(std::move(j));
+    results.push_back({std::vector<float>(vec.data_ptr<float>(), vec.data_ptr<float>() + vec.numel())});
   }
   return results;
 }
 
 // ---------------------------------------------------------- text-generation
 
-std::vector<ojson> text_generation(Context& c, const std::vector<RunInput>& inputs) {
+std::vector<Generation> text_generation(Context& c, const std::vector<RunInput>& inputs) {
   const int64_t length = c.max_length();
   const size_t logits_index = c.output_index("logits", 0);
   const bool sampling = (c.opt.temperature && *c.opt.temperature > 0) || c.opt.top_p || c.opt.top_k;
@@ -576,20 +560,18 @@ std::vector<ojson> text_generation(Context& c, const std::vector<RunInput>& inpu
       e.ids.push_back(id);
       e.attention_mask.push_back(1);
       if (!e.type_ids.empty()) e.type_ids.push_back(0);
-      if (std::find(c.eos_ids.begin(), c.eos_ids.end(), id) != c.eos_ids.end()) done[active[r]] = true;
+      if (std::find(c.cfg.eos_ids.begin(), c.cfg.eos_ids.end(), id) != c.cfg.eos_ids.end()) done[active[r]] = true;
     }
   }
 
-  std::vector<ojson> results;
+  std::vector<Generation> results;
   for (size_t i = 0; i < seqs.size(); ++i) {
     // The pipeline's FULL_TEXT: the prompt as given, then what decoding all ids
     // adds past the decoded prompt (both decodes clean up tokenization spaces).
     const std::vector<int64_t> prompt(seqs[i].ids.begin(), seqs[i].ids.begin() + static_cast<int64_t>(prompt_len[i]));
     const std::string full = c.tok->decode(seqs[i].ids, true, true);
     const size_t cut = count_code_points(c.tok->decode(prompt, true, true));
-    ojson j;
-    j["generated_text"] = inputs[i].text + substr_chars(full, cut, std::string::npos);
-    results.push_back(ojson::array({j}));
+    results.push_back({inputs[i].text + substr_chars(full, cut, std::string::npos)});
   }
   return results;
 }

@@ -7,24 +7,23 @@
 // module and post-processes the outputs with the semantics of the Hugging Face
 // pipelines (fill-mask, text-classification, token-classification,
 // question-answering, feature-extraction, text-generation) plus
-// sentence-transformers' sentence-embedding. Results are JSON values in the
-// shape the Python pipeline returns for one input. See docs/run.md.
+// sentence-transformers' sentence-embedding. Each input gets a typed result
+// (results.h) whose to_json() is the Python pipeline's answer for it.
+//
+// The rest of the engine is beside it: InputSource (input.h) reads the inputs,
+// Batcher (batcher.h) feeds them to run() in length-sorted batches, and a
+// ResultSink (sinks.h) writes the results. See docs/run.md.
 
 #include <cstdint>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-namespace hfjit {
+#include "hfjit/run/input.h"
+#include "hfjit/run/results.h"
 
-struct RunInput {
-  std::string text;                      // the text; the context for question answering
-  std::optional<std::string> text_pair;  // second sequence (text-classification)
-  std::optional<std::string> question;   // question answering
-  std::string where;                     // "line 3", "argument 1": named in errors and warnings
-};
+namespace hfjit {
 
 struct RunOptions {
   std::string task;           // empty: the artifact's task
@@ -62,9 +61,11 @@ class Runner {
   const std::string& task() const;
   // Inputs per run() call that make one forward pass (the traced batch size).
   size_t batch_size() const;
-  // One result per input. Throws Error naming the input's `where` for bad input
-  // (no mask token, question without context, too long with truncation_error).
-  std::vector<nlohmann::ordered_json> run(const std::vector<RunInput>& inputs);
+  // One result per input, in order; the alternative of RunResult is the
+  // task's (FillMaskResult for fill-mask, ...). Throws Error naming the
+  // input's `where` for bad input (no mask token, question without context,
+  // too long with truncation_error).
+  std::vector<RunResult> run(const std::vector<RunInput>& inputs);
   // Warnings for the inputs of the last run() call ("line 3: truncated to 128 tokens").
   const std::vector<std::string>& warnings() const;
 
