@@ -162,6 +162,135 @@ std::pair<std::string, std::string> bi_tag(const std::string& name) {
   return {"I", name};
 }
 
+
+bool is_ignored(const Context& c, const std::string& label) {
+  return std::find(c.opt.ignore_labels.begin(), c.opt.ignore_labels.end(), label) != c.opt.ignore_labels.end();
+}
+
+// The pipeline's pre-entities of one row: each non-special token with its
+// label scores, text span and whether it continues the word before it.
+std::vector<PreEntity> pre_entities(const Context& c, const Encoding& e, const std::string& text, const at::Tensor& row,
+                                    size_t n_labels) {
+  const std::u32string sentence = tokenizers::to_u32(tokenizers::sanitize_utf8(text));
+  const bool word_aware = c.tok->has_continuing_subword_prefix();
+  const std::optional<int64_t> unk = c.tok->special_tokens().unk;
+  std::vector<PreEntity> pre;
+  for (size_t t = 0; t < e.size(); ++t) {
+    if (e.special_tokens_mask[t]) continue;
+    PreEntity p;
+    p.scores = softmax(row[static_cast<int64_t>(t)].data_ptr<float>(), n_labels);
+    p.word = e.tokens[t];
+    p.start = e.offsets[t].first;
+    p.end = e.offsets[t].second;
+    p.index = static_cast<int64_t>(t);
+    const std::u32string word_ref =
+        p.start < sentence.size() ? sentence.substr(p.start, std::min(p.end, sentence.size()) - p.start) : U"";
+    if (word_aware) {
+      p.is_subword = tokenizers::count_chars(p.word) != word_ref.size();
+    } else {
+      // transformers' fallback heuristic: no space just before or at the token.
+      const bool space_before = p.start >= 1 && p.start - 1 < sentence.size() && sentence[p.start - 1] == U' ';
+      const bool space_at = p.start < sentence.size() && sentence[p.start] == U' ';
+      p.is_subword = p.start > 0 && !space_before && !space_at;
+    }
+    if (unk && e.ids[t] == *unk) {
+      p.word = tokenizers::to_utf8(word_ref);
+      p.is_subword = false;
+    }
+    pre.push_back(std::move(p));
+  }
+  return pre;
+}
+
+// One word's entity from its tokens, by --aggregation first, max or average.
+Entity aggregate_word(const Context& c, const std::vector<const PreEntity*>& group, const std::string& strategy,
+                      size_t n_labels) {
+  std::vector<std::string> words;
+  for (const PreEntity* p : group) words.push_back(p->word);
+  Entity w;
+  w.word = c.tok->convert_tokens_to_string(words);
+  w.start = group.front()->start;
+  w.end = group.back()->end;
+  std::vector<float> scores;
+  if (strategy == "first") {
+    scores = group.front()->scores;
+  } else if (strategy == "max") {
+    const PreEntity* best = group.front();
+    float best_max = *std::max_element(best->scores.begin(), best->scores.end());
+    for (const PreEntity* p : group) {
+      const float m = *std::max_element(p->scores.begin(), p->scores.end());
+      if (m > best_max) best = p, best_max = m;
+    }
+    scores = best->scores;
+  } else {  // average
+    scores.assign(n_labels, 0.0f);
+    for (const PreEntity* p : group)
+      for (size_t l = 0; l < n_labels; ++l) scores[l] += p->scores[l];
+    for (float& s : scores) s /= static_cast<float>(group.size());
+  }
+  const size_t best = argmax(scores);
+  w.entity = c.label(static_cast<int64_t>(best));
+  w.score = scores[best];
+  return w;
+}
+
+// Token entities (--aggregation none, simple) or word entities (first, max, average).
+std::vector<Entity> entities_of(const Context& c, const std::vector<PreEntity>& pre, const std::string& strategy,
+                                size_t n_labels) {
+  std::vector<Entity> entities;
+  if (strategy == "none" || strategy == "simple") {
+    for (const PreEntity& p : pre) {
+      const size_t best = argmax(p.scores);
+      entities.push_back({c.label(static_cast<int64_t>(best)), p.scores[best], p.index, p.word, p.start, p.end});
+    }
+    return entities;
+  }
+  std::vector<const PreEntity*> group;
+  for (const PreEntity& p : pre) {
+    if (!group.empty() && !p.is_subword) {
+      entities.push_back(aggregate_word(c, group, strategy, n_labels));
+      group.clear();
+    }
+    group.push_back(&p);
+  }
+  if (!group.empty()) entities.push_back(aggregate_word(c, group, strategy, n_labels));
+  return entities;
+}
+
+// Adjacent entities with the same tag grouped (B- starts a new group), the
+// ignored labels left out.
+TokenClassificationResult group_entities(const Context& c, const std::vector<Entity>& entities) {
+  TokenClassificationResult out;
+  auto emit = [&](const std::vector<const Entity*>& g) {
+    const std::string& first = g.front()->entity;
+    const auto dash = first.find('-');
+    const std::string name = dash == std::string::npos ? first : first.substr(dash + 1);
+    if (is_ignored(c, name)) return;
+    float sum = 0;
+    std::vector<std::string> words;
+    for (const Entity* en : g) {
+      sum += en->score;
+      words.push_back(en->word);
+    }
+    out.entities.push_back({true, name, sum / static_cast<float>(g.size()), 0, c.tok->convert_tokens_to_string(words),
+                            g.front()->start, g.back()->end});
+  };
+  std::vector<const Entity*> g;
+  for (const Entity& en : entities) {
+    if (!g.empty()) {
+      const auto [bi, tag] = bi_tag(en.entity);
+      const auto [last_bi, last_tag] = bi_tag(g.back()->entity);
+      if (!(tag == last_tag && bi != "B")) {
+        emit(g);
+        g.clear();
+      }
+    }
+    g.push_back(&en);
+  }
+  if (!g.empty()) emit(g);
+  return out;
+}
+
 }  // namespace
 
 std::vector<TokenClassificationResult> token_classification(Context& c, const std::vector<RunInput>& inputs) {
@@ -170,133 +299,139 @@ std::vector<TokenClassificationResult> token_classification(Context& c, const st
   for (const RunInput& in : inputs) encs.push_back(c.encode(in));
   const at::Tensor logits = c.forward(pointers(encs), {c.output_index("logits", 0)})[0].contiguous();
   const size_t n_labels = static_cast<size_t>(logits.size(-1));
-  const bool word_aware = c.tok->has_continuing_subword_prefix();
-  const std::optional<int64_t> unk = c.tok->special_tokens().unk;
-  auto ignored = [&](const std::string& label) {
-    return std::find(c.opt.ignore_labels.begin(), c.opt.ignore_labels.end(), label) != c.opt.ignore_labels.end();
-  };
 
   std::vector<TokenClassificationResult> results;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    const Encoding& e = encs[i];
-    const std::u32string sentence = tokenizers::to_u32(tokenizers::sanitize_utf8(inputs[i].text));
-    const at::Tensor row = logits[static_cast<int64_t>(i)];
-    std::vector<PreEntity> pre;
-    for (size_t t = 0; t < e.size(); ++t) {
-      if (e.special_tokens_mask[t]) continue;
-      PreEntity p;
-      p.scores = softmax(row[static_cast<int64_t>(t)].data_ptr<float>(), n_labels);
-      p.word = e.tokens[t];
-      p.start = e.offsets[t].first;
-      p.end = e.offsets[t].second;
-      p.index = static_cast<int64_t>(t);
-      const std::u32string word_ref =
-          p.start < sentence.size() ? sentence.substr(p.start, std::min(p.end, sentence.size()) - p.start) : U"";
-      if (word_aware) {
-        p.is_subword = tokenizers::count_chars(p.word) != word_ref.size();
-      } else {
-        // transformers' fallback heuristic: no space just before or at the token.
-        const bool space_before = p.start >= 1 && p.start - 1 < sentence.size() && sentence[p.start - 1] == U' ';
-        const bool space_at = p.start < sentence.size() && sentence[p.start] == U' ';
-        p.is_subword = p.start > 0 && !space_before && !space_at;
-      }
-      if (unk && e.ids[t] == *unk) {
-        p.word = tokenizers::to_utf8(word_ref);
-        p.is_subword = false;
-      }
-      pre.push_back(std::move(p));
+    const std::vector<PreEntity> pre =
+        pre_entities(c, encs[i], inputs[i].text, logits[static_cast<int64_t>(i)], n_labels);
+    const std::vector<Entity> entities = entities_of(c, pre, strategy, n_labels);
+    if (strategy != "none") {
+      results.push_back(group_entities(c, entities));
+      continue;
     }
-
-    // Token (none, simple) or word (first, max, average) entities.
-    std::vector<Entity> entities;
-    if (strategy == "none" || strategy == "simple") {
-      for (const PreEntity& p : pre) {
-        const size_t best = argmax(p.scores);
-        entities.push_back({c.label(static_cast<int64_t>(best)), p.scores[best], p.index, p.word, p.start, p.end});
-      }
-    } else {
-      auto aggregate_word = [&](const std::vector<const PreEntity*>& group) {
-        std::vector<std::string> words;
-        for (const PreEntity* p : group) words.push_back(p->word);
-        Entity w;
-        w.word = c.tok->convert_tokens_to_string(words);
-        w.start = group.front()->start;
-        w.end = group.back()->end;
-        std::vector<float> scores;
-        if (strategy == "first") {
-          scores = group.front()->scores;
-        } else if (strategy == "max") {
-          const PreEntity* best = group.front();
-          float best_max = *std::max_element(best->scores.begin(), best->scores.end());
-          for (const PreEntity* p : group) {
-            const float m = *std::max_element(p->scores.begin(), p->scores.end());
-            if (m > best_max) best = p, best_max = m;
-          }
-          scores = best->scores;
-        } else {  // average
-          scores.assign(n_labels, 0.0f);
-          for (const PreEntity* p : group)
-            for (size_t l = 0; l < n_labels; ++l) scores[l] += p->scores[l];
-          for (float& s : scores) s /= static_cast<float>(group.size());
-        }
-        const size_t best = argmax(scores);
-        w.entity = c.label(static_cast<int64_t>(best));
-        w.score = scores[best];
-        return w;
-      };
-      std::vector<const PreEntity*> group;
-      for (const PreEntity& p : pre) {
-        if (!group.empty() && !p.is_subword) {
-          entities.push_back(aggregate_word(group));
-          group.clear();
-        }
-        group.push_back(&p);
-      }
-      if (!group.empty()) entities.push_back(aggregate_word(group));
-    }
-
     TokenClassificationResult out;
-    if (strategy == "none") {
-      for (const Entity& en : entities) {
-        if (ignored(en.entity)) continue;
-        out.entities.push_back({false, en.entity, en.score, en.index, en.word, en.start, en.end});
-      }
-    } else {
-      // Group adjacent entities with the same tag (B- starts a new group).
-      auto emit = [&](const std::vector<const Entity*>& g) {
-        const std::string& first = g.front()->entity;
-        const auto dash = first.find('-');
-        const std::string name = dash == std::string::npos ? first : first.substr(dash + 1);
-        if (ignored(name)) return;
-        float sum = 0;
-        std::vector<std::string> words;
-        for (const Entity* en : g) {
-          sum += en->score;
-          words.push_back(en->word);
-        }
-        out.entities.push_back({true, name, sum / static_cast<float>(g.size()), 0, c.tok->convert_tokens_to_string(words),
-                                g.front()->start, g.back()->end});
-      };
-      std::vector<const Entity*> g;
-      for (const Entity& en : entities) {
-        if (!g.empty()) {
-          const auto [bi, tag] = bi_tag(en.entity);
-          const auto [last_bi, last_tag] = bi_tag(g.back()->entity);
-          if (!(tag == last_tag && bi != "B")) {
-            emit(g);
-            g.clear();
-          }
-        }
-        g.push_back(&en);
-      }
-      if (!g.empty()) emit(g);
-    }
+    for (const Entity& en : entities)
+      if (!is_ignored(c, en.entity)) out.entities.push_back({false, en.entity, en.score, en.index, en.word, en.start, en.end});
     results.push_back(std::move(out));
   }
   return results;
 }
 
 // ------------------------------------------------------- question-answering
+
+namespace {
+
+// One answer text of a question, with its summed score.
+struct Candidate {
+  double score;  // a Python float: scores of one answer text add up in double
+  size_t start, end;
+  std::u32string lower;  // the answer's text, lowercased
+};
+
+// A start/end token pair and its probability.
+struct Span {
+  float score;
+  size_t s, e;
+};
+
+// The windows (question + context chunk, --doc-stride apart) of one input.
+std::vector<Encoding> qa_windows(Context& c, const RunInput& in, int64_t length, int64_t stride) {
+  if (in.text.empty()) throw Error(in.where + ": the context is empty");
+  if (in.question->empty()) throw Error(in.where + ": the question is empty");
+  if (length > 0) {
+    TruncationParams tp;
+    tp.max_length = static_cast<size_t>(length);
+    tp.strategy = TruncationStrategy::OnlySecond;
+    tp.stride = static_cast<size_t>(stride);
+    c.tok->set_truncation(tp);
+  } else {
+    c.tok->set_truncation(std::nullopt);
+  }
+  try {
+    return c.tok->encode_windows(*in.question, in.text);
+  } catch (const Error& e) {
+    throw Error(in.where + ": " + e.what());
+  }
+}
+
+// The best top_k * 2 + 10 spans s <= e < s + max_answer_len (transformers >= 4.53
+// draws that many: align_to_words drops some), best first; row-major order
+// breaks ties, as argmax/argsort do.
+std::vector<Span> best_spans(const std::vector<float>& ps, const std::vector<float>& pe, int64_t max_answer,
+                             int64_t top_k) {
+  const size_t n = ps.size();
+  std::vector<Span> spans;
+  for (size_t s = 0; s < n; ++s)
+    for (size_t t = 0; t < n; ++t) {
+      const bool valid = t >= s && static_cast<int64_t>(t - s) < max_answer;
+      spans.push_back({valid ? ps[s] * pe[t] : 0.0f, s, t});
+    }
+  const size_t k = std::min(spans.size(), static_cast<size_t>(top_k) * 2 + 10);
+  std::partial_sort(spans.begin(), spans.begin() + static_cast<int64_t>(k), spans.end(),
+                    [](const Span& a, const Span& b) {
+                      return a.score > b.score || (a.score == b.score && (a.s < b.s || (a.s == b.s && a.e < b.e)));
+                    });
+  spans.resize(k);
+  return spans;
+}
+
+// A span's answer in the context's characters, snapped to whole words (the pipeline's align_to_words).
+std::pair<size_t, size_t> align_to_words(const Encoding& e, const std::vector<int64_t>& seq, const Span& sp) {
+  size_t start = e.offsets[sp.s].first, end = e.offsets[sp.e].second;
+  const int64_t ws = e.word_ids[sp.s], we = e.word_ids[sp.e];
+  if (ws >= 0 && we >= 0 && seq[sp.s] == 1 && seq[sp.e] == 1) {
+    bool found_s = false;
+    for (size_t t = 0; t < e.size(); ++t) {
+      if (seq[t] != 1) continue;
+      if (e.word_ids[t] == ws && !found_s) start = e.offsets[t].first, found_s = true;
+      if (e.word_ids[t] == we) end = e.offsets[t].second;
+    }
+  }
+  return {start, end};
+}
+
+// Adds one window's candidates to `answers`, merging those whose answers are
+// the same text case-insensitively (scores added; the first keeps its span).
+// Returns the window's null score (start and end at token 0).
+float add_window_answers(const Context& c, const Encoding& e, const float* start_logits, const float* end_logits,
+                         const std::u32string& context32, int64_t top_k, std::vector<Candidate>& answers) {
+  const size_t n = e.size();
+  const std::vector<int64_t> seq = e.sequence_ids();
+  const std::optional<int64_t> cls = c.tok->special_tokens().cls;
+  // Tokens an answer may use: the context's (and [CLS], whose probability is then zeroed).
+  std::vector<char> allowed(n);
+  for (size_t t = 0; t < n; ++t) {
+    bool p_mask = seq[t] != 1;
+    if (cls && e.ids[t] == *cls) p_mask = false;
+    allowed[t] = !p_mask && (e.attention_mask.empty() || e.attention_mask[t]);
+  }
+  auto probabilities = [&](const float* p) {
+    std::vector<float> x(n);
+    for (size_t t = 0; t < n; ++t) x[t] = allowed[t] ? p[t] : -10000.0f;
+    return softmax(x.data(), n);
+  };
+  std::vector<float> ps = probabilities(start_logits), pe = probabilities(end_logits);
+  const float null_score = ps[0] * pe[0];
+  ps[0] = pe[0] = 0.0f;
+  // transformers tests membership in undesired_tokens.nonzero() of a [1, n]
+  // array, whose row indices are all 0: token 0 always passes.
+  auto desired = [&](size_t t) { return t == 0 || allowed[t]; };
+  for (const Span& sp : best_spans(ps, pe, c.opt.max_answer_len, top_k)) {
+    if (!desired(sp.s) || !desired(sp.e)) continue;
+    const auto [start, end] = align_to_words(e, seq, sp);
+    std::u32string lower;
+    if (start < end && start < context32.size())
+      for (char32_t ch : context32.substr(start, end - start)) tokenizers::append_lowercase(ch, lower);
+    auto same = std::find_if(answers.begin(), answers.end(), [&](const Candidate& a) { return a.lower == lower; });
+    if (same != answers.end())
+      same->score += static_cast<double>(sp.score);
+    else
+      answers.push_back({static_cast<double>(sp.score), start, end, std::move(lower)});
+  }
+  return null_score;
+}
+
+}  // namespace
 
 std::vector<QuestionAnsweringResult> question_answering(Context& c, const std::vector<RunInput>& inputs) {
   const int64_t length = c.max_length();
@@ -305,30 +440,11 @@ std::vector<QuestionAnsweringResult> question_answering(Context& c, const std::v
     throw Error("--doc-stride " + std::to_string(stride) + " must be smaller than the traced length " +
                 std::to_string(length));
   const int64_t top_k = top_k_or(c, 1);
-  const int64_t max_answer = c.opt.max_answer_len;
-  const std::optional<int64_t> cls = c.tok->special_tokens().cls;
 
   // Every window of every input, then one forward pass over all of them.
   std::vector<std::vector<Encoding>> windows;
+  for (const RunInput& in : inputs) windows.push_back(qa_windows(c, in, length, stride));
   std::vector<const Encoding*> all;
-  for (const RunInput& in : inputs) {
-    if (in.text.empty()) throw Error(in.where + ": the context is empty");
-    if (in.question->empty()) throw Error(in.where + ": the question is empty");
-    if (length > 0) {
-      TruncationParams tp;
-      tp.max_length = static_cast<size_t>(length);
-      tp.strategy = TruncationStrategy::OnlySecond;
-      tp.stride = static_cast<size_t>(stride);
-      c.tok->set_truncation(tp);
-    } else {
-      c.tok->set_truncation(std::nullopt);
-    }
-    try {
-      windows.push_back(c.tok->encode_windows(*in.question, in.text));
-    } catch (const Error& e) {
-      throw Error(in.where + ": " + e.what());
-    }
-  }
   for (const auto& w : windows)
     for (const Encoding& e : w) all.push_back(&e);
   const std::vector<at::Tensor> out =
@@ -336,81 +452,16 @@ std::vector<QuestionAnsweringResult> question_answering(Context& c, const std::v
   const at::Tensor starts = out[0].contiguous(), ends = out[1].contiguous();
 
   std::vector<QuestionAnsweringResult> results;
-  size_t row = 0;
+  int64_t row = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const std::u32string context32 = tokenizers::to_u32(tokenizers::sanitize_utf8(inputs[i].text));
-    struct Candidate {
-      double score;  // a Python float: scores of one answer text add up in double
-      size_t start, end;
-      std::u32string lower;  // the answer's text, lowercased
-    };
     std::vector<Candidate> answers;
     float min_null = 1000000.0f;
     for (const Encoding& e : windows[i]) {
-      const size_t n = e.size();
-      const std::vector<int64_t> seq = e.sequence_ids();
-      // Tokens an answer may use: the context's (and [CLS], whose probability is then zeroed).
-      std::vector<char> allowed(n);
-      for (size_t t = 0; t < n; ++t) {
-        bool p_mask = seq[t] != 1;
-        if (cls && e.ids[t] == *cls) p_mask = false;
-        allowed[t] = !p_mask && (e.attention_mask.empty() || e.attention_mask[t]);
-      }
-      auto probabilities = [&](const at::Tensor& logits) {
-        std::vector<float> x(n);
-        const float* p = logits[static_cast<int64_t>(row)].data_ptr<float>();
-        for (size_t t = 0; t < n; ++t) x[t] = allowed[t] ? p[t] : -10000.0f;
-        return softmax(x.data(), n);
-      };
-      std::vector<float> ps = probabilities(starts), pe = probabilities(ends);
+      const float null_score = add_window_answers(c, e, starts[row].data_ptr<float>(), ends[row].data_ptr<float>(),
+                                                  context32, top_k, answers);
       ++row;
-      if (c.opt.handle_impossible_answer) min_null = std::min(min_null, ps[0] * pe[0]);
-      ps[0] = pe[0] = 0.0f;
-      // Spans s <= e < s + max_answer_len, best first (row-major order breaks ties, as argmax/argsort do).
-      struct Span {
-        float score;
-        size_t s, e;
-      };
-      std::vector<Span> spans;
-      for (size_t s = 0; s < n; ++s)
-        for (size_t t = 0; t < n; ++t) {
-          const bool valid = t >= s && static_cast<int64_t>(t - s) < max_answer;
-          spans.push_back({valid ? ps[s] * pe[t] : 0.0f, s, t});
-        }
-      // transformers >= 4.53 draws top_k * 2 + 10 candidates (align_to_words drops some)
-      // and merges those whose answers are the same text, case-insensitively, adding their
-      // scores (the first one found keeps its start and end).
-      const size_t k = std::min(spans.size(), static_cast<size_t>(top_k) * 2 + 10);
-      std::partial_sort(spans.begin(), spans.begin() + static_cast<int64_t>(k), spans.end(),
-                        [](const Span& a, const Span& b) {
-                          return a.score > b.score || (a.score == b.score && (a.s < b.s || (a.s == b.s && a.e < b.e)));
-                        });
-      spans.resize(k);
-      // transformers tests membership in undesired_tokens.nonzero() of a [1, n]
-      // array, whose row indices are all 0: token 0 always passes.
-      auto desired = [&](size_t t) { return t == 0 || allowed[t]; };
-      for (const Span& sp : spans) {
-        if (!desired(sp.s) || !desired(sp.e)) continue;
-        // Answers are snapped to whole words of the context (the pipeline's align_to_words).
-        size_t start = e.offsets[sp.s].first, end = e.offsets[sp.e].second;
-        const int64_t ws = e.word_ids[sp.s], we = e.word_ids[sp.e];
-        if (ws >= 0 && we >= 0 && seq[sp.s] == 1 && seq[sp.e] == 1) {
-          bool found_s = false;
-          for (size_t t = 0; t < n; ++t) {
-            if (seq[t] != 1) continue;
-            if (e.word_ids[t] == ws && !found_s) start = e.offsets[t].first, found_s = true;
-            if (e.word_ids[t] == we) end = e.offsets[t].second;
-          }
-        }
-        std::u32string lower;
-        if (start < end && start < context32.size())
-          for (char32_t ch : context32.substr(start, end - start)) tokenizers::append_lowercase(ch, lower);
-        auto same = std::find_if(answers.begin(), answers.end(), [&](const Candidate& a) { return a.lower == lower; });
-        if (same != answers.end())
-          same->score += static_cast<double>(sp.score);
-        else
-          answers.push_back({static_cast<double>(sp.score), start, end, std::move(lower)});
-      }
+      if (c.opt.handle_impossible_answer) min_null = std::min(min_null, null_score);
     }
     std::vector<Candidate> sorted = answers;
     if (c.opt.handle_impossible_answer) sorted.push_back({static_cast<double>(min_null), 0, 0, {}});
