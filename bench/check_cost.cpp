@@ -50,8 +50,10 @@ int main(int argc, char** argv) {
     check.push_back(ms_since(t));
   }
   const double l = median(load), s = median(scanned), c = median(check);
-  std::printf("%s: load %.1f ms; load with the __setstate__ scan %.1f ms; operator check %.2f ms (%zu operators); "
-              "both checks add %.2f%% to the load (medians of %d rounds)\n",
-              path.c_str(), l, s, c, ops, 100.0 * (s - l + c) / l, rounds);
+  std::printf(
+      "%s: load %.1f ms; load with the __setstate__ scan %.1f ms; operator check %.2f ms (%zu "
+      "operators); "
+      "both checks add %.2f%% to the load (medians of %d rounds)\n",
+      path.c_str(), l, s, c, ops, 100.0 * (s - l + c) / l, rounds);
   return 0;
 }

@@ -56,7 +56,7 @@ void setup_logging(const GlobalOptions& g) {
   auto console = spdlog::stderr_color_st("hfjit");
   console->set_pattern("%^[%l]%$ %v");
   spdlog::set_default_logger(console);
-  spdlog::set_level(g.quiet ? spdlog::level::warn
+  spdlog::set_level(g.quiet            ? spdlog::level::warn
                     : g.verbosity >= 2 ? spdlog::level::trace
                     : g.verbosity == 1 ? spdlog::level::debug
                                        : spdlog::level::info);

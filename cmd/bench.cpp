@@ -22,51 +22,83 @@ struct BenchArgs {
   bool peak = false;
 };
 
-const char* kColumns[] = {"mode",   "batch_size", "length",       "threads",      "min_ms",     "mean_ms",
-                          "p50_ms", "p90_ms",     "p99_ms",       "seqs_per_s",   "tokens_per_s", "peak_rss_mb"};
+const char* kColumns[] = {"mode",   "batch_size", "length",       "threads",
+                          "min_ms", "mean_ms",    "p50_ms",       "p90_ms",
+                          "p99_ms", "seqs_per_s", "tokens_per_s", "peak_rss_mb"};
 
 nlohmann::ordered_json to_json(const BenchPoint& p) {
-  return {{"mode", p.mode},           {"batch_size", p.batch_size}, {"length", p.length},
-          {"threads", p.threads},     {"min_ms", p.min_ms},         {"mean_ms", p.mean_ms},
-          {"p50_ms", p.p50_ms},       {"p90_ms", p.p90_ms},         {"p99_ms", p.p99_ms},
-          {"seqs_per_s", p.seqs_per_s}, {"tokens_per_s", p.tokens_per_s}, {"peak_rss_mb", p.peak_rss_mb},
-          {"run_batch_size", p.run_batch_size}, {"run_length", p.run_length}, {"iterations", p.iterations}, {"gflop", p.gflop},
+  return {{"mode", p.mode},
+          {"batch_size", p.batch_size},
+          {"length", p.length},
+          {"threads", p.threads},
+          {"min_ms", p.min_ms},
+          {"mean_ms", p.mean_ms},
+          {"p50_ms", p.p50_ms},
+          {"p90_ms", p.p90_ms},
+          {"p99_ms", p.p99_ms},
+          {"seqs_per_s", p.seqs_per_s},
+          {"tokens_per_s", p.tokens_per_s},
+          {"peak_rss_mb", p.peak_rss_mb},
+          {"run_batch_size", p.run_batch_size},
+          {"run_length", p.run_length},
+          {"iterations", p.iterations},
+          {"gflop", p.gflop},
           {"gflops_per_s", p.gflops_per_s}};
 }
 
 std::vector<std::string> row(const BenchPoint& p) {
-  return {p.mode, std::to_string(p.batch_size), std::to_string(p.length), std::to_string(p.threads),
-          fixed(p.min_ms, 2), fixed(p.mean_ms, 2), fixed(p.p50_ms, 2), fixed(p.p90_ms, 2), fixed(p.p99_ms, 2),
-          fixed(p.seqs_per_s, 1), fixed(p.tokens_per_s, 0), fixed(p.peak_rss_mb, 0)};
+  return {p.mode,
+          std::to_string(p.batch_size),
+          std::to_string(p.length),
+          std::to_string(p.threads),
+          fixed(p.min_ms, 2),
+          fixed(p.mean_ms, 2),
+          fixed(p.p50_ms, 2),
+          fixed(p.p90_ms, 2),
+          fixed(p.p99_ms, 2),
+          fixed(p.seqs_per_s, 1),
+          fixed(p.tokens_per_s, 0),
+          fixed(p.peak_rss_mb, 0)};
 }
 
 }  // namespace
 
 Command add_bench(CLI::App& app) {
   auto a = std::make_shared<BenchArgs>();
-  app.add_option("model", a->model, "A .pt written by hfjit trace, or a model folder / hub id (eager)");
-  app.add_option("--batch-sizes", a->opts.batch_sizes, "Batch sizes (default: the traced one, or 1)")->delimiter(',');
-  app.add_option("--lengths", a->opts.lengths, "Sequence lengths (default: the traced ones, or 128)")->delimiter(',');
-  app.add_option("--iterations", a->opts.iterations, "Timed iterations per point (default: fill --min-time)");
+  app.add_option("model", a->model,
+                 "A .pt written by hfjit trace, or a model folder / hub id (eager)");
+  app.add_option("--batch-sizes", a->opts.batch_sizes,
+                 "Batch sizes (default: the traced one, or 1)")
+      ->delimiter(',');
+  app.add_option("--lengths", a->opts.lengths,
+                 "Sequence lengths (default: the traced ones, or 128)")
+      ->delimiter(',');
+  app.add_option("--iterations", a->opts.iterations,
+                 "Timed iterations per point (default: fill --min-time)");
   app.add_option("--min-time", a->opts.min_time_s, "Seconds to time each point for (default 1)");
   app.add_option("--warmup", a->opts.warmup, "Untimed iterations first (default 3)");
-  app.add_flag("--compare", a->opts.compare,
-               "Model folder: eager, traced and the levers (traced-bf16, traced-int8) side by side");
+  app.add_flag(
+      "--compare", a->opts.compare,
+      "Model folder: eager, traced and the levers (traced-bf16, traced-int8) side by side");
   app.add_flag("--json", a->json, "One JSON object per point on stdout");
   app.add_flag("--csv", a->csv, "CSV with a header line on stdout");
   app.add_flag("--peak", a->peak, "Time a 2048^3 fp32 matmul: the machine's GFLOP/s");
   app.add_option("--revision", a->opts.revision, "Hub revision for a hub id");
   app.add_option("--seed", a->opts.seed, "Seed of the synthetic inputs");
-  app.add_flag("--trust", a->opts.trust,
-               "Run a .pt whose code calls operators off hfjit's pure-compute list (file, process, random)");
+  app.add_flag(
+      "--trust", a->opts.trust,
+      "Run a .pt whose code calls operators off hfjit's pure-compute list (file, process, random)");
   return [a]() {
     if (a->json && a->csv) throw Error("--json and --csv are exclusive");
-    if (a->model.empty() && !a->peak) throw Error("bench needs a model (a .pt or a folder), or --peak");
+    if (a->model.empty() && !a->peak)
+      throw Error("bench needs a model (a .pt or a folder), or --peak");
     double peak = 0;
     if (a->peak) {
       peak = peak_gflops();
       if (a->json)
-        std::printf("%s\n", nlohmann::ordered_json({{"mode", "peak"}, {"gflops_per_s", peak}}).dump().c_str());
+        std::printf(
+            "%s\n",
+            nlohmann::ordered_json({{"mode", "peak"}, {"gflops_per_s", peak}}).dump().c_str());
       else if (!a->csv)
         std::printf("peak: %.1f GFLOP/s (fp32 2048x2048x2048 matmul)\n", peak);
       if (a->model.empty()) return 0;
@@ -103,9 +135,11 @@ Command add_bench(CLI::App& app) {
       for (const auto& p : points) t.add(row(p));
       std::printf("%s", t.render().c_str());
       for (const auto& p : points) {
-        std::printf("%s b%lld l%lld: ~%.3g GFLOP per call, %.3g GFLOP/s at p50%s\n", p.mode.c_str(),
-                    static_cast<long long>(p.batch_size), static_cast<long long>(p.length), p.gflop,
-                    p.gflops_per_s, peak > 0 ? (" (" + fixed(100 * p.gflops_per_s / peak, 0) + "% of peak)").c_str() : "");
+        std::printf(
+            "%s b%lld l%lld: ~%.3g GFLOP per call, %.3g GFLOP/s at p50%s\n", p.mode.c_str(),
+            static_cast<long long>(p.batch_size), static_cast<long long>(p.length), p.gflop,
+            p.gflops_per_s,
+            peak > 0 ? (" (" + fixed(100 * p.gflops_per_s / peak, 0) + "% of peak)").c_str() : "");
       }
     }
     return 0;

@@ -15,7 +15,8 @@ using Command = std::function<int()>;
 
 // `untie` does its work through `fn`: hfjit::untie in the engine; in the
 // front end, untie_folder, or a hand-over to the engine for a .pt.
-using UntieFn = std::function<UntieReport(const std::string&, const std::string&, const UntieOptions&)>;
+using UntieFn =
+    std::function<UntieReport(const std::string&, const std::string&, const UntieOptions&)>;
 Command add_untie(CLI::App& app, UntieFn fn);
 Command add_trace(CLI::App& app);
 Command add_run(CLI::App& app);

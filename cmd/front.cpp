@@ -29,10 +29,12 @@ std::string engine_path() {
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (ec) self = fs::absolute(g_argv[0], ec);
   const fs::path dir = self.parent_path();
-  for (const fs::path& p : {dir / "hfjit-engine", dir / ".." / "libexec" / "hfjit" / "hfjit-engine"})
+  for (const fs::path& p :
+       {dir / "hfjit-engine", dir / ".." / "libexec" / "hfjit" / "hfjit-engine"})
     if (::access(p.c_str(), X_OK) == 0) return p.string();
-  throw std::runtime_error("cannot find hfjit-engine (the part of hfjit that runs libtorch) next to " +
-                           self.string() + " or in " + (dir / ".." / "libexec" / "hfjit").string());
+  throw std::runtime_error(
+      "cannot find hfjit-engine (the part of hfjit that runs libtorch) next to " + self.string() +
+      " or in " + (dir / ".." / "libexec" / "hfjit").string());
 }
 
 // Replaces this process with the engine; returns only on failure.
@@ -54,8 +56,10 @@ std::string subcommand(int argc, char** argv) {
       ++i;
       continue;
     }
-    const bool verbose = a.size() >= 2 && a[0] == '-' && a.find_first_not_of('v', 1) == std::string::npos;
-    if (verbose || a == "--verbose" || a == "-q" || a == "--quiet" || a.rfind("--threads=", 0) == 0) continue;
+    const bool verbose =
+        a.size() >= 2 && a[0] == '-' && a.find_first_not_of('v', 1) == std::string::npos;
+    if (verbose || a == "--verbose" || a == "-q" || a == "--quiet" || a.rfind("--threads=", 0) == 0)
+      continue;
     return a;
   }
   return "";
@@ -81,13 +85,14 @@ int main(int argc, char** argv) {
   CLI::App app{"hfjit"};
   GlobalOptions g;
   add_global_options(app, g);
-  Command command = add_untie(*app.add_subcommand("untie", ""),
-                             [](const std::string& in, const std::string& out, const hfjit::UntieOptions& o) {
-                               std::error_code ec;
-                               // A TorchScript .pt is libtorch's job (nothing is written yet).
-                               if (fs::is_regular_file(in, ec)) std::exit(hand_over());
-                               return hfjit::untie_folder(in, out, o);
-                             });
+  Command command =
+      add_untie(*app.add_subcommand("untie", ""),
+                [](const std::string& in, const std::string& out, const hfjit::UntieOptions& o) {
+                  std::error_code ec;
+                  // A TorchScript .pt is libtorch's job (nothing is written yet).
+                  if (fs::is_regular_file(in, ec)) std::exit(hand_over());
+                  return hfjit::untie_folder(in, out, o);
+                });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError&) {

@@ -26,8 +26,10 @@ class LogWarnings : public c10::WarningHandler {
  public:
   void process(const c10::Warning& w) override {
     const std::string line = hfjit::first_line(w.msg());
-    if (line.find("deprecated") != std::string::npos) spdlog::debug("libtorch: {}", line);
-    else spdlog::warn("libtorch: {}", line);
+    if (line.find("deprecated") != std::string::npos)
+      spdlog::debug("libtorch: {}", line);
+    else
+      spdlog::warn("libtorch: {}", line);
   }
 };
 
@@ -36,7 +38,8 @@ class LogWarnings : public c10::WarningHandler {
 int main(int argc, char** argv) {
   using namespace hfjit::cmd;
   if (print_version_if_asked(argc, argv)) return 0;
-  CLI::App app{"hfjit: export Hugging Face transformer models to TorchScript, run and benchmark them"};
+  CLI::App app{
+      "hfjit: export Hugging Face transformer models to TorchScript, run and benchmark them"};
   GlobalOptions g;
   add_global_options(app, g);
 

@@ -7,11 +7,11 @@
 
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 #include <variant>
 
 #include "app.h"
@@ -76,7 +76,8 @@ std::string one_line(std::string s, size_t max = 100) {
     if (ch == '\n' || ch == '\t' || ch == '\r') ch = ' ';
   if (s.size() > max) {
     size_t cut = max;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // whole UTF-8 characters
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80)
+      --cut;  // whole UTF-8 characters
     s = s.substr(0, cut) + "...";
   }
   return s;
@@ -97,7 +98,8 @@ std::string rows(const FillMaskResult& r) {
   for (size_t m = 0; m < r.masks.size(); ++m) {
     if (r.masks.size() > 1) out += "  mask " + std::to_string(m + 1) + "\n";
     Table t({"score", "token", "sequence"});
-    for (const auto& c : r.masks[m]) t.add({fixed(c.score, 4), one_line(c.token_str, 30), one_line(c.sequence)});
+    for (const auto& c : r.masks[m])
+      t.add({fixed(c.score, 4), one_line(c.token_str, 30), one_line(c.sequence)});
     out += indent(t.render());
   }
   return out;
@@ -113,14 +115,16 @@ std::string rows(const TokenClassificationResult& r) {
   if (r.entities.empty()) return "  (no entities)\n";
   Table t({r.entities[0].grouped ? "entity_group" : "entity", "score", "word", "start", "end"});
   for (const auto& e : r.entities)
-    t.add({e.entity, fixed(e.score, 4), one_line(e.word, 40), std::to_string(e.start), std::to_string(e.end)});
+    t.add({e.entity, fixed(e.score, 4), one_line(e.word, 40), std::to_string(e.start),
+           std::to_string(e.end)});
   return indent(t.render());
 }
 
 std::string rows(const QuestionAnsweringResult& r) {
   Table t({"score", "answer", "start", "end"});
   for (const auto& a : r.answers)
-    t.add({fixed(a.score, 4), one_line(a.answer, 60), std::to_string(a.start), std::to_string(a.end)});
+    t.add({fixed(a.score, 4), one_line(a.answer, 60), std::to_string(a.start),
+           std::to_string(a.end)});
   return indent(t.render());
 }
 
@@ -134,18 +138,23 @@ std::string head(const std::vector<float>& v) {
 std::string vector_line(const std::vector<float>& v) {
   double norm = 0;
   for (float x : v) norm += static_cast<double>(x) * static_cast<double>(x);
-  return "  [" + std::to_string(v.size()) + "] " + head(v) + " ... (norm " + fixed(std::sqrt(norm), 4) + ")\n";
+  return "  [" + std::to_string(v.size()) + "] " + head(v) + " ... (norm " +
+         fixed(std::sqrt(norm), 4) + ")\n";
 }
 
 std::string rows(const TokenEmbeddings& r) {
   if (r.tokens.empty()) return vector_line({});
-  return "  [" + std::to_string(r.tokens.size()) + " tokens x " + std::to_string(r.tokens[0].size()) +
-         "] first token: " + head(r.tokens[0]) + " ...\n";
+  return "  [" + std::to_string(r.tokens.size()) + " tokens x " +
+         std::to_string(r.tokens[0].size()) + "] first token: " + head(r.tokens[0]) + " ...\n";
 }
 
-std::string rows(const Embedding& r) { return vector_line(r.vector); }
+std::string rows(const Embedding& r) {
+  return vector_line(r.vector);
+}
 
-std::string rows(const Generation& r) { return "  " + one_line(r.generated_text) + "\n"; }  // render prints it whole
+std::string rows(const Generation& r) {
+  return "  " + one_line(r.generated_text) + "\n";
+}  // render prints it whole
 
 // Readable text for one result: the input, then the answer as a table.
 // Generated text is printed as it is.
@@ -154,7 +163,8 @@ std::string render(const RunInput& in, const RunResult& result) {
   const std::string shown = in.question    ? *in.question + "  |  " + in.text
                             : in.text_pair ? in.text + "  |  " + *in.text_pair
                                            : in.text;
-  return "> " + one_line(shown) + "\n" + std::visit([](const auto& r) { return rows(r); }, result) + "\n";
+  return "> " + one_line(shown) + "\n" + std::visit([](const auto& r) { return rows(r); }, result) +
+         "\n";
 }
 
 // Results as text on stdout.
@@ -213,7 +223,8 @@ OperatorListing list_file_operators(const std::string& path) {
 ojson operators_json(const OperatorListing& l) {
   if (!l.load_error.empty()) return ojson{{"error", l.load_error}};
   ojson ops = ojson::array();
-  for (const auto& u : l.ops) ops.push_back({{"op", u.op}, {"calls", u.calls}, {"allowed", u.allowed}, {"in", u.function}});
+  for (const auto& u : l.ops)
+    ops.push_back({{"op", u.op}, {"calls", u.calls}, {"allowed", u.allowed}, {"in", u.function}});
   return ops;
 }
 
@@ -225,10 +236,13 @@ void print_operators(const OperatorListing& l) {
   size_t off = 0;
   for (const auto& u : l.ops) off += !u.allowed;
   std::printf("\noperators: %zu, %s\n", l.ops.size(),
-              off ? (std::to_string(off) + " off the pure-compute list: run and bench refuse it without --trust").c_str()
+              off ? (std::to_string(off) +
+                     " off the pure-compute list: run and bench refuse it without --trust")
+                        .c_str()
                   : "all on the pure-compute list");
   Table t({"operator", "calls", "pure compute", "first in"});
-  for (const auto& u : l.ops) t.add({u.op, std::to_string(u.calls), u.allowed ? "yes" : "NO", u.function});
+  for (const auto& u : l.ops)
+    t.add({u.op, std::to_string(u.calls), u.allowed ? "yes" : "NO", u.function});
   std::printf("%s", t.render().c_str());
 }
 
@@ -239,7 +253,9 @@ void describe(const RunArgs& a) {
   if (it == extra.end()) {
     // Not hfjit's: what its code does is all there is to say.
     if (a.json) {
-      std::printf("%s\n", ojson{{"hfjit_meta", nullptr}, {"operators", operators_json(ops)}}.dump().c_str());
+      std::printf(
+          "%s\n",
+          ojson{{"hfjit_meta", nullptr}, {"operators", operators_json(ops)}}.dump().c_str());
       return;
     }
     std::printf("%s: no hfjit/meta.json (not written by hfjit trace)\n", a.model.c_str());
@@ -251,7 +267,8 @@ void describe(const RunArgs& a) {
   const ArtifactMeta m = parse_artifact_meta(it->second, a.model);
   nlohmann::ordered_json meta = nlohmann::ordered_json::parse(it->second);
   if (a.json) {
-    std::printf("%s\n", ojson{{"hfjit_meta", meta}, {"operators", operators_json(ops)}}.dump().c_str());
+    std::printf("%s\n",
+                ojson{{"hfjit_meta", meta}, {"operators", operators_json(ops)}}.dump().c_str());
     return;
   }
   // A field as text: strings as they are, anything else as JSON, "?" when absent.
@@ -268,9 +285,11 @@ void describe(const RunArgs& a) {
   t.add({"task", text(meta, "task")});
   std::string methods;
   for (const auto& x : m.methods)
-    methods += (methods.empty() ? "" : ", ") + x.name +
-               (m.dynamic ? " [any batch, any length up to " + std::to_string(m.max_length) + "] (--dynamic)"
-                          : " [" + std::to_string(m.batch_size) + ", " + std::to_string(x.length) + "]");
+    methods +=
+        (methods.empty() ? "" : ", ") + x.name +
+        (m.dynamic
+             ? " [any batch, any length up to " + std::to_string(m.max_length) + "] (--dynamic)"
+             : " [" + std::to_string(m.batch_size) + ", " + std::to_string(x.length) + "]");
   t.add({"methods", methods});
   std::string inputs, outputs;
   for (const auto& i : m.input_names) inputs += (inputs.empty() ? "" : ", ") + i;
@@ -281,7 +300,8 @@ void describe(const RunArgs& a) {
   t.add({"outputs", outputs});
   t.add({"dtype", m.dtype + ", quantization " + m.quantization});
   t.add({"tied weights", text(meta, "tie_mode")});
-  const bool verified = verification.is_object() && verification.value("verified", nlohmann::ordered_json()) == true;
+  const bool verified =
+      verification.is_object() && verification.value("verified", nlohmann::ordered_json()) == true;
   t.add({"verified", verified ? "yes, atol " + text(verification, "atol") : "no"});
   std::string files;
   for (const auto& [name, contents] : extra) files += (files.empty() ? "" : ", ") + name;
@@ -298,7 +318,8 @@ TokenizerFiles artifact_tokenizer_files(const std::string& path) {
   const auto& known = tokenizer_file_names();
   TokenizerFiles files;
   for (auto& [name, contents] : TorchScriptFile::read_extra_files(path))
-    if (std::find(known.begin(), known.end(), name) != known.end()) files[name] = std::move(contents);
+    if (std::find(known.begin(), known.end(), name) != known.end())
+      files[name] = std::move(contents);
   if (files.empty()) throw Error(context(path, "carries no tokenizer files: give --tokenizer DIR"));
   return files;
 }
@@ -330,7 +351,8 @@ int tokenize(RunArgs& a) {
       j["offsets"] = offsets;
       std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
-      std::printf("> %s\n", one_line(in.text_pair ? in.text + "  |  " + *in.text_pair : in.text).c_str());
+      std::printf("> %s\n",
+                  one_line(in.text_pair ? in.text + "  |  " + *in.text_pair : in.text).c_str());
       Table t({"#", "token", "id", "type", "offsets"});
       for (size_t i = 0; i < e.size(); ++i)
         t.add({std::to_string(i), one_line(e.tokens[i], 40), std::to_string(e.ids[i]),
@@ -346,7 +368,8 @@ int tokenize(RunArgs& a) {
 // --------------------------------------------------------------------- run
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Where each result goes: a .npy, a JSON-lines file, JSON lines or text on stdout.
@@ -361,11 +384,14 @@ std::unique_ptr<ResultSink> result_sink(const RunArgs& a) {
 // {"text", "score"} with --json or into --output's file.
 void print_ranking(const RankingSink& ranking, bool json, AtomicFile* file) {
   for (const auto& [text, score] : ranking.ranked()) {
-    const std::string line =
-        json || file ? ojson{{"text", text}, {"score", score}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-                     : fixed(score, 4) + "  " + text;
-    if (file) file->write(line + "\n");
-    else std::printf("%s\n", line.c_str());
+    const std::string line = json || file
+                                 ? ojson{{"text", text}, {"score", score}}.dump(
+                                       -1, ' ', false, nlohmann::json::error_handler_t::replace)
+                                 : fixed(score, 4) + "  " + text;
+    if (file)
+      file->write(line + "\n");
+    else
+      std::printf("%s\n", line.c_str());
   }
 }
 
@@ -373,7 +399,8 @@ int run(RunArgs& a) {
   if (a.model.empty()) throw Error("run needs a MODEL.pt");
   const bool npy = ends_with(a.output, ".npy");
   if (!a.output.empty()) {
-    if (same_path(a.output, a.model)) throw Error(context(a.output, "--output would overwrite the model"));
+    if (same_path(a.output, a.model))
+      throw Error(context(a.output, "--output would overwrite the model"));
     if (!a.inputs.input.empty() && a.inputs.input != "-" && same_path(a.output, a.inputs.input))
       throw Error(context(a.output, "--output would overwrite the input"));
     check_writable_destination(a.output);
@@ -383,34 +410,43 @@ int run(RunArgs& a) {
   hfjit::Runner runner(a.model, a.opts);
   const std::string task = runner.task();
   if (npy && task != "sentence-embedding")
-    throw Error(context(a.output, ".npy output holds one vector per input: it needs --task sentence-embedding (the task is " +
-                                      task + ")"));
+    throw Error(context(
+        a.output,
+        ".npy output holds one vector per input: it needs --task sentence-embedding (the task is " +
+            task + ")"));
   // --query: the inputs ranked by cosine similarity to the query's embedding
   // (semantic search), printed once every input has run.
   std::unique_ptr<RankingSink> ranking;
   if (!a.query.empty()) {
     if (task != "sentence-embedding")
-      throw Error("--query ranks inputs by their sentence embeddings: it needs --task sentence-embedding (the task is " +
-                  task + ")");
-    if (npy) throw Error(context(a.output, "--query prints a ranking: give a .jsonl --output, not .npy"));
-    const RunResult query = runner.run({RunInput{a.query, std::nullopt, std::nullopt, "--query"}})[0];
+      throw Error(
+          "--query ranks inputs by their sentence embeddings: it needs --task sentence-embedding "
+          "(the task is " +
+          task + ")");
+    if (npy)
+      throw Error(context(a.output, "--query prints a ranking: give a .jsonl --output, not .npy"));
+    const RunResult query =
+        runner.run({RunInput{a.query, std::nullopt, std::nullopt, "--query"}})[0];
     ranking = std::make_unique<RankingSink>(std::get<Embedding>(query));
   }
   std::unique_ptr<ResultSink> results;
   std::unique_ptr<AtomicFile> ranking_file;
-  if (!ranking) results = result_sink(a);
-  else if (!a.output.empty()) ranking_file = std::make_unique<AtomicFile>(a.output);
+  if (!ranking)
+    results = result_sink(a);
+  else if (!a.output.empty())
+    ranking_file = std::make_unique<AtomicFile>(a.output);
   Progress sink(ranking ? *ranking : *results, !a.output.empty() && isatty(STDERR_FILENO));
 
   // Standard input keeps a one-batch window, so a pipe gets its answers as
   // soon as a batch is full.
-  Batcher batcher(runner.batch_size(), a.inputs.input == "-" ? 1 : Batcher::kWindowBatches,
-                  [&](const std::vector<RunInput>& batch) {
-                    std::vector<RunResult> out = runner.run(batch);
-                    for (const std::string& w : runner.warnings()) spdlog::warn("{}", w);
-                    return out;
-                  },
-                  sink);
+  Batcher batcher(
+      runner.batch_size(), a.inputs.input == "-" ? 1 : Batcher::kWindowBatches,
+      [&](const std::vector<RunInput>& batch) {
+        std::vector<RunResult> out = runner.run(batch);
+        for (const std::string& w : runner.warnings()) spdlog::warn("{}", w);
+        return out;
+      },
+      sink);
   RunInput in;
   while (source.next(in)) batcher.add(std::move(in));
   batcher.finish();
@@ -418,7 +454,8 @@ int run(RunArgs& a) {
   if (ranking) print_ranking(*ranking, a.json, ranking_file.get());
   sink.commit();
   if (ranking_file) ranking_file->commit();
-  if (!a.output.empty()) spdlog::info("{} results ({}) written to {}", batcher.done(), task, a.output);
+  if (!a.output.empty())
+    spdlog::info("{} results ({}) written to {}", batcher.done(), task, a.output);
   return 0;
 }
 
@@ -426,43 +463,68 @@ int run(RunArgs& a) {
 
 Command add_run(CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
-  app.add_option("model", a->model, "A .pt written by hfjit trace (or any TorchScript file with --task, --tokenizer)");
+  app.add_option("model", a->model,
+                 "A .pt written by hfjit trace (or any TorchScript file with --task, --tokenizer)");
   app.add_option("texts", a->inputs.texts, "Texts to run (or --input)");
-  app.add_option("--input", a->inputs.input, "One input per line (- for standard input); JSON lines with text/text_pair or question/context");
-  app.add_option("--task", a->opts.task, "fill-mask, text-classification, token-classification, question-answering, "
-                                        "feature-extraction, sentence-embedding, text-generation (default: the artifact's)");
-  app.add_option("--tokenizer", a->opts.tokenizer_dir, "Tokenizer (model) folder instead of the files in the artifact");
-  app.add_option("--top-k", a->opts.top_k, "Answers per input: fill-mask 5, text-classification 1 ('all'), question-answering 1; "
-                                          "text-generation: sample among the k likeliest tokens")
+  app.add_option("--input", a->inputs.input,
+                 "One input per line (- for standard input); JSON lines with text/text_pair or "
+                 "question/context");
+  app.add_option(
+      "--task", a->opts.task,
+      "fill-mask, text-classification, token-classification, question-answering, "
+      "feature-extraction, sentence-embedding, text-generation (default: the artifact's)");
+  app.add_option("--tokenizer", a->opts.tokenizer_dir,
+                 "Tokenizer (model) folder instead of the files in the artifact");
+  app.add_option(
+         "--top-k", a->opts.top_k,
+         "Answers per input: fill-mask 5, text-classification 1 ('all'), question-answering 1; "
+         "text-generation: sample among the k likeliest tokens")
       ->transform(top_k_value)
       ->type_name("K|all");
   app.add_flag("--json", a->json, "One JSON line per input, with the Hugging Face pipelines' keys");
-  app.add_option("--output", a->output, "Write the JSON lines to FILE (sentence-embedding: FILE.npy, float32 [inputs, dim])");
-  app.add_option("--truncation", a->opts.truncation_error, "Input longer than the traced length: warn (truncate) or error")
+  app.add_option(
+      "--output", a->output,
+      "Write the JSON lines to FILE (sentence-embedding: FILE.npy, float32 [inputs, dim])");
+  app.add_option("--truncation", a->opts.truncation_error,
+                 "Input longer than the traced length: warn (truncate) or error")
       ->transform(truncation_value)
       ->type_name("warn|error");
-  app.add_option("--aggregation", a->opts.aggregation, "token-classification: none, simple, first, max, average");
-  app.add_option("--ignore-labels", a->opts.ignore_labels, "token-classification: labels left out, comma-separated (default O)")
+  app.add_option("--aggregation", a->opts.aggregation,
+                 "token-classification: none, simple, first, max, average");
+  app.add_option("--ignore-labels", a->opts.ignore_labels,
+                 "token-classification: labels left out, comma-separated (default O)")
       ->delimiter(',')
       ->type_size(1)
       ->allow_extra_args(false)  // one value per --ignore-labels: TEXT arguments may follow
       ->type_name("L,...");
-  app.add_option("--question", a->inputs.question, "question-answering: the question for every TEXT (each a context)");
+  app.add_option("--question", a->inputs.question,
+                 "question-answering: the question for every TEXT (each a context)");
   app.add_option("--query", a->query,
-                 "sentence-embedding: print the inputs ranked by cosine similarity to this text (semantic search)");
-  app.add_option("--doc-stride", a->opts.doc_stride, "question-answering: tokens shared by consecutive context windows");
-  app.add_option("--max-answer-len", a->opts.max_answer_len, "question-answering: longest answer in tokens (default 15)");
-  app.add_flag("--handle-impossible-answer", a->opts.handle_impossible_answer, "question-answering: allow an empty answer");
-  app.add_option("--max-new-tokens", a->opts.max_new_tokens, "text-generation: tokens to generate (default 20)");
-  app.add_option("--temperature", a->opts.temperature, "text-generation: sample with this temperature (0: greedy)");
-  app.add_option("--top-p", a->opts.top_p, "text-generation: sample from the smallest set of tokens with this probability");
+                 "sentence-embedding: print the inputs ranked by cosine similarity to this text "
+                 "(semantic search)");
+  app.add_option("--doc-stride", a->opts.doc_stride,
+                 "question-answering: tokens shared by consecutive context windows");
+  app.add_option("--max-answer-len", a->opts.max_answer_len,
+                 "question-answering: longest answer in tokens (default 15)");
+  app.add_flag("--handle-impossible-answer", a->opts.handle_impossible_answer,
+               "question-answering: allow an empty answer");
+  app.add_option("--max-new-tokens", a->opts.max_new_tokens,
+                 "text-generation: tokens to generate (default 20)");
+  app.add_option("--temperature", a->opts.temperature,
+                 "text-generation: sample with this temperature (0: greedy)");
+  app.add_option("--top-p", a->opts.top_p,
+                 "text-generation: sample from the smallest set of tokens with this probability");
   app.add_option("--seed", a->opts.seed, "text-generation: random seed for sampling (default 0)");
-  app.add_option("--batch-size", a->opts.batch_size, "Plain TorchScript files: the batch size to pad to");
-  app.add_option("--max-length", a->opts.max_length, "Plain TorchScript files: the length to pad to");
-  app.add_flag("--trust", a->opts.trust,
-               "Run a .pt whose code calls operators off hfjit's pure-compute list (file, process, random)");
+  app.add_option("--batch-size", a->opts.batch_size,
+                 "Plain TorchScript files: the batch size to pad to");
+  app.add_option("--max-length", a->opts.max_length,
+                 "Plain TorchScript files: the length to pad to");
+  app.add_flag(
+      "--trust", a->opts.trust,
+      "Run a .pt whose code calls operators off hfjit's pure-compute list (file, process, random)");
   app.add_flag("--describe", a->describe, "Print what the artifact holds (its hfjit/meta.json)");
-  app.add_flag("--tokenize", a->tokenize, "Print the tokenization (ids, tokens, type ids, offsets) instead of running");
+  app.add_flag("--tokenize", a->tokenize,
+               "Print the tokenization (ids, tokens, type ids, offsets) instead of running");
   return [a]() {
     if (a->describe) {
       if (a->model.empty()) throw Error("--describe needs a MODEL.pt");

@@ -58,20 +58,26 @@ Command add_trace(CLI::App& app) {
   app.add_option("--task", a->opts.task,
                  "Task (default: from config.json's architectures): feature-extraction, fill-mask, "
                  "text-classification, token-classification, question-answering, text-generation");
-  app.add_option("--max-length", a->max_length, "Sequence length to trace at (default 128, capped by the model)");
+  app.add_option("--max-length", a->max_length,
+                 "Sequence length to trace at (default 128, capped by the model)");
   app.add_option("--batch-size", a->opts.batch_size, "Batch size to trace at (default 1)");
-  app.add_option("--lengths", a->opts.lengths,
-                 "Also trace these lengths as methods forward_<L> sharing the weights (e.g. 16,32,64)")
+  app.add_option(
+         "--lengths", a->opts.lengths,
+         "Also trace these lengths as methods forward_<L> sharing the weights (e.g. 16,32,64)")
       ->delimiter(',');
-  app.add_flag("--keep-tied", a->opts.keep_tied, "Keep tied weights as one shared tensor instead of clones");
-  app.add_flag("--dynamic", a->opts.dynamic, "One shape-polymorphic trace: any batch size and length up to --max-length");
-  app.add_flag("--optimize", a->opts.optimize, "Freeze and optimize for inference (verified like the rest)");
+  app.add_flag("--keep-tied", a->opts.keep_tied,
+               "Keep tied weights as one shared tensor instead of clones");
+  app.add_flag("--dynamic", a->opts.dynamic,
+               "One shape-polymorphic trace: any batch size and length up to --max-length");
+  app.add_flag("--optimize", a->opts.optimize,
+               "Freeze and optimize for inference (verified like the rest)");
   app.add_option("--dtype", a->opts.dtype,
                  "float32 (default) or bfloat16: weights and compute in bf16, outputs float32");
   app.add_option("--quantize", a->opts.quantize,
                  "none (default) or int8: dynamic int8 quantization of the Linear layers");
-  app.add_option("--min-cosine", a->opts.min_cosine,
-                 "bf16/int8: fail unless every output's cosine to float32 is at least this (default 0.99)");
+  app.add_option(
+      "--min-cosine", a->opts.min_cosine,
+      "bf16/int8: fail unless every output's cosine to float32 is at least this (default 0.99)");
   app.add_option("--atol", a->opts.atol, "Verification tolerance (default 1e-5)");
   app.add_flag("--no-verify", a->no_verify, "Skip comparing the trace with the eager model");
   app.add_flag("--force", a->opts.force, "Replace the output if it exists");
@@ -92,12 +98,14 @@ Command add_trace(CLI::App& app) {
       std::string lengths;
       for (int64_t l : r.lengths) lengths += (lengths.empty() ? "" : ",") + std::to_string(l);
       std::printf("traced %s (%s, %s) at batch %lld x length %s -> %s (%s)%s\n", r.hf_class.c_str(),
-                  r.model_type.c_str(), r.task.c_str(), static_cast<long long>(r.batch_size), lengths.c_str(),
-                  r.output.c_str(), human_bytes(r.file_bytes).c_str(), r.verified ? ", verified" : ", NOT verified");
+                  r.model_type.c_str(), r.task.c_str(), static_cast<long long>(r.batch_size),
+                  lengths.c_str(), r.output.c_str(), human_bytes(r.file_bytes).c_str(),
+                  r.verified ? ", verified" : ", NOT verified");
       for (const auto& [name, acc] : r.accuracy)
-        std::printf("  %s vs float32: cosine %s, max abs diff %s%s\n", name.c_str(), fixed(acc.cosine, 6).c_str(),
-                    fixed(acc.max_abs_diff, 4).c_str(),
-                    acc.top1 >= 0 ? (", top-1 agreement " + fixed(100 * acc.top1, 1) + "%").c_str() : "");
+        std::printf(
+            "  %s vs float32: cosine %s, max abs diff %s%s\n", name.c_str(),
+            fixed(acc.cosine, 6).c_str(), fixed(acc.max_abs_diff, 4).c_str(),
+            acc.top1 >= 0 ? (", top-1 agreement " + fixed(100 * acc.top1, 1) + "%").c_str() : "");
     }
     return 0;
   };

@@ -29,8 +29,12 @@ void print_json(const UntieReport& r) {
   j["bytes_written"] = r.bytes_written;
   j["untied"] = nlohmann::ordered_json::array();
   for (const auto& u : r.untied)
-    j["untied"].push_back({{"name", u.name}, {"tied_to", u.source}, {"shape", u.shape},
-                           {"dtype", u.dtype}, {"bytes", u.bytes}, {"reason", u.reason}});
+    j["untied"].push_back({{"name", u.name},
+                           {"tied_to", u.source},
+                           {"shape", u.shape},
+                           {"dtype", u.dtype},
+                           {"bytes", u.bytes},
+                           {"reason", u.reason}});
   std::printf("%s\n", j.dump().c_str());
 }
 
@@ -62,9 +66,11 @@ Command add_untie(CLI::App& app, UntieFn fn) {
   app.add_flag("--force", a->opts.force, "Replace the output if it exists");
   app.add_flag("--json", a->json, "Print a JSON report on stdout");
   app.add_option("--revision", a->opts.revision, "Hub revision (branch or commit) for a hub id");
-  app.add_flag("--trust", a->opts.trust, "Load a .pt whose code defines __setstate__ (libtorch runs it while loading)");
+  app.add_flag("--trust", a->opts.trust,
+               "Load a .pt whose code defines __setstate__ (libtorch runs it while loading)");
   return [a, fn]() {
-    if (a->output.empty() && !a->opts.dry_run) throw Error("untie needs an output: -o OUT (or --dry-run)");
+    if (a->output.empty() && !a->opts.dry_run)
+      throw Error("untie needs an output: -o OUT (or --dry-run)");
     UntieReport r = fn(a->input, a->output, a->opts);
     for (const auto& note : r.notes) spdlog::warn("{}", note);
     if (a->json)

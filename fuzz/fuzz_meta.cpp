@@ -8,7 +8,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
-    const hfjit::ArtifactMeta m = hfjit::parse_artifact_meta(std::string(reinterpret_cast<const char*>(data), size), "m.pt");
+    const hfjit::ArtifactMeta m =
+        hfjit::parse_artifact_meta(std::string(reinterpret_cast<const char*>(data), size), "m.pt");
     // What the readers then rely on.
     if (m.batch_size < 1) __builtin_trap();
     for (const auto& x : m.methods)

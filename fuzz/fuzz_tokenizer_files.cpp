@@ -28,7 +28,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   try {
     auto tok = hfjit::load_tokenizer_from_files(files, "fuzz");
-    for (const char* probe : {"Hello, world!", "", "   ", "caf\xc3\xa9 \xe4\xb8\xad\xe6\x96\x87 \xf0\x9f\x98\x80", "\xff\xfe"}) {
+    for (const char* probe :
+         {"Hello, world!", "", "   ", "caf\xc3\xa9 \xe4\xb8\xad\xe6\x96\x87 \xf0\x9f\x98\x80",
+          "\xff\xfe"}) {
       const hfjit::Encoding e = tok->encode(probe);
       if (e.ids.size() != e.offsets.size() || e.ids.size() != e.tokens.size()) __builtin_trap();
       (void)tok->decode(e.ids);

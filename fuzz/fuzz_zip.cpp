@@ -19,7 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       entries[e.name] = e;
     }
     for (const auto& [name, e] : entries) {
-      if (name.size() < 9 || name.compare(name.size() - 9, 9, "/data.pkl") != 0 || e.compressed) continue;
+      if (name.size() < 9 || name.compare(name.size() - 9, 9, "/data.pkl") != 0 || e.compressed)
+        continue;
       const std::string prefix = name.substr(0, name.size() - 8);
       for (const auto& t : hfjit::unpickle_state_dict(data + e.offset, e.size, name)) {
         auto rec = entries.find(prefix + "data/" + t.storage_key);

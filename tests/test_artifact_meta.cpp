@@ -63,7 +63,8 @@ TEST_CASE("artifact meta: the fields run and bench use", "[meta]") {
   CHECK(m.vocab_size == 480);
   CHECK(m.quantization == "int8-dynamic");
   // Not hfjit's: nothing else is read, and nothing else can fail.
-  const ArtifactMeta other = parse_artifact_meta(R"({"format": "other", "batch_size": "x"})", "m.pt");
+  const ArtifactMeta other =
+      parse_artifact_meta(R"({"format": "other", "batch_size": "x"})", "m.pt");
   CHECK(!other.hfjit);
   CHECK(other.methods.empty());
 }
@@ -73,19 +74,25 @@ TEST_CASE("artifact meta: each malformed field is named", "[meta][errors]") {
   CHECK(error_of("{\"format\": ") == p + " is not valid JSON");
   CHECK(error_of("[1, 2]") == p + " is not a JSON object");
   CHECK(error_of(with("task", "5")) == p + ": \"task\" must be a string");
-  CHECK(error_of(with("batch_size", "\"x\"")) == p + ": \"batch_size\" must be an integer from 1 to 1048576");
-  CHECK(error_of(with("batch_size", "0")) == p + ": \"batch_size\" must be an integer from 1 to 1048576");
+  CHECK(error_of(with("batch_size", "\"x\"")) ==
+        p + ": \"batch_size\" must be an integer from 1 to 1048576");
+  CHECK(error_of(with("batch_size", "0")) ==
+        p + ": \"batch_size\" must be an integer from 1 to 1048576");
   CHECK(error_of(with("batch_size", "18446744073709551615")) ==
         p + ": \"batch_size\" must be an integer from 1 to 1048576");
-  CHECK(error_of(with("max_length", "1.5")) == p + ": \"max_length\" must be an integer from 0 to 1048576");
+  CHECK(error_of(with("max_length", "1.5")) ==
+        p + ": \"max_length\" must be an integer from 0 to 1048576");
   CHECK(error_of(with("methods", "{}")) == p + ": \"methods\" must be a list");
-  CHECK(error_of(with("methods", "[\"forward\"]")) == p + ": \"methods\" entry 0 must be an object");
-  CHECK(error_of(with("methods", "[{\"length\": 8}]")) == p + ": \"methods\" entry 0 needs a \"name\" string");
+  CHECK(error_of(with("methods", "[\"forward\"]")) ==
+        p + ": \"methods\" entry 0 must be an object");
+  CHECK(error_of(with("methods", "[{\"length\": 8}]")) ==
+        p + ": \"methods\" entry 0 needs a \"name\" string");
   CHECK(error_of(with("methods", "[{\"name\": \"forward\", \"length\": 0}]")) ==
         p + ": \"methods\" entry 0 needs a \"length\" from 1 to 1048576");
   CHECK(error_of(with("inputs", "[{\"name\": \"input_ids\"}, {\"name\": 3}]")) ==
         p + ": \"inputs\" entry 1 needs a \"name\" string");
-  CHECK(error_of(with("outputs", "[\"logits\"]")) == p + ": \"outputs\" entry 0 needs a \"name\" string");
+  CHECK(error_of(with("outputs", "[\"logits\"]")) ==
+        p + ": \"outputs\" entry 0 needs a \"name\" string");
   CHECK(error_of(with("dynamic", "\"yes\"")) == p + ": \"dynamic\" must be true or false");
   CHECK(error_of(with("pad_token_id", "4294967296")) ==
         p + ": \"pad_token_id\" must be an integer from -2147483648 to 2147483647");

@@ -73,16 +73,19 @@ TEST_CASE("checkpoint: bad weight files", "[checkpoint][errors]") {
                     fixture("bad/legacy.bin") +
                         ": legacy (pre-1.6) torch.save format is not supported; re-save it with a "
                         "current torch.save or convert it to safetensors");
-  CHECK_THROWS_WITH(Checkpoint::load_file(fixture("bad/not_a_zip.bin")),
-                    fixture("bad/not_a_zip.bin") + ": not a PyTorch checkpoint (not a torch.save zip archive)");
+  CHECK_THROWS_WITH(
+      Checkpoint::load_file(fixture("bad/not_a_zip.bin")),
+      fixture("bad/not_a_zip.bin") + ": not a PyTorch checkpoint (not a torch.save zip archive)");
   CHECK_THROWS_WITH(Checkpoint::load_file(fixture("bad/os_system.bin")),
                     Catch::Contains("global os.system is not allowed in a state dict"));
   CHECK_THROWS_WITH(Checkpoint::load_file("/nonexistent.safetensors"),
                     "/nonexistent.safetensors: cannot open: No such file or directory");
-  CHECK_THROWS_WITH(Checkpoint::load(fixture("models/bert-mlm")).at("nope"), "checkpoint has no tensor \"nope\"");
+  CHECK_THROWS_WITH(Checkpoint::load(fixture("models/bert-mlm")).at("nope"),
+                    "checkpoint has no tensor \"nope\"");
 }
 
-TEST_CASE("checkpoint: release drops mapped pages; the values come back from the file", "[checkpoint]") {
+TEST_CASE("checkpoint: release drops mapped pages; the values come back from the file",
+          "[checkpoint]") {
   for (const char* dir : {"models/bert-mlm", "models/bert-mlm-bin"}) {
     INFO(dir);
     Checkpoint c = Checkpoint::load(fixture(dir));
@@ -117,8 +120,9 @@ TEST_CASE("checkpoint: release drops mapped pages; the values come back from the
 
 TEST_CASE("raw checkpoint: strided views read in libtorch's element order", "[checkpoint]") {
   at::Tensor base = at::arange(2 * 3 * 5, at::kFloat).reshape({2, 3, 5});
-  for (const at::Tensor& view : {base.permute({2, 0, 1}), base.slice(2, 1, 4), base.select(1, 2).t(),
-                                 base.slice(0, 1, 2).slice(2, 0, 5, 2), base.expand({4, 2, 3, 5})[1]}) {
+  for (const at::Tensor& view :
+       {base.permute({2, 0, 1}), base.slice(2, 1, 4), base.select(1, 2).t(),
+        base.slice(0, 1, 2).slice(2, 0, 5, 2), base.expand({4, 2, 3, 5})[1]}) {
     INFO(view.sizes() << " " << view.strides() << " +" << view.storage_offset());
     RawTensor r;
     r.dtype = DType::F32;

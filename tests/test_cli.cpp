@@ -57,7 +57,8 @@ TEST_CASE("cli: untie prints a table, or JSON", "[cli]") {
   TempFolder tmp;
   CliResult r = run_cli({"untie", fixture("models/bert-mlm"), "-o", tmp / "out"});
   REQUIRE(r.code == 0);
-  CHECK_THAT(r.out, Catch::Contains("cls.predictions.decoder.weight  bert.embeddings.word_embeddings.weight"));
+  CHECK_THAT(r.out, Catch::Contains(
+                        "cls.predictions.decoder.weight  bert.embeddings.word_embeddings.weight"));
   CHECK_THAT(r.out, Catch::Contains("untied 2 tied tensors"));
   CHECK(fs::exists(tmp / "out/model.safetensors"));
 
@@ -89,19 +90,24 @@ TEST_CASE("cli: untie bad inputs exit 1 with one line and leave nothing", "[cli]
   beyond[0] = 99;
   const std::vector<Case> cases = {
       {"truncated", "abc", "truncated safetensors file (3 bytes, the header length alone needs 8)"},
-      {"header beyond the file", beyond, "safetensors header length 99 is beyond the end of the file (10 bytes)"},
-      {"header not JSON", hfjit::test::safetensors_image("{oops", 0), "safetensors header is not valid JSON"},
+      {"header beyond the file", beyond,
+       "safetensors header length 99 is beyond the end of the file (10 bytes)"},
+      {"header not JSON", hfjit::test::safetensors_image("{oops", 0),
+       "safetensors header is not valid JSON"},
       {"unknown dtype",
-       hfjit::test::safetensors_image(R"({"a":{"dtype":"X9","shape":[2],"data_offsets":[0,8]}})", 8),
+       hfjit::test::safetensors_image(R"({"a":{"dtype":"X9","shape":[2],"data_offsets":[0,8]}})",
+                                      8),
        "tensor \"a\": unsupported dtype \"X9\""},
       {"overlap",
        hfjit::test::safetensors_image(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-                                      R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12),
+                                      R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+                                      12),
        "tensors \"a\" and \"b\" have overlapping data_offsets"},
       {"out of range", hfjit::test::safetensors_image(ok_header, 4),
        "tensor \"a\": data_offsets [0, 8] are out of range (data section is 4 bytes)"},
       {"shape and bytes disagree",
-       hfjit::test::safetensors_image(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8),
+       hfjit::test::safetensors_image(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})",
+                                      8),
        "tensor \"a\": shape and byte length disagree (3 elements of F32 but 8 bytes)"},
   };
   for (const Case& c : cases) {
@@ -122,7 +128,8 @@ TEST_CASE("cli: untie refuses unsafe or missing inputs and outputs", "[cli][erro
   TempFolder tmp;
   auto expect = [&](const std::vector<std::string>& args, const std::string& message) {
     INFO(message);
-    CliResult r = run_cli(args, "HF_HUB_CACHE=" + (tmp / "hub") + " HF_HOME= HOME=" + (tmp / "home"));
+    CliResult r =
+        run_cli(args, "HF_HUB_CACHE=" + (tmp / "hub") + " HF_HOME= HOME=" + (tmp / "home"));
     CHECK(r.code == 1);
     CHECK_THAT(error_line(r), Catch::Matches(message));
     CHECK_FALSE(fs::exists(tmp / "out"));
@@ -141,10 +148,12 @@ TEST_CASE("cli: untie refuses unsafe or missing inputs and outputs", "[cli][erro
          ".*pytorch_model.bin: legacy \\(pre-1.6\\) torch.save format is not supported.*");
 
   fs::create_directories(tmp.path() / "noconfig");
-  expect({"untie", tmp / "noconfig", "-o", tmp / "out"}, ".*noconfig: not a model folder \\(no config.json\\)");
+  expect({"untie", tmp / "noconfig", "-o", tmp / "out"},
+         ".*noconfig: not a model folder \\(no config.json\\)");
   fs::create_directories(tmp.path() / "badconfig");
   hfjit::test::write_bytes(tmp / "badconfig/config.json", "{\"model_type\": ");
-  expect({"untie", tmp / "badconfig", "-o", tmp / "out"}, ".*badconfig/config.json: is not valid JSON.*");
+  expect({"untie", tmp / "badconfig", "-o", tmp / "out"},
+         ".*badconfig/config.json: is not valid JSON.*");
   fs::create_directories(tmp.path() / "noweights");
   fs::copy_file(fixture("models/bert-mlm/config.json"), tmp.path() / "noweights/config.json");
   expect({"untie", tmp / "noweights", "-o", tmp / "out"}, ".*noweights: no weights found .*");
@@ -154,11 +163,13 @@ TEST_CASE("cli: untie refuses unsafe or missing inputs and outputs", "[cli][erro
                            R"({"weight_map":{"w":"../../etc/passwd"}})");
   expect({"untie", tmp / "escape", "-o", tmp / "out"},
          ".*model.safetensors.index.json: shard \"../../etc/passwd\" is outside the model folder");
-  expect({"untie", "someorg/not-cached", "-o", tmp / "out"},
-         "someorg/not-cached: not a local folder and not in the Hugging Face cache at revision main "
-         "\\(looked in .*\\); hfjit never downloads");
+  expect(
+      {"untie", "someorg/not-cached", "-o", tmp / "out"},
+      "someorg/not-cached: not a local folder and not in the Hugging Face cache at revision main "
+      "\\(looked in .*\\); hfjit never downloads");
   const std::string in = fixture("models/bert-mlm");
-  expect({"untie", in, "-o", tmp / "missing/out"}, ".*missing/out: output folder .*missing does not exist");
+  expect({"untie", in, "-o", tmp / "missing/out"},
+         ".*missing/out: output folder .*missing does not exist");
   expect({"untie", in, "-o", in}, ".*: output is the input; choose another path");
   // A folder nobody may write to: permissions for a normal user; root ignores them, but not sysfs.
   std::string readonly = "/sys/hfjit-out";
@@ -171,7 +182,8 @@ TEST_CASE("cli: untie refuses unsafe or missing inputs and outputs", "[cli][erro
   expect({"untie", in}, "untie needs an output: -o OUT \\(or --dry-run\\)");
 }
 
-TEST_CASE("cli: the front end unties folders without libtorch and hands the rest to hfjit-engine", "[cli]") {
+TEST_CASE("cli: the front end unties folders without libtorch and hands the rest to hfjit-engine",
+          "[cli]") {
   TempFolder tmp;
   const std::string engine = (fs::path(HFJIT_BIN).parent_path() / "hfjit-engine").string();
   REQUIRE(fs::exists(engine));
@@ -189,9 +201,11 @@ TEST_CASE("cli: the front end unties folders without libtorch and hands the rest
   for (const char* model : {"models/bert-mlm", "models/gpt2-lm-bin"}) {
     INFO(model);
     const std::string name = fs::path(model).filename().string();
-    CliResult front = run_program(alone, {"-q", "untie", fixture(model), "-o", tmp / ("front-" + name), "--json"});
+    CliResult front = run_program(
+        alone, {"-q", "untie", fixture(model), "-o", tmp / ("front-" + name), "--json"});
     REQUIRE(front.code == 0);
-    CliResult eng = run_program(engine, {"-q", "untie", fixture(model), "-o", tmp / ("engine-" + name), "--json"});
+    CliResult eng = run_program(
+        engine, {"-q", "untie", fixture(model), "-o", tmp / ("engine-" + name), "--json"});
     REQUIRE(eng.code == 0);
     // ...and write exactly what the engine writes, with the same report.
     CHECK(nlohmann::json::parse(front.out)["untied"] == nlohmann::json::parse(eng.out)["untied"]);
@@ -200,9 +214,10 @@ TEST_CASE("cli: the front end unties folders without libtorch and hands the rest
             hfjit::test::read_bytes(tmp / ("engine-" + name + "/" + file)));
   }
   // ...while everything else is the engine's: without it, one line says so.
-  for (std::vector<std::string> args : {std::vector<std::string>{"trace", fixture("models/bert-mlm"), "-o", tmp / "t.pt"},
-                                        {"--help"},
-                                        {"untie", fixture("run/plain/plain-bert-seqcls.pt"), "-o", tmp / "u.pt"}}) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"trace", fixture("models/bert-mlm"), "-o", tmp / "t.pt"},
+        {"--help"},
+        {"untie", fixture("run/plain/plain-bert-seqcls.pt"), "-o", tmp / "u.pt"}}) {
     INFO(args[0]);
     CliResult r = run_program(alone, args);
     CHECK(r.code == 1);

@@ -20,7 +20,8 @@ TEST_CASE("config: fields, aliases and the raw JSON", "[config]") {
   CHECK(gpt2.max_position_embeddings == gpt2.raw["n_positions"].get<int64_t>());
   auto cls = load_config(hfjit::test::fixture("models/bert-seqcls"));
   CHECK(cls.id2label.size() == 3);
-  auto c = parse_config(R"({"model_type":"bert","tie_word_embeddings":false,"pad_token_id":0})", "c.json");
+  auto c = parse_config(R"({"model_type":"bert","tie_word_embeddings":false,"pad_token_id":0})",
+                        "c.json");
   CHECK(c.tie_word_embeddings == false);
   CHECK(c.pad_token_id == 0);
   CHECK(!parse_config(R"({"model_type":"bert"})", "c.json").tie_word_embeddings.has_value());

@@ -7,8 +7,8 @@
 #include <catch2/catch.hpp>
 
 #include <ATen/ATen.h>
-#include <sstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "hfjit/checkpoint.h"
 #include "hfjit/io/file.h"
@@ -20,7 +20,9 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string foreign(const std::string& name) { return fixture("foreign/" + name); }
+std::string foreign(const std::string& name) {
+  return fixture("foreign/" + name);
+}
 
 // forward(reference inputs), its outputs by the README's names (a dict, a tuple or a tensor).
 std::map<std::string, at::Tensor> forward_by_name(torch::jit::Module& m, const Checkpoint& ref,
@@ -69,7 +71,8 @@ TEST_CASE("foreign: Python torch 2.15's files load with Python's outputs", "[for
     INFO(name);
     const json& spec = readme["files"][std::string(name) + ".pt"];
     TorchScriptFile ts = TorchScriptFile::load(foreign(std::string(name) + ".pt"));
-    const Checkpoint ref = Checkpoint::load_file(foreign(std::string(name) + ".reference.safetensors"));
+    const Checkpoint ref =
+        Checkpoint::load_file(foreign(std::string(name) + ".reference.safetensors"));
     c10::InferenceMode guard;
     const auto got = forward_by_name(ts.module, ref, spec);
     REQUIRE(got.size() == spec["outputs"].size());
@@ -83,15 +86,21 @@ TEST_CASE("foreign: Python torch 2.15's files load with Python's outputs", "[for
   }
 }
 
-TEST_CASE("foreign: run a transformers 5 trace with dict outputs as hfjit's own trace runs", "[foreign][run]") {
+TEST_CASE("foreign: run a transformers 5 trace with dict outputs as hfjit's own trace runs",
+          "[foreign][run]") {
   // The same weights (models/bert-base) traced by hfjit: both runs must agree.
   TempFolder tmp;
   const std::string own = tmp / "own.pt";
-  REQUIRE(run_cli({"-q", "trace", fixture("models/bert-base"), "-o", own, "--max-length", "12", "--batch-size", "2"})
+  REQUIRE(run_cli({"-q", "trace", fixture("models/bert-base"), "-o", own, "--max-length", "12",
+                   "--batch-size", "2"})
               .code == 0);
   const std::vector<std::string> texts = {"the cat sat on the mat", "a dog"};
-  std::vector<std::string> theirs = {"run", foreign("bert-dict.pt"), "--task", "feature-extraction", "--tokenizer",
-                                     fixture("models/bert-base"), "--batch-size", "2", "--max-length", "12", "--json"};
+  std::vector<std::string> theirs = {"run",          foreign("bert-dict.pt"),
+                                     "--task",       "feature-extraction",
+                                     "--tokenizer",  fixture("models/bert-base"),
+                                     "--batch-size", "2",
+                                     "--max-length", "12",
+                                     "--json"};
   std::vector<std::string> ours = {"run", own, "--json"};
   theirs.insert(theirs.end(), texts.begin(), texts.end());
   ours.insert(ours.end(), texts.begin(), texts.end());
@@ -110,15 +119,17 @@ TEST_CASE("foreign: run a transformers 5 trace with dict outputs as hfjit's own 
   CHECK(lines == texts.size());
 }
 
-TEST_CASE("foreign: run generates with a GPT-2 trace and classifies with a scripted module", "[foreign][run]") {
+TEST_CASE("foreign: run generates with a GPT-2 trace and classifies with a scripted module",
+          "[foreign][run]") {
   CliResult r = run_cli({"run", foreign("gpt2-lm.pt"), "--task", "text-generation", "--tokenizer",
-                         fixture("models/gpt2-lm"), "--batch-size", "2", "--max-length", "12", "--max-new-tokens",
-                         "3", "--json", "hello world"});
+                         fixture("models/gpt2-lm"), "--batch-size", "2", "--max-length", "12",
+                         "--max-new-tokens", "3", "--json", "hello world"});
   INFO(r.err);
   REQUIRE(r.code == 0);
   CHECK(json::parse(r.out)[0]["generated_text"].get<std::string>().rfind("hello world", 0) == 0);
-  r = run_cli({"run", foreign("scripted-classifier.pt"), "--task", "text-classification", "--tokenizer",
-               fixture("models/bert-seqcls"), "--batch-size", "2", "--max-length", "12", "--json", "a short one"});
+  r = run_cli({"run", foreign("scripted-classifier.pt"), "--task", "text-classification",
+               "--tokenizer", fixture("models/bert-seqcls"), "--batch-size", "2", "--max-length",
+               "12", "--json", "a short one"});
   INFO(r.err);
   REQUIRE(r.code == 0);
   const json j = json::parse(r.out);  // as the pipeline: a list of the top labels
@@ -131,8 +142,8 @@ TEST_CASE("foreign: run generates with a GPT-2 trace and classifies with a scrip
 }
 
 TEST_CASE("foreign: bench times a plain TorchScript file at the shape asked", "[foreign][bench]") {
-  CliResult r = run_cli({"bench", foreign("bert-dict.pt"), "--batch-sizes", "2", "--lengths", "12", "--iterations",
-                         "2", "--warmup", "1", "--json"});
+  CliResult r = run_cli({"bench", foreign("bert-dict.pt"), "--batch-sizes", "2", "--lengths", "12",
+                         "--iterations", "2", "--warmup", "1", "--json"});
   INFO(r.err);
   REQUIRE(r.code == 0);
   const json p = json::parse(r.out.substr(0, r.out.find('\n')));
@@ -140,9 +151,10 @@ TEST_CASE("foreign: bench times a plain TorchScript file at the shape asked", "[
   CHECK(p["batch_size"] == 2);
   CHECK(p["length"] == 12);
   CHECK(p["p50_ms"].get<double>() > 0);
-  // A scripted module takes any shape; a shape a trace cannot take gets libtorch's reason in one line.
-  r = run_cli({"bench", foreign("scripted-classifier.pt"), "--batch-sizes", "3", "--lengths", "7", "--iterations",
-               "2", "--warmup", "0", "--json"});
+  // A scripted module takes any shape; a shape a trace cannot take gets libtorch's reason in one
+  // line.
+  r = run_cli({"bench", foreign("scripted-classifier.pt"), "--batch-sizes", "3", "--lengths", "7",
+               "--iterations", "2", "--warmup", "0", "--json"});
   INFO(r.err);
   CHECK(r.code == 0);
 }
@@ -162,8 +174,10 @@ TEST_CASE("foreign: untie clones GPT-2's tied lm_head in a Python trace", "[fore
     FAIL("no parameter " << name);
     return static_cast<const void*>(nullptr);
   };
-  CHECK(storage_of(before.module, "lm_head.weight") == storage_of(before.module, "transformer.wte.weight"));
-  CHECK(storage_of(after.module, "lm_head.weight") != storage_of(after.module, "transformer.wte.weight"));
+  CHECK(storage_of(before.module, "lm_head.weight") ==
+        storage_of(before.module, "transformer.wte.weight"));
+  CHECK(storage_of(after.module, "lm_head.weight") !=
+        storage_of(after.module, "transformer.wte.weight"));
   // Same outputs.
   const json readme = json::parse(read_text_file(foreign("README.json")));
   const Checkpoint ref = Checkpoint::load_file(foreign("gpt2-lm.reference.safetensors"));
@@ -180,16 +194,19 @@ TEST_CASE("run --query: errors are one line each", "[foreign][errors]") {
   // --query needs sentence embeddings, and a ranking is not a .npy.
   TempFolder tmp;
   const std::string pt = tmp / "mlm.pt";
-  REQUIRE(run_cli({"-q", "trace", fixture("models/bert-mlm"), "-o", pt, "--max-length", "16"}).code == 0);
+  REQUIRE(
+      run_cli({"-q", "trace", fixture("models/bert-mlm"), "-o", pt, "--max-length", "16"}).code ==
+      0);
   CliResult r = run_cli({"run", pt, "--query", "a cat", "the dog"});
   CHECK(r.code == 1);
-  CHECK(r.err.find("--query ranks inputs by their sentence embeddings: it needs --task sentence-embedding") !=
-        std::string::npos);
+  CHECK(r.err.find("--query ranks inputs by their sentence embeddings: it needs --task "
+                   "sentence-embedding") != std::string::npos);
   r = run_cli({"run", foreign("bert-dict.pt"), "--task", "sentence-embedding", "--tokenizer",
-               fixture("models/bert-base"), "--batch-size", "2", "--max-length", "12", "--query", "a cat",
-               "--output", tmp / "out.npy", "the dog"});
+               fixture("models/bert-base"), "--batch-size", "2", "--max-length", "12", "--query",
+               "a cat", "--output", tmp / "out.npy", "the dog"});
   CHECK(r.code == 1);
-  CHECK(r.err.find("--query prints a ranking: give a .jsonl --output, not .npy") != std::string::npos);
+  CHECK(r.err.find("--query prints a ranking: give a .jsonl --output, not .npy") !=
+        std::string::npos);
   CHECK_FALSE(std::filesystem::exists(tmp / "out.npy"));
 }
 

@@ -19,11 +19,17 @@ struct Env {
   void set(const char* k, const std::string& v) {
     const char* old = std::getenv(k);
     saved.emplace_back(k, old ? old : "\x01");
-    if (v.empty()) ::unsetenv(k); else ::setenv(k, v.c_str(), 1);
+    if (v.empty())
+      ::unsetenv(k);
+    else
+      ::setenv(k, v.c_str(), 1);
   }
   ~Env() {
     for (auto& [k, v] : saved) {
-      if (v == "\x01") ::unsetenv(k.c_str()); else ::setenv(k.c_str(), v.c_str(), 1);
+      if (v == "\x01")
+        ::unsetenv(k.c_str());
+      else
+        ::setenv(k.c_str(), v.c_str(), 1);
     }
   }
 };
@@ -83,14 +89,18 @@ TEST_CASE("model resolution: errors say where they looked", "[model_dir][errors]
   env.set("HF_HUB_CACHE", (tmp.path() / "hub").string());
   env.set("HF_HOME", "");
   env.set("HOME", (tmp.path() / "home").string());
-  CHECK_THROWS_WITH(resolve_model("org/missing"),
-                    "org/missing: not a local folder and not in the Hugging Face cache at revision main "
-                    "(looked in " + (tmp.path() / "hub/models--org--missing").string() + ", " +
-                        (tmp.path() / "home/.cache/huggingface/hub/models--org--missing").string() +
-                        "); hfjit never downloads");
-  CHECK_THROWS_WITH(resolve_model("./nope/x/y"), "./nope/x/y: no such folder, and not a hub id (expected org/name)");
+  CHECK_THROWS_WITH(
+      resolve_model("org/missing"),
+      "org/missing: not a local folder and not in the Hugging Face cache at revision main "
+      "(looked in " +
+          (tmp.path() / "hub/models--org--missing").string() + ", " +
+          (tmp.path() / "home/.cache/huggingface/hub/models--org--missing").string() +
+          "); hfjit never downloads");
+  CHECK_THROWS_WITH(resolve_model("./nope/x/y"),
+                    "./nope/x/y: no such folder, and not a hub id (expected org/name)");
   fs::create_directories(tmp.path() / "empty");
-  CHECK_THROWS_WITH(resolve_model(tmp / "empty"), tmp / "empty" + ": not a model folder (no config.json)");
+  CHECK_THROWS_WITH(resolve_model(tmp / "empty"),
+                    tmp / "empty" + ": not a model folder (no config.json)");
   CHECK_THROWS_WITH(resolve_model(hfjit::test::fixture("models/bert-mlm/config.json")),
                     Catch::EndsWith("is a file, expected a model folder or a hub id"));
   CHECK_THROWS_WITH(resolve_model(""), "model: empty name");
@@ -107,7 +117,8 @@ TEST_CASE("weights: single files, shards and their index", "[model_dir]") {
   auto b = find_weights(hfjit::test::fixture("models/bert-mlm-sharded-bin"));
   CHECK(b.format == WeightFormat::PytorchBin);
   CHECK(b.files.size() >= 2);
-  CHECK(find_weights(hfjit::test::fixture("models/bert-mlm-bin")).format == WeightFormat::PytorchBin);
+  CHECK(find_weights(hfjit::test::fixture("models/bert-mlm-bin")).format ==
+        WeightFormat::PytorchBin);
 }
 
 TEST_CASE("weights: bad indexes and missing weights", "[model_dir][errors]") {
@@ -117,7 +128,8 @@ TEST_CASE("weights: bad indexes and missing weights", "[model_dir][errors]") {
   CHECK_THROWS_WITH(find_weights(tmp.path().string()),
                     idx + ": shard \"../outside.safetensors\" is outside the model folder");
   write_bytes(idx, R"({"weight_map": {"a": "/etc/passwd"}})");
-  CHECK_THROWS_WITH(find_weights(tmp.path().string()), idx + ": shard \"/etc/passwd\" is outside the model folder");
+  CHECK_THROWS_WITH(find_weights(tmp.path().string()),
+                    idx + ": shard \"/etc/passwd\" is outside the model folder");
   write_bytes(idx, R"({"weight_map": {"a": "model-00001-of-00002.safetensors"}})");
   CHECK_THROWS_WITH(find_weights(tmp.path().string()),
                     idx + ": shard \"model-00001-of-00002.safetensors\" is missing");
@@ -127,7 +139,8 @@ TEST_CASE("weights: bad indexes and missing weights", "[model_dir][errors]") {
   CHECK_THROWS_WITH(find_weights(tmp.path().string()), idx + ": is not valid JSON");
   fs::remove(idx);
   CHECK_THROWS_WITH(find_weights(tmp.path().string()),
-                    tmp.path().string() + ": no weights found (looked for model.safetensors, "
-                                          "model.safetensors.index.json, pytorch_model.bin, "
-                                          "pytorch_model.bin.index.json)");
+                    tmp.path().string() +
+                        ": no weights found (looked for model.safetensors, "
+                        "model.safetensors.index.json, pytorch_model.bin, "
+                        "pytorch_model.bin.index.json)");
 }

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "hfjit/checkpoint.h"
@@ -27,6 +28,7 @@
 #include "hfjit/models/distilbert.h"
 #include "hfjit/models/layers.h"
 #include "hfjit/models/registry.h"
+#include "hfjit/models/roberta.h"
 #include "hfjit/weights.h"
 
 using namespace hfjit;
@@ -173,12 +175,14 @@ std::string joined(const std::vector<std::string>& items) {
 // Every fixture make_fixtures.py wrote (its manifest) whose model type hfjit
 // builds: a new family's fixtures are picked up from its spec alone.
 std::vector<std::pair<std::string, std::string>> native_fixtures() {
-  const auto manifest = nlohmann::json::parse(read_text_file(std::string(HFJIT_FIXTURES) + "/manifest.json"));
+  const auto manifest =
+      nlohmann::json::parse(read_text_file(std::string(HFJIT_FIXTURES) + "/manifest.json"));
   std::vector<std::pair<std::string, std::string>> out;  // {folder, reference folder}
   for (const auto& [name, entry] : manifest["models"].items()) {
     const ModelConfig config = load_config(models_dir() + name);
     const Family* f = find_family(config.model_type);
-    if (f != nullptr && !f->tasks.empty()) out.emplace_back(name, entry["reference"].get<std::string>());
+    if (f != nullptr && !f->tasks.empty())
+      out.emplace_back(name, entry["reference"].get<std::string>());
   }
   return out;
 }
@@ -197,7 +201,10 @@ TEST_CASE("models: parity with transformers, every native fixture", "[models]") 
   }
   // Every natively built row of the family table has at least one parity fixture.
   for (const Family& f : families())
-    if (!f.tasks.empty()) CHECK(types.count(f.model_type) == 1);
+    if (!f.tasks.empty()) {
+      CHECK(types.count(f.model_type) == 1);
+      for (const Alias& a : f.aliases) CHECK(types.count(a.model_type) == 1);
+    }
 }
 
 TEST_CASE("models: every row of the family table builds every task it lists", "[models]") {
@@ -212,8 +219,9 @@ TEST_CASE("models: every row of the family table builds every task it lists", "[
       options.strict = false;
       try {
         const BuiltModel m = build_model(config, ckpt, t.task, options);
-        CHECK(m.hf_class == t.hf_class);
-        CHECK(m.module->name() == t.hf_class);  // the trace's type name
+        // An alias's own class name (XLMRobertaForMaskedLM for RobertaForMaskedLM).
+        CHECK(m.hf_class == family.hf_class(t.task, config.model_type));
+        CHECK(m.module->name() == m.hf_class);  // the trace's type name
         CHECK(m.input_names == family.inputs);
         CHECK_FALSE(m.output_names.empty());
       } catch (const LoadError& e) {
@@ -230,7 +238,8 @@ TEST_CASE("models: every row of the family table builds every task it lists", "[
   }
 }
 
-TEST_CASE("models: the family table's rows are consistent; aliases swap the class prefix", "[models]") {
+TEST_CASE("models: the family table's rows are consistent; aliases swap the class prefix",
+          "[models]") {
   std::set<std::string> types;
   for (const Family& f : families()) {
     INFO("row " << f.model_type);
@@ -261,6 +270,30 @@ TEST_CASE("models: the family table's rows are consistent; aliases swap the clas
   CHECK(roberta.task_for("XLMRobertaForMaskedLM", "xlm-roberta") == "fill-mask");
   CHECK_FALSE(roberta.task_for("RobertaForMaskedLM", "xlm-roberta").has_value());
   CHECK_FALSE(roberta.hf_class("text-generation").has_value());
+}
+
+TEST_CASE("models: XLM-RoBERTa and CamemBERT are RoBERTa under their own classes", "[models]") {
+  // XLMRobertaConfig and CamembertConfig keep BertConfig's vocab_size (30522); RobertaConfig's is
+  // 50265.
+  auto vocab_of = [](const std::string& type) {
+    return roberta_config(parse_config(R"({"model_type": ")" + type + R"("})", "config.json"))
+        .vocab_size;
+  };
+  CHECK(vocab_of("roberta") == 50265);
+  CHECK(vocab_of("xlm-roberta") == 30522);
+  CHECK(vocab_of("camembert") == 30522);
+  // The heads are named as transformers names them, so a trace reads as the Python model.
+  for (const auto& [folder, child, cls] :
+       {std::tuple{"xlm-roberta-mlm", "lm_head", "XLMRobertaLMHead"},
+        {"xlm-roberta-seqcls", "classifier", "XLMRobertaClassificationHead"},
+        {"camembert-mlm", "lm_head", "CamembertLMHead"},
+        {"camembert-seqcls", "classifier", "CamembertClassificationHead"},
+        {"roberta-mlm", "lm_head", "RobertaLMHead"}}) {
+    INFO(folder);
+    const std::string dir = models_dir() + folder;
+    const BuiltModel m = build_model(load_config(dir), Checkpoint::load(dir));
+    CHECK(m.module->named_children()[child]->name() == cls);
+  }
 }
 
 TEST_CASE("models: max differences (run with [.diffs] to print them)", "[.diffs]") {
@@ -312,7 +345,8 @@ TEST_CASE("models: registry selects by model_type and task", "[models]") {
   SECTION("an unknown model type") {
     const std::string t5 = models_dir() + "t5-lm";
     CHECK(error_of([&] { build_model(load_config(t5), Checkpoint::load(t5)); }) ==
-          t5 + "/config.json: model type \"t5\" is not supported; supported: " + joined(supported_model_types()));
+          t5 + "/config.json: model type \"t5\" is not supported; supported: " +
+              joined(supported_model_types()));
   }
   SECTION("an architecture without a native class") {
     CHECK(error_of([] { task_for_architecture("bert", "BertForNextSentencePrediction"); }) ==
@@ -526,9 +560,10 @@ TEST_CASE("models: parameter names are transformers' state-dict keys", "[models]
   auto keys = [](const std::string& folder) {
     return keys_of(Checkpoint::load(models_dir() + folder));
   };
-  for (const char* f :
-       {"bert-base", "bert-seqcls", "bert-tokcls", "bert-qa", "roberta-seqcls", "distilbert-seqcls",
-        "albert-seqcls", "electra-discriminator", "gpt2-seqcls"}) {
+  for (const char* f : {"bert-base", "bert-seqcls", "bert-tokcls", "bert-qa", "roberta-seqcls",
+                        "xlm-roberta-base", "xlm-roberta-qa", "camembert-seqcls",
+                        "distilbert-seqcls", "albert-seqcls", "electra-discriminator",
+                        "gpt2-seqcls", "mpnet-base", "mpnet-seqcls", "mpnet-tokcls", "mpnet-qa"}) {
     INFO(f);
     CHECK(names_of(f, false) == keys(f));
   }
@@ -545,6 +580,7 @@ TEST_CASE("models: parameter names are transformers' state-dict keys", "[models]
   CHECK(names_of("electra-generator", false) ==
         plus(keys("electra-generator"), "generator_lm_head.weight"));
   CHECK(names_of("gpt2-lm", false) == plus(keys("gpt2-lm"), "lm_head.weight"));
+  CHECK(names_of("mpnet-mlm", false) == plus(keys("mpnet-mlm"), "lm_head.decoder.weight"));
   // The sinusoidal table is a buffer.
   CHECK(names_of("distilbert-sinusoidal", true) == keys("distilbert-sinusoidal"));
   CHECK(names_of("distilbert-sinusoidal", false).count("embeddings.position_embeddings.weight") ==
@@ -644,8 +680,10 @@ TEST_CASE("models: traces record no in-place ops and follow new input values", "
   // What the tracer gets from our forwards: traced on random ids, the graph
   // must then reproduce transformers' outputs on the reference inputs (nothing
   // value-dependent baked in: RoBERTa positions, GPT-2's pooled index).
-  for (const char* f : {"bert-mlm", "roberta-seqcls", "distilbert-seqcls", "albert-mlm",
-                        "electra-generator", "gpt2-options", "gpt2-seqcls"}) {
+  for (const char* f :
+       {"bert-mlm", "roberta-seqcls", "distilbert-seqcls", "albert-mlm", "electra-generator",
+        "gpt2-options", "gpt2-seqcls", "modernbert-seqcls", "modernbert-qa", "deberta-v2-mlm",
+        "deberta-v2-mlm-legacy", "mpnet-seqcls", "mpnet-base"}) {
     INFO(f);
     const std::string dir = models_dir() + f;
     const ModelConfig config = load_config(dir);
@@ -697,7 +735,8 @@ TEST_CASE("models: weights in another dtype", "[models]") {
     BuildOptions bf16;
     bf16.dtype = at::kBFloat16;
     const BuiltModel m = build_model(load_config(dir), Checkpoint::load(dir), "", bf16);
-    for (const auto& p : m.module->named_parameters()) CHECK(p.value().scalar_type() == at::kBFloat16);
+    for (const auto& p : m.module->named_parameters())
+      CHECK(p.value().scalar_type() == at::kBFloat16);
     const Checkpoint ref = Checkpoint::load_file(dir + "/reference.safetensors");
     std::vector<at::Tensor> inputs;
     for (const auto& name : m.input_names) inputs.push_back(reference_input(ref, name));
@@ -706,4 +745,249 @@ TEST_CASE("models: weights in another dtype", "[models]") {
     CHECK(out.scalar_type() == at::kBFloat16);
     CHECK(max_abs_diff(out, ref.at("output.0")) <= 0.25);
   }
+}
+
+TEST_CASE("models: DeBERTa-v2's heads, names and config errors", "[models]") {
+  auto build = [](const std::string& folder, const std::function<void(ModelConfig&)>& edit = {}) {
+    const std::string dir = models_dir() + folder;
+    ModelConfig config = load_config(dir);
+    if (edit) edit(config);
+    return build_model(config, Checkpoint::load(dir));
+  };
+  auto keys = [](const std::string& folder) {
+    return keys_of(Checkpoint::load(models_dir() + folder));
+  };
+  for (const char* f : {"deberta-v2-base", "deberta-v2-seqcls", "deberta-v2-tokcls",
+                        "deberta-v2-qa", "deberta-v2-mlm"}) {
+    INFO(f);  // lm_predictions multiplies by the input embeddings themselves: no decoder to add
+    CHECK(parameter_names(*build(f).module, true) == keys(f));
+  }
+  std::set<std::string> legacy = keys("deberta-v2-mlm-legacy");
+  legacy.insert("cls.predictions.decoder.weight");
+  CHECK(parameter_names(*build("deberta-v2-mlm-legacy").module, true) == legacy);
+
+  // The modules are transformers' classes, so a trace reads as the Python model (the tracer
+  // drops the C++ namespace).
+  auto type_of = [](const std::shared_ptr<torch::nn::Module>& m) {
+    const std::string n = m->name();
+    return n.substr(n.rfind(':') == std::string::npos ? 0 : n.rfind(':') + 1);
+  };
+  const BuiltModel mlm = build("deberta-v2-mlm"), old = build("deberta-v2-mlm-legacy"),
+                   cls = build("deberta-v2-seqcls");
+  CHECK(type_of(mlm.module->named_children()["lm_predictions"]) == "DebertaV2OnlyMLMHead");
+  CHECK(type_of(old.module->named_children()["cls"]) == "LegacyDebertaV2OnlyMLMHead");
+  CHECK(type_of(cls.module->named_children()["pooler"]) == "ContextPooler");
+  const auto deberta = old.module->named_children()["deberta"];
+  CHECK(type_of(deberta) == "DebertaV2Model");
+  CHECK(type_of(deberta->named_children()["encoder"]->named_children()["conv"]) == "ConvLayer");
+  CHECK(type_of(deberta->named_children()["encoder"]
+                    ->named_children()["layer"]
+                    ->named_children()["0"]
+                    ->named_children()["output"]) == "DebertaV2Output");
+
+  // Untied (transformers 5 then ties neither the weight nor the bias), the legacy decoder is the
+  // checkpoint's own: this one was saved tied, without it.
+  const std::string untied = error_of([&] {
+    build("deberta-v2-mlm-legacy", [](ModelConfig& c) {
+      c.raw["tie_word_embeddings"] = false;
+      c.tie_word_embeddings = false;
+    });
+  });
+  CHECK_THAT(
+      untied,
+      Catch::Contains(
+          "2 missing tensors: cls.predictions.decoder.bias, cls.predictions.decoder.weight"));
+
+  // What transformers builds but cannot run is refused, naming the field.
+  const std::string path = models_dir() + "deberta-v2-base/config.json: ";
+  auto refused = [&](const char* key, nlohmann::json value) {
+    return error_of([&] { build("deberta-v2-base", [&](ModelConfig& c) { c.raw[key] = value; }); });
+  };
+  CHECK(refused("attention_head_size", 16) ==
+        path + "\"attention_head_size\" (16) times num_attention_heads must be hidden_size (32)");
+  CHECK(refused("pooler_hidden_size", 16) ==
+        path + "\"pooler_hidden_size\" (16) must be hidden_size (32)");
+  CHECK(refused("conv_kernel_size", 2) ==
+        path + "\"conv_kernel_size\" must be odd and \"conv_groups\" divide hidden_size");
+  CHECK(error_of([&] {
+          build("deberta-v2-base", [](ModelConfig& c) {
+            c.raw["legacy"] = false;
+            c.raw["embedding_size"] = 16;
+          });
+        }) == path + "\"legacy\": false (lm_predictions) needs embedding_size == hidden_size");
+  CHECK(refused("pos_att_type", 3) ==
+        path + "\"pos_att_type\" must be a string or a list of strings");
+
+  // "p2c|c2p", the string form of old configs, is the list.
+  const BuiltModel str =
+      build("deberta-v2-base", [](ModelConfig& c) { c.raw["pos_att_type"] = "P2C | c2p"; });
+  const Checkpoint ref =
+      Checkpoint::load_file(models_dir() + "deberta-v2-base/reference.safetensors");
+  c10::InferenceMode guard;
+  const auto out =
+      str.forward({ref.at("input_ids"), ref.at("attention_mask"), ref.at("token_type_ids")});
+  CHECK(max_abs_diff(out[0], ref.at("output.0")) <= kAtol);
+  // ... and without c2p the scores change (the parity check would see a lost term).
+  const BuiltModel p2c =
+      build("deberta-v2-base", [](ModelConfig& c) { c.raw["pos_att_type"] = "p2c"; });
+  CHECK(max_abs_diff(p2c.forward({ref.at("input_ids"), ref.at("attention_mask"),
+                                  ref.at("token_type_ids")})[0],
+                     ref.at("output.0")) > kAtol);
+}
+
+TEST_CASE("models: ModernBERT's names, config forms and errors", "[models]") {
+  auto build = [](const std::string& folder, const std::function<void(ModelConfig&)>& edit = {},
+                  const std::string& task = "") {
+    const std::string dir = models_dir() + folder;
+    ModelConfig config = load_config(dir);
+    if (edit) edit(config);
+    BuildOptions options;
+    options.strict = task.empty() ? std::optional<bool>() : std::optional<bool>(false);
+    return build_model(config, Checkpoint::load(dir), task, options);
+  };
+  auto keys = [](const std::string& folder) {
+    return keys_of(Checkpoint::load(models_dir() + folder));
+  };
+  // The first output's largest difference from transformers' on the fixture's reference inputs.
+  auto diff = [](const BuiltModel& m, const std::string& folder) {
+    const Checkpoint ref = Checkpoint::load_file(models_dir() + folder + "/reference.safetensors");
+    c10::InferenceMode guard;
+    return max_abs_diff(m.forward({ref.at("input_ids"), ref.at("attention_mask")})[0],
+                        ref.at("output.0"));
+  };
+
+  // Parameters are the checkpoint's keys (tokcls has every bias, base none); the tied decoder is
+  // added; the rotary tables are the only buffers (transformers never saves them).
+  for (const char* f :
+       {"modernbert-base", "modernbert-tokcls", "modernbert-seqcls", "modernbert-qa"}) {
+    INFO(f);
+    CHECK(parameter_names(*build(f).module, false) == keys(f));
+  }
+  std::set<std::string> mlm = keys("modernbert-mlm");
+  mlm.insert("decoder.weight");
+  CHECK(parameter_names(*build("modernbert-mlm").module, false) == mlm);
+  std::set<std::string> buffers;
+  for (const auto& b : build("modernbert-base").module->named_buffers()) buffers.insert(b.key());
+  CHECK(buffers == std::set<std::string>{"rotary_emb.full_attention_inv_freq",
+                                         "rotary_emb.sliding_attention_inv_freq"});
+
+  // Published configs say global_attn_every_n_layers, global_rope_theta and local_rope_theta (no
+  // layer_types, no rope_parameters): transformers 5 reads them as the same model (checked with
+  // .venv-ref: identical logits), and so does hfjit.
+  auto published = [](ModelConfig& c) {
+    c.raw.erase("layer_types");
+    c.raw.erase("rope_parameters");
+    c.raw["global_attn_every_n_layers"] = 2;
+    c.raw["global_rope_theta"] = 160000.0;
+    c.raw["local_rope_theta"] = 10000.0;
+  };
+  CHECK(diff(build("modernbert-mlm", published), "modernbert-mlm") <= kAtol);
+  // Each of those settings matters on the fixture (transformers: local_rope_theta 20000 moves the
+  // logits by 2.2e-3), as the window, the pooling and the classifier activation do.
+  auto with = [&](const char* key, nlohmann::json value) {
+    return [=](ModelConfig& c) {
+      published(c);
+      c.raw[key] = value;
+    };
+  };
+  CHECK(diff(build("modernbert-mlm", with("local_rope_theta", 20000.0)), "modernbert-mlm") > kAtol);
+  CHECK(diff(build("modernbert-mlm", with("global_rope_theta", 10000.0)), "modernbert-mlm") >
+        kAtol);
+  CHECK(diff(build("modernbert-mlm", with("global_attn_every_n_layers", 3)), "modernbert-mlm") >
+        kAtol);
+  CHECK(diff(build("modernbert-mlm", with("local_attention", 4)), "modernbert-mlm") > kAtol);
+  CHECK(
+      diff(build("modernbert-seqcls", [](ModelConfig& c) { c.raw["classifier_pooling"] = "cls"; }),
+           "modernbert-seqcls") > kAtol);
+  CHECK(diff(build("modernbert-seqcls",
+                   [](ModelConfig& c) { c.raw["classifier_activation"] = "gelu"; }),
+             "modernbert-seqcls") > kAtol);
+
+  // The heads are transformers' classes, so a trace reads as the Python model.
+  const BuiltModel cls = build("modernbert-seqcls");
+  CHECK(cls.module->named_children()["head"]->name() == "hfjit::models::ModernBertPredictionHead");
+  const auto layers = cls.module->named_children()["model"]->named_children()["layers"];
+  CHECK(layers->named_children()["0"]->named_children().size() ==
+        3);  // attn_norm is nn.Identity on layer 0
+  CHECK(layers->named_children()["1"]->named_children()["attn_norm"]->name() ==
+        "hfjit::models::LayerNorm");
+
+  // What transformers 5 would not build is refused, naming the field.
+  const std::string path = models_dir() + "modernbert-base/config.json: ";
+  auto refused = [&](const std::function<void(ModelConfig&)>& edit) {
+    return error_of([&] { build("modernbert-base", edit); });
+  };
+  CHECK(refused([](ModelConfig& c) {
+          c.raw["rope_parameters"]["sliding_attention"]["rope_type"] = "linear";
+        }) == path +
+                  "\"rope_parameters\"[\"sliding_attention\"] has rope type \"linear\"; only "
+                  "\"default\" is supported");
+  CHECK(refused([](ModelConfig& c) { c.raw["layer_types"][1] = "chunked_attention"; }) ==
+        path +
+            "\"layer_types\" has \"chunked_attention\"; supported: \"full_attention\", "
+            "\"sliding_attention\"");
+  CHECK(refused([](ModelConfig& c) { c.raw["layer_types"].erase(2); }) ==
+        path + "\"layer_types\" must list one type per layer (3 layers)");
+  CHECK(refused([](ModelConfig& c) { c.raw["classifier_pooling"] = "max"; }) ==
+        path + "\"classifier_pooling\" is \"max\"; supported: \"cls\", \"mean\"");
+  CHECK(refused([&](ModelConfig& c) {
+          published(c);
+          c.raw["local_rope_theta"] = nullptr;
+        }) == path + "\"local_rope_theta\" is null; it must be a number");
+  // (with rope_parameters, transformers 5 never reads a null local_rope_theta: neither does hfjit)
+  CHECK(refused([](ModelConfig& c) { c.raw["local_rope_theta"] = nullptr; }) == "(no error)");
+
+  // Question answering on a 5-label checkpoint builds (as in transformers) but cannot split its
+  // logits.
+  const BuiltModel qa = build("modernbert-tokcls", {}, "question-answering");
+  CHECK(qa.output_names == std::vector<std::string>{"start_logits", "end_logits"});
+  const std::string split = error_of([&] { diff(qa, "modernbert-tokcls"); });
+  CHECK(split ==
+        "ModernBertForQuestionAnswering needs 2 labels (start and end logits); the config has 5");
+}
+
+TEST_CASE("models: MPNet's names, positions and config errors", "[models]") {
+  const std::string dir = models_dir() + "mpnet-mlm";
+  auto build = [&](const std::function<void(ModelConfig&)>& edit) {
+    ModelConfig config = load_config(dir);
+    edit(config);
+    return build_model(config, Checkpoint::load(dir));
+  };
+  auto type_of = [](const std::shared_ptr<torch::nn::Module>& m) {
+    const std::string n = m->name();
+    return n.substr(n.rfind(':') == std::string::npos ? 0 : n.rfind(':') + 1);
+  };
+  const BuiltModel mlm = build([](ModelConfig&) {});
+  const auto mpnet = mlm.module->named_children()["mpnet"];
+  CHECK(type_of(mlm.module->named_children()["lm_head"]) == "MPNetLMHead");
+  CHECK(type_of(mpnet) == "MPNetModel");
+  const auto encoder = mpnet->named_children()["encoder"];
+  CHECK(type_of(encoder) == "MPNetEncoder");
+  const auto layer = encoder->named_children()["layer"]->named_children()["0"];
+  CHECK(type_of(layer) == "MPNetLayer");
+  const auto attention = layer->named_children()["attention"];
+  CHECK(type_of(attention->named_children()["attn"]) == "MPNetSelfAttention");
+
+  // MPNetEmbeddings counts positions from padding_idx 1 whatever pad_token_id says (transformers'
+  // logits on the reference inputs are the same with pad_token_id 0).
+  const BuiltModel pad0 = build([](ModelConfig& c) {
+    c.raw["pad_token_id"] = 0;
+    c.pad_token_id = 0;
+  });
+  const Checkpoint ref = Checkpoint::load_file(dir + "/reference.safetensors");
+  {
+    c10::InferenceMode guard;
+    const auto out = pad0.forward({ref.at("input_ids"), ref.at("attention_mask")});
+    CHECK(max_abs_diff(out[0], ref.at("output.0")) <= kAtol);
+  }
+
+  // MPNetEncoder always buckets into 32: a smaller table is refused (transformers fails on any
+  // sequence whose distances reach a missing bucket).
+  const std::string refused = error_of(
+      [&] { build([](ModelConfig& c) { c.raw["relative_attention_num_buckets"] = 31; }); });
+  CHECK(refused ==
+        dir +
+            "/config.json: \"relative_attention_num_buckets\" is 31; MPNetEncoder buckets "
+            "relative positions into 32 (transformers fails with an IndexError once a "
+            "sequence reaches a missing one)");
 }

@@ -1,9 +1,9 @@
 // The libtorch-free checkpoint layer and the writer's file-to-file copy.
 
+#include <unistd.h>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
-#include <unistd.h>
 
 #include "hfjit/io/file.h"
 #include "hfjit/io/raw_checkpoint.h"
@@ -24,7 +24,8 @@ std::vector<TensorBytes> bytes_of(const RawCheckpoint& c, bool with_source) {
     TensorBytes b{name, t.dtype, t.shape, t.data(), t.nbytes()};
     if (with_source) {
       b.source = t.file.get();
-      b.source_offset = t.storage_file_offset + static_cast<uint64_t>(t.offset) * dtype_size(t.dtype);
+      b.source_offset =
+          t.storage_file_offset + static_cast<uint64_t>(t.offset) * dtype_size(t.dtype);
     }
     out.push_back(b);
   }
@@ -36,7 +37,8 @@ std::vector<TensorBytes> bytes_of(const RawCheckpoint& c, bool with_source) {
 TEST_CASE("raw checkpoint: safetensors, .bin and shards hold the same bytes", "[checkpoint]") {
   RawCheckpoint st = RawCheckpoint::load(fixture("models/bert-mlm"));
   REQUIRE(st.tensors().size() > 20);
-  for (const char* other : {"models/bert-mlm-bin", "models/bert-mlm-sharded", "models/bert-mlm-sharded-bin"}) {
+  for (const char* other :
+       {"models/bert-mlm-bin", "models/bert-mlm-sharded", "models/bert-mlm-sharded-bin"}) {
     RawCheckpoint o = RawCheckpoint::load(fixture(other));
     CHECK(o.tensors().size() >= st.tensors().size());  // a .bin also stores the tied decoder
     for (const auto& [name, t] : st.tensors()) {
@@ -58,14 +60,16 @@ TEST_CASE("raw checkpoint: a .bin's shared storage is one storage", "[checkpoint
   CHECK_FALSE(wte.same_view(bin.at("transformer.wpe.weight")));
 }
 
-TEST_CASE("safetensors: tensors with a file source are copied file to file, same bytes", "[safetensors]") {
+TEST_CASE("safetensors: tensors with a file source are copied file to file, same bytes",
+          "[safetensors]") {
   hfjit::test::TempFolder tmp;
   for (const char* model : {"models/bert-mlm", "models/gpt2-lm-bin"}) {
     INFO(model);
     RawCheckpoint c = RawCheckpoint::load(fixture(model));
     write_safetensors(tmp / "memory.safetensors", bytes_of(c, false), c.metadata());
     write_safetensors(tmp / "kernel.safetensors", bytes_of(c, true), c.metadata());
-    CHECK(hfjit::test::read_bytes(tmp / "kernel.safetensors") == hfjit::test::read_bytes(tmp / "memory.safetensors"));
+    CHECK(hfjit::test::read_bytes(tmp / "kernel.safetensors") ==
+          hfjit::test::read_bytes(tmp / "memory.safetensors"));
   }
 }
 
@@ -81,8 +85,12 @@ TEST_CASE("safetensors: a source file replaced after mapping is not copied from"
   fs::rename(tmp / "other", tmp / "in.safetensors");
   CHECK(c.tensors().begin()->second.file->reopen() == -1);
   write_safetensors(tmp / "out.safetensors", bytes_of(c, true), c.metadata());
-  CHECK(hfjit::test::read_bytes(tmp / "out.safetensors") == hfjit::test::read_bytes(tmp / "expected.safetensors"));
-  int fd = RawCheckpoint::load_file(fixture("models/bert-mlm/model.safetensors")).tensors().begin()->second.file->reopen();
+  CHECK(hfjit::test::read_bytes(tmp / "out.safetensors") ==
+        hfjit::test::read_bytes(tmp / "expected.safetensors"));
+  int fd = RawCheckpoint::load_file(fixture("models/bert-mlm/model.safetensors"))
+               .tensors()
+               .begin()
+               ->second.file->reopen();
   CHECK(fd >= 0);
   if (fd >= 0) ::close(fd);
 }

@@ -1,6 +1,6 @@
 // hfjit run against the transformers pipelines (tests/fixtures/run/cases.json,
-// written by scripts/fixtures/make_run_fixtures.py), the real all-MiniLM-L6-v2 against
-// sentence-transformers (tests/fixtures/minilm/, scripts/fixtures/make_minilm_reference.py),
+// written by scripts/make_run_fixtures.py), the real all-MiniLM-L6-v2 against
+// sentence-transformers (tests/fixtures/minilm/, scripts/make_minilm_reference.py),
 // --tokenize against `tokenizers`, and the bad inputs of `run`.
 
 #include <catch2/catch.hpp>
@@ -25,7 +25,9 @@ using nlohmann::json;
 namespace hfjit::test {
 namespace {
 
-json load_json(const std::string& path) { return json::parse(read_text_file(path)); }
+json load_json(const std::string& path) {
+  return json::parse(read_text_file(path));
+}
 
 // Traced artifacts, one per (model, config overrides, shape), shared by the cases.
 class Artifacts {
@@ -75,9 +77,12 @@ bool same(const json& want, const json& got, std::string& why, const std::string
   }
   if (want.is_array()) {
     if (!got.is_array() || got.size() != want.size())
-      return why = at + ": array of " + std::to_string(got.is_array() ? got.size() : 0) + " != " + std::to_string(want.size()), false;
+      return why = at + ": array of " + std::to_string(got.is_array() ? got.size() : 0) +
+                   " != " + std::to_string(want.size()),
+             false;
     bool ok = true;
-    for (size_t i = 0; i < want.size() && ok; ++i) ok = same(want[i], got[i], why, at + "[" + std::to_string(i) + "]");
+    for (size_t i = 0; i < want.size() && ok; ++i)
+      ok = same(want[i], got[i], why, at + "[" + std::to_string(i) + "]");
     if (ok) return true;
     // Scored lists: near-equal scores may come in either order; each expected entry must
     // match a distinct actual entry whose score is within tolerance.
@@ -89,7 +94,8 @@ bool same(const json& want, const json& got, std::string& why, const std::string
         std::string ignored;
         if (!used[j] && same(want[i], got[j], ignored, at)) used[j] = found = true;
       }
-      if (!found) return why = at + "[" + std::to_string(i) + "]: no match for " + want[i].dump(), false;
+      if (!found)
+        return why = at + "[" + std::to_string(i) + "]: no match for " + want[i].dump(), false;
       // Only reordering among ties is allowed.
       if (std::abs(want[i]["score"].get<double>() - got[i]["score"].get<double>()) > 2e-5)
         return why = at + "[" + std::to_string(i) + "]: order differs beyond ties", false;
@@ -97,7 +103,8 @@ bool same(const json& want, const json& got, std::string& why, const std::string
     return true;
   }
   if (want.is_object()) {
-    if (!got.is_object() || got.size() != want.size()) return why = at + ": object keys differ: " + got.dump().substr(0, 200), false;
+    if (!got.is_object() || got.size() != want.size())
+      return why = at + ": object keys differ: " + got.dump().substr(0, 200), false;
     for (const auto& [k, v] : want.items()) {
       if (!got.contains(k)) return why = at + ": no key " + k, false;
       if (!same(v, got[k], why, at + "." + k)) return false;
@@ -112,7 +119,8 @@ bool same(const json& want, const json& got, std::string& why, const std::string
 // each output line with the reference's answer for that input.
 void check_outputs(const json& c, std::vector<std::string> args, const std::string& input) {
   std::string lines;
-  for (const json& in : c["inputs"]) lines += (in.is_string() ? json{{"text", in}} : in).dump() + "\n";
+  for (const json& in : c["inputs"])
+    lines += (in.is_string() ? json{{"text", in}} : in).dump() + "\n";
   write_bytes(input, lines);
   args.insert(args.end(), {"--input", input, "--json"});
   const CliResult r = run_cli(args);
@@ -151,16 +159,30 @@ void check_cases(const std::string& task) {
 
 }  // namespace
 
-TEST_CASE("run fill-mask matches the transformers pipeline", "[run]") { check_cases("fill-mask"); }
-TEST_CASE("run text-classification matches the transformers pipeline", "[run]") { check_cases("text-classification"); }
-TEST_CASE("run token-classification matches the transformers pipeline", "[run]") { check_cases("token-classification"); }
-TEST_CASE("run question-answering matches the transformers pipeline", "[run]") { check_cases("question-answering"); }
-TEST_CASE("run feature-extraction matches the transformers pipeline", "[run]") { check_cases("feature-extraction"); }
-TEST_CASE("run text-generation matches the transformers pipeline", "[run]") { check_cases("text-generation"); }
+TEST_CASE("run fill-mask matches the transformers pipeline", "[run]") {
+  check_cases("fill-mask");
+}
+TEST_CASE("run text-classification matches the transformers pipeline", "[run]") {
+  check_cases("text-classification");
+}
+TEST_CASE("run token-classification matches the transformers pipeline", "[run]") {
+  check_cases("token-classification");
+}
+TEST_CASE("run question-answering matches the transformers pipeline", "[run]") {
+  check_cases("question-answering");
+}
+TEST_CASE("run feature-extraction matches the transformers pipeline", "[run]") {
+  check_cases("feature-extraction");
+}
+TEST_CASE("run text-generation matches the transformers pipeline", "[run]") {
+  check_cases("text-generation");
+}
 
-TEST_CASE("run sentence-embedding of all-MiniLM-L6-v2 matches sentence-transformers", "[run][minilm]") {
+TEST_CASE("run sentence-embedding of all-MiniLM-L6-v2 matches sentence-transformers",
+          "[run][minilm]") {
   const char* env = std::getenv("HFJIT_MINILM");
-  const std::string dir = env ? env : std::string(HFJIT_SOURCE_DIR) + "/.cache/models/all-MiniLM-L6-v2";
+  const std::string dir =
+      env ? env : std::string(HFJIT_SOURCE_DIR) + "/.cache/models/all-MiniLM-L6-v2";
   INFO("the real model comes from scripts/fetch_minilm (run by scripts/setup)");
   REQUIRE(fs::is_regular_file(fs::path(dir) / "model.safetensors"));
   const json ref = load_json(fixture("minilm/reference.json"));
@@ -198,7 +220,8 @@ TEST_CASE("run sentence-embedding of all-MiniLM-L6-v2 matches sentence-transform
   CHECK(worst_diff < 1e-4);
 
   // The same into a .npy: [sentences, 384] float32.
-  const CliResult n = run_cli({"run", tmp / "minilm.pt", "--input", tmp / "in.jsonl", "--output", tmp / "e.npy"});
+  const CliResult n =
+      run_cli({"run", tmp / "minilm.pt", "--input", tmp / "in.jsonl", "--output", tmp / "e.npy"});
   INFO(n.err);
   REQUIRE(n.code == 0);
   const std::vector<uint8_t> npy = read_bytes(tmp / "e.npy");
@@ -215,9 +238,11 @@ TEST_CASE("run sentence-embedding of all-MiniLM-L6-v2 matches sentence-transform
 }
 
 TEST_CASE("run --tokenize matches tokenizers on the fixture probes", "[run][tokenize]") {
-  for (const char* model : {"bert-mlm", "roberta-mlm", "gpt2-lm", "albert-mlm"}) {
+  for (const char* model : {"bert-mlm", "roberta-mlm", "gpt2-lm", "albert-mlm", "xlm-roberta-mlm",
+                            "camembert-mlm", "mpnet-mlm"}) {
     INFO(model);
-    const json ref = load_json(fixture(std::string("models/") + model + "/tokenizer_reference.json"));
+    const json ref =
+        load_json(fixture(std::string("models/") + model + "/tokenizer_reference.json"));
     TempFolder tmp;
     std::string lines;
     std::vector<json> want;
@@ -228,8 +253,9 @@ TEST_CASE("run --tokenize matches tokenizers on the fixture probes", "[run][toke
     }
     REQUIRE(!want.empty());
     write_bytes(tmp / "in.jsonl", lines);
-    const CliResult r = run_cli({"run", "--tokenize", "--tokenizer", fixture(std::string("models/") + model), "--input",
-                                 tmp / "in.jsonl", "--json"});
+    const CliResult r =
+        run_cli({"run", "--tokenize", "--tokenizer", fixture(std::string("models/") + model),
+                 "--input", tmp / "in.jsonl", "--json"});
     INFO(r.err);
     REQUIRE(r.code == 0);
     std::istringstream out(r.out);
@@ -276,8 +302,9 @@ TEST_CASE("run: text output, arguments, --question, truncation", "[run]") {
 
   // --question makes each TEXT a context.
   const std::string qpt = artifacts().get(qa);
-  const CliResult q = run_cli({"run", qpt, "--json", "--question", qa["inputs"][0]["question"].get<std::string>(),
-                               qa["inputs"][0]["context"].get<std::string>()});
+  const CliResult q =
+      run_cli({"run", qpt, "--json", "--question", qa["inputs"][0]["question"].get<std::string>(),
+               qa["inputs"][0]["context"].get<std::string>()});
   INFO(q.err);
   REQUIRE(q.code == 0);
   CHECK(same(qa["expected"][0], json::parse(q.out), why));
@@ -291,7 +318,8 @@ TEST_CASE("run: bad inputs get one-line errors", "[run][errors]") {
     if (c["name"] == "question-answering-default") qa = c;
     if (c["name"] == "text-classification-bert") cls = c;
   }
-  const std::string pt = artifacts().get(mlm), qpt = artifacts().get(qa), cpt = artifacts().get(cls);
+  const std::string pt = artifacts().get(mlm), qpt = artifacts().get(qa),
+                    cpt = artifacts().get(cls);
   TempFolder tmp;
   struct Bad {
     std::vector<std::string> args;
@@ -300,20 +328,26 @@ TEST_CASE("run: bad inputs get one-line errors", "[run][errors]") {
   };
   write_bytes(tmp / "junk.pt", "this is not a zip archive");
   write_bytes(tmp / "empty.txt", "");
-  write_bytes(tmp / "bad.jsonl", "{\"text\": \"a [MASK] b\"}\n{\"text\": \"fine [MASK]\"}\n{\"text\": oops}\n");
+  write_bytes(tmp / "bad.jsonl",
+              "{\"text\": \"a [MASK] b\"}\n{\"text\": \"fine [MASK]\"}\n{\"text\": oops}\n");
   write_bytes(tmp / "noctx.jsonl", "{\"question\": \"who?\"}\n");
   // A TorchScript file without hfjit metadata: the bert-mlm artifact re-saved by torch would do; a
-  // zip with TorchScript code but no meta is what `hfjit untie` leaves of a foreign .pt, so strip it.
+  // zip with TorchScript code but no meta is what `hfjit untie` leaves of a foreign .pt, so strip
+  // it.
   const std::vector<Bad> bad = {
       {{"run", tmp / "junk.pt", "x"}, "", "not a TorchScript file"},
       {{"run", tmp / "missing.pt", "x"}, "", "missing.pt"},
       {{"run", pt}, "", "no input"},
       {{"run", pt, "--input", tmp / "empty.txt"}, "", "empty input"},
       {{"run", pt, "--input", tmp / "bad.jsonl", "--json"}, "", "bad.jsonl:3: malformed JSON line"},
-      {{"run", qpt, "--input", tmp / "noctx.jsonl"}, "", "noctx.jsonl:1: a question without a context"},
+      {{"run", qpt, "--input", tmp / "noctx.jsonl"},
+       "",
+       "noctx.jsonl:1: a question without a context"},
       {{"run", qpt, "just a context"}, "", "question-answering needs a question and a context"},
       {{"run", pt, "no mask here"}, "", "argument 1: no [MASK] token"},
-      {{"run", pt, "--task", "text-generation", "x"}, "", "text-generation needs a causal language model"},
+      {{"run", pt, "--task", "text-generation", "x"},
+       "",
+       "text-generation needs a causal language model"},
       {{"run", pt, "--task", "question-answering", "x"}, "", "does not fit this artifact"},
       {{"run", pt, "--task", "summarization", "x"}, "", "unknown task 'summarization'"},
       {{"run", cpt, "--top-k", "zero", "x"}, "", "--top-k must be a positive number or 'all'"},
@@ -348,13 +382,15 @@ TEST_CASE("run: bad inputs get one-line errors", "[run][errors]") {
 
 namespace hfjit::test {
 
-TEST_CASE("run: plain TorchScript from Python's torch.jit.trace, with --task and --tokenizer", "[run][plain]") {
+TEST_CASE("run: plain TorchScript from Python's torch.jit.trace, with --task and --tokenizer",
+          "[run][plain]") {
   const json plain = load_json(fixture("run/plain/plain.json"));
   TempFolder tmp;
   REQUIRE(plain["cases"].size() >= 2);
   for (const json& c : plain["cases"]) {
     INFO(c["name"].get<std::string>());
-    std::vector<std::string> args = {"run", fixture("run/plain/" + c["pt"].get<std::string>()), "--tokenizer",
+    std::vector<std::string> args = {"run", fixture("run/plain/" + c["pt"].get<std::string>()),
+                                     "--tokenizer",
                                      fixture("models/" + c["tokenizer"].get<std::string>())};
     for (const json& a : c["cli"]) args.push_back(a);
     check_outputs(c, args, tmp / "in.jsonl");
@@ -389,7 +425,8 @@ TEST_CASE("run: a --dynamic artifact pads each batch to its longest input only",
 
 namespace hfjit::test {
 
-TEST_CASE("run text-generation: sampling is seeded, top-k 1 and temperature 0 are greedy", "[run][generation]") {
+TEST_CASE("run text-generation: sampling is seeded, top-k 1 and temperature 0 are greedy",
+          "[run][generation]") {
   const json cases = load_json(fixture("run/cases.json"));
   json greedy;
   for (const json& c : cases["cases"])
@@ -412,7 +449,8 @@ TEST_CASE("run text-generation: sampling is seeded, top-k 1 and temperature 0 ar
   CHECK(generate({"--temperature", "1.5", "--seed", "1"}) == a);  // same seed, same text
   CHECK(a.rfind(prompt, 0) == 0);
   std::set<std::string> seen;
-  for (const char* seed : {"1", "2", "3", "4"}) seen.insert(generate({"--temperature", "1.5", "--top-p", "0.95", "--seed", seed}));
+  for (const char* seed : {"1", "2", "3", "4"})
+    seen.insert(generate({"--temperature", "1.5", "--top-p", "0.95", "--seed", seed}));
   CHECK(seen.size() > 1);  // a random model at temperature 1.5: different seeds sample differently
 }
 

@@ -54,7 +54,9 @@ class EngineCollect : public ResultSink {
   int flushes = 0, commits = 0;
 };
 
-RunInput engine_text(const std::string& text) { return RunInput{text, std::nullopt, std::nullopt, text}; }
+RunInput engine_text(const std::string& text) {
+  return RunInput{text, std::nullopt, std::nullopt, text};
+}
 
 }  // namespace
 
@@ -90,7 +92,8 @@ TEST_CASE("engine: argument errors of an input source", "[run][engine][errors]")
   TempFolder tmp;
   InputOptions missing;
   missing.input = tmp / "missing.txt";
-  CHECK_THROWS_WITH(InputSource(missing), tmp / "missing.txt" + ": cannot open --input: No such file or directory");
+  CHECK_THROWS_WITH(InputSource(missing),
+                    tmp / "missing.txt" + ": cannot open --input: No such file or directory");
 }
 
 TEST_CASE("engine: lines of a file, plain and JSON", "[run][engine]") {
@@ -126,7 +129,8 @@ TEST_CASE("engine: lines of a file, plain and JSON", "[run][engine]") {
   CHECK(q[1].question == std::optional<std::string>("mine?"));
 }
 
-TEST_CASE("engine: malformed lines are errors naming the line, read one at a time", "[run][engine][errors]") {
+TEST_CASE("engine: malformed lines are errors naming the line, read one at a time",
+          "[run][engine][errors]") {
   std::istringstream lines("{\"text\": \"fine\"}\nalso fine\n{\"text\": oops}\nnever read\n");
   InputSource source(lines, "in.jsonl");
   RunInput in;
@@ -140,7 +144,9 @@ TEST_CASE("engine: malformed lines are errors naming the line, read one at a tim
       {"{\"text\": 42}", "x.jsonl:1: \"text\" must be a string"},
       {"{\"context\": \"c\"}", "x.jsonl:1: a context without a question"},
       {"{\"question\": \"q?\"}", "x.jsonl:1: a question without a context"},
-      {"{\"words\": \"w\"}", "x.jsonl:1: a JSON line needs \"text\" (and \"text_pair\"), or \"question\" and \"context\""},
+      {"{\"words\": \"w\"}",
+       "x.jsonl:1: a JSON line needs \"text\" (and \"text_pair\"), or \"question\" and "
+       "\"context\""},
   };
   for (const auto& [line, message] : bad) {
     INFO(line);
@@ -155,7 +161,8 @@ TEST_CASE("engine: malformed lines are errors naming the line, read one at a tim
 
 TEST_CASE("engine: typed results give the pipelines' JSON, key order included", "[run][engine]") {
   const FillMaskCandidate cat{0.5f, 7, "cat", "the cat sat"}, dog{0.25f, 9, "dog", "the dog sat"};
-  CHECK(cat.to_json().dump() == R"({"score":0.5,"token":7,"token_str":"cat","sequence":"the cat sat"})");
+  CHECK(cat.to_json().dump() ==
+        R"({"score":0.5,"token":7,"token_str":"cat","sequence":"the cat sat"})");
   CHECK(to_json(FillMaskResult{{{cat, dog}}}).dump() ==
         R"([{"score":0.5,"token":7,"token_str":"cat","sequence":"the cat sat"},)"
         R"({"score":0.25,"token":9,"token_str":"dog","sequence":"the dog sat"}])");
@@ -165,7 +172,8 @@ TEST_CASE("engine: typed results give the pipelines' JSON, key order included", 
 
   const ClassificationLabel pos{"POS", 0.75f};
   CHECK(to_json(ClassificationResult{{pos}, false}).dump() == R"([{"label":"POS","score":0.75}])");
-  CHECK(to_json(ClassificationResult{{pos}, true}).dump() == R"({"label":"POS","score":0.75})");  // a text pair
+  CHECK(to_json(ClassificationResult{{pos}, true}).dump() ==
+        R"({"label":"POS","score":0.75})");  // a text pair
 
   const TokenEntity token{false, "B-PER", 0.5f, 3, "ada", 0, 3};
   const TokenEntity group{true, "PER", 0.5f, 0, "ada lovelace", 0, 12};
@@ -176,23 +184,31 @@ TEST_CASE("engine: typed results give the pipelines' JSON, key order included", 
   CHECK(to_json(TokenClassificationResult{}).dump() == "[]");
 
   const Answer ada{0.125, 18, 21, "Ada"}, none{0.0625, 0, 0, ""};
-  CHECK(to_json(QuestionAnsweringResult{{ada}}).dump() == R"({"score":0.125,"start":18,"end":21,"answer":"Ada"})");
-  CHECK(to_json(QuestionAnsweringResult{{ada, none}}).dump() ==
-        R"([{"score":0.125,"start":18,"end":21,"answer":"Ada"},{"score":0.0625,"start":0,"end":0,"answer":""}])");
+  CHECK(to_json(QuestionAnsweringResult{{ada}}).dump() ==
+        R"({"score":0.125,"start":18,"end":21,"answer":"Ada"})");
+  CHECK(
+      to_json(QuestionAnsweringResult{{ada, none}}).dump() ==
+      R"([{"score":0.125,"start":18,"end":21,"answer":"Ada"},{"score":0.0625,"start":0,"end":0,"answer":""}])");
   CHECK(to_json(QuestionAnsweringResult{}).dump() == "[]");
 
-  CHECK(to_json(TokenEmbeddings{{{1.5f, -2.0f}, {0.0f, 0.25f}}}).dump() == R"({"embedding":[[1.5,-2.0],[0.0,0.25]]})");
+  CHECK(to_json(TokenEmbeddings{{{1.5f, -2.0f}, {0.0f, 0.25f}}}).dump() ==
+        R"({"embedding":[[1.5,-2.0],[0.0,0.25]]})");
   CHECK(to_json(Embedding{{0.5f, -1.0f}}).dump() == R"({"embedding":[0.5,-1.0]})");
   CHECK(to_json(Generation{"Hello world"}).dump() == R"([{"generated_text":"Hello world"}])");
   // Scores keep float32's value (the pipelines' numpy floats), not a rounded decimal.
-  CHECK(ClassificationLabel{"x", 0.1f}.to_json().dump() == R"({"label":"x","score":0.10000000149011612})");
+  CHECK(ClassificationLabel{"x", 0.1f}.to_json().dump() ==
+        R"({"label":"x","score":0.10000000149011612})");
   // One line, invalid UTF-8 replaced rather than failing.
-  CHECK(to_json_line(Generation{"a\xff" "b"}) == "[{\"generated_text\":\"a\xef\xbf\xbd" "b\"}]");
+  CHECK(to_json_line(Generation{"a\xff"
+                                "b"}) ==
+        "[{\"generated_text\":\"a\xef\xbf\xbd"
+        "b\"}]");
 }
 
 // ------------------------------------------------------------------- sinks
 
-TEST_CASE("engine: the .npy writer streams rows and patches the header at commit", "[run][engine]") {
+TEST_CASE("engine: the .npy writer streams rows and patches the header at commit",
+          "[run][engine]") {
   TempFolder tmp;
   const std::string path = tmp / "e.npy";
   {
@@ -225,7 +241,8 @@ TEST_CASE("engine: the .npy writer streams rows and patches the header at commit
   CHECK(NpyWriter::header(0, 0).size() == 10 + header);
 }
 
-TEST_CASE("engine: a failing .npy or JSON-lines output leaves nothing behind", "[run][engine][errors]") {
+TEST_CASE("engine: a failing .npy or JSON-lines output leaves nothing behind",
+          "[run][engine][errors]") {
   TempFolder tmp;
   {
     NpyWriter npy(tmp / "e.npy");
@@ -234,12 +251,13 @@ TEST_CASE("engine: a failing .npy or JSON-lines output leaves nothing behind", "
   }
   {
     NpySink sink(tmp / "f.npy");
-    CHECK_THROWS_WITH(sink.write(engine_text("x"), Generation{"x"}), Catch::Contains(".npy output holds one vector per input"));
+    CHECK_THROWS_WITH(sink.write(engine_text("x"), Generation{"x"}),
+                      Catch::Contains(".npy output holds one vector per input"));
   }
   {
     JsonLinesSink sink(tmp / "out.jsonl");
     sink.write(engine_text("x"), Embedding{{1.0f}});
-  }  // no commit: an error stopped the run
+  }                                  // no commit: an error stopped the run
   CHECK(engine_files_in(tmp) == 0);  // not even a temporary file
 
   {
@@ -250,7 +268,8 @@ TEST_CASE("engine: a failing .npy or JSON-lines output leaves nothing behind", "
     CHECK_FALSE(std::filesystem::exists(tmp / "out.jsonl"));
     sink.commit();
   }
-  CHECK(read_text_file(tmp / "out.jsonl") == "{\"embedding\":[1.0]}\n[{\"generated_text\":\"y\"}]\n");
+  CHECK(read_text_file(tmp / "out.jsonl") ==
+        "{\"embedding\":[1.0]}\n[{\"generated_text\":\"y\"}]\n");
 }
 
 TEST_CASE("engine: --query ranks inputs by cosine similarity", "[run][engine]") {
@@ -270,28 +289,32 @@ TEST_CASE("engine: --query ranks inputs by cosine similarity", "[run][engine]") 
   CHECK(ranked[3].text == "also orthogonal");
   CHECK(ranked[4].text == "opposite");
   CHECK(ranked[4].score == Approx(-1.0));
-  CHECK_THROWS_WITH(ranking.write(engine_text("t"), Generation{"t"}), Catch::Contains("--query ranks sentence embeddings"));
+  CHECK_THROWS_WITH(ranking.write(engine_text("t"), Generation{"t"}),
+                    Catch::Contains("--query ranks sentence embeddings"));
 }
 
 // ----------------------------------------------------------------- batcher
 
-TEST_CASE("engine: the batcher sorts each window by length and emits in input order", "[run][engine]") {
+TEST_CASE("engine: the batcher sorts each window by length and emits in input order",
+          "[run][engine]") {
   // Lengths 5 3 8 1 | 7 2 4 6 | 9 (batch 2, window 2 batches = 4 inputs).
-  const std::vector<std::string> texts = {"aaaaa", "aaa", "aaaaaaaa", "a", "aaaaaaa", "aa", "aaaa", "aaaaaa", "aaaaaaaaa"};
+  const std::vector<std::string> texts = {"aaaaa", "aaa",  "aaaaaaaa", "a",        "aaaaaaa",
+                                          "aa",    "aaaa", "aaaaaa",   "aaaaaaaaa"};
   std::vector<std::vector<std::string>> batches;
   EngineCollect sink;
-  Batcher batcher(2, 2,
-                  [&](const std::vector<RunInput>& batch) {
-                    std::vector<std::string> seen;
-                    std::vector<RunResult> out;
-                    for (const RunInput& in : batch) {
-                      seen.push_back(in.text);
-                      out.emplace_back(Generation{"result of " + in.text});
-                    }
-                    batches.push_back(seen);
-                    return out;
-                  },
-                  sink);
+  Batcher batcher(
+      2, 2,
+      [&](const std::vector<RunInput>& batch) {
+        std::vector<std::string> seen;
+        std::vector<RunResult> out;
+        for (const RunInput& in : batch) {
+          seen.push_back(in.text);
+          out.emplace_back(Generation{"result of " + in.text});
+        }
+        batches.push_back(seen);
+        return out;
+      },
+      sink);
   for (size_t i = 0; i < 3; ++i) batcher.add(engine_text(texts[i]));
   CHECK(batches.empty());  // the window is not full yet
   batcher.add(engine_text(texts[3]));
@@ -302,9 +325,11 @@ TEST_CASE("engine: the batcher sorts each window by length and emits in input or
   batcher.finish();
 
   const std::vector<std::vector<std::string>> want = {
-      {"a", "aaa"}, {"aaaaa", "aaaaaaaa"},         // window 1, shortest first
-      {"aa", "aaaa"}, {"aaaaaa", "aaaaaaa"},       // window 2
-      {"aaaaaaaaa"}};                              // the last, partial window
+      {"a", "aaa"},
+      {"aaaaa", "aaaaaaaa"},  // window 1, shortest first
+      {"aa", "aaaa"},
+      {"aaaaaa", "aaaaaaa"},  // window 2
+      {"aaaaaaaaa"}};         // the last, partial window
   CHECK(batches == want);
   CHECK(sink.flushes == 3);  // once per window
   CHECK(sink.commits == 0);  // the caller commits
@@ -316,28 +341,31 @@ TEST_CASE("engine: the batcher sorts each window by length and emits in input or
   }
 }
 
-TEST_CASE("engine: the batcher's length counts pair and question; ties keep order", "[run][engine]") {
+TEST_CASE("engine: the batcher's length counts pair and question; ties keep order",
+          "[run][engine]") {
   CHECK(Batcher::length(RunInput{"abc", std::string("de"), std::nullopt, ""}) == 5);
   CHECK(Batcher::length(RunInput{"abc", std::nullopt, std::string("wxyz"), ""}) == 7);
   std::vector<std::string> order;
   EngineCollect sink;
-  Batcher batcher(3, Batcher::kWindowBatches,
-                  [&](const std::vector<RunInput>& batch) {
-                    std::vector<RunResult> out;
-                    for (const RunInput& in : batch) {
-                      order.push_back(in.where);
-                      out.emplace_back(Embedding{});
-                    }
-                    return out;
-                  },
-                  sink);
+  Batcher batcher(
+      3, Batcher::kWindowBatches,
+      [&](const std::vector<RunInput>& batch) {
+        std::vector<RunResult> out;
+        for (const RunInput& in : batch) {
+          order.push_back(in.where);
+          out.emplace_back(Embedding{});
+        }
+        return out;
+      },
+      sink);
   for (const char* w : {"x1", "y1", "x2", "y2", "x3"})
     batcher.add(RunInput{w[0] == 'x' ? "xx" : "y", std::nullopt, std::nullopt, w});
   batcher.finish();
   CHECK(order == std::vector<std::string>{"y1", "y2", "x1", "x2", "x3"});
   CHECK(sink.flushes == 1);
 
-  Batcher wrong(2, 1, [](const std::vector<RunInput>&) { return std::vector<RunResult>{}; }, sink);
+  Batcher wrong(
+      2, 1, [](const std::vector<RunInput>&) { return std::vector<RunResult>{}; }, sink);
   wrong.add(engine_text("a"));
   CHECK_THROWS_WITH(wrong.finish(), "a batch of 1 inputs gave 0 results");
 }
@@ -353,7 +381,8 @@ using engine_json = nlohmann::json;
 
 // Floats within atol + rtol * |expected| (padding to the traced length changes
 // the last bits), everything else exactly; scored lists may swap near-ties.
-bool engine_same(const engine_json& want, const engine_json& got, std::string& why, const std::string& at = "") {
+bool engine_same(const engine_json& want, const engine_json& got, std::string& why,
+                 const std::string& at = "") {
   if (want.is_number_float() || (want.is_number() && got.is_number_float())) {
     if (!got.is_number()) return why = at + ": not a number", false;
     const double w = want.get<double>(), g = got.get<double>();
@@ -361,9 +390,11 @@ bool engine_same(const engine_json& want, const engine_json& got, std::string& w
     return why = at + ": " + std::to_string(g) + " != " + std::to_string(w), false;
   }
   if (want.is_array()) {
-    if (!got.is_array() || got.size() != want.size()) return why = at + ": array sizes differ", false;
+    if (!got.is_array() || got.size() != want.size())
+      return why = at + ": array sizes differ", false;
     bool ok = true;
-    for (size_t i = 0; i < want.size() && ok; ++i) ok = engine_same(want[i], got[i], why, at + "[" + std::to_string(i) + "]");
+    for (size_t i = 0; i < want.size() && ok; ++i)
+      ok = engine_same(want[i], got[i], why, at + "[" + std::to_string(i) + "]");
     if (ok || !want[0].is_object() || !want[0].contains("score")) return ok;
     std::vector<bool> used(got.size(), false);
     for (size_t i = 0; i < want.size(); ++i) {
@@ -373,12 +404,14 @@ bool engine_same(const engine_json& want, const engine_json& got, std::string& w
         if (!used[j] && engine_same(want[i], got[j], ignored, at)) used[j] = found = true;
       }
       if (!found || std::abs(want[i]["score"].get<double>() - got[i]["score"].get<double>()) > 2e-5)
-        return why = at + "[" + std::to_string(i) + "]: no match beyond ties for " + want[i].dump(), false;
+        return why = at + "[" + std::to_string(i) + "]: no match beyond ties for " + want[i].dump(),
+               false;
     }
     return true;
   }
   if (want.is_object()) {
-    if (!got.is_object() || got.size() != want.size()) return why = at + ": keys differ: " + got.dump().substr(0, 200), false;
+    if (!got.is_object() || got.size() != want.size())
+      return why = at + ": keys differ: " + got.dump().substr(0, 200), false;
     for (const auto& [k, v] : want.items()) {
       if (!got.contains(k)) return why = at + ": no key " + k, false;
       if (!engine_same(v, got[k], why, at + "." + k)) return false;
@@ -427,10 +460,14 @@ EngineCase engine_prepare(const std::string& name, const TempFolder& tmp) {
   trace_model(fixture("models/" + e.c["model"].get<std::string>()), e.pt, o);
   const std::vector<std::string> cli = e.c["cli"].get<std::vector<std::string>>();
   for (size_t i = 0; i + 1 < cli.size(); i += 2) {
-    if (cli[i] == "--top-k") e.options.top_k = cli[i + 1] == "all" ? 0 : std::stoll(cli[i + 1]);
-    else if (cli[i] == "--aggregation") e.options.aggregation = cli[i + 1];
-    else if (cli[i] == "--max-new-tokens") e.options.max_new_tokens = std::stoll(cli[i + 1]);
-    else FAIL("option " << cli[i] << " not mapped");
+    if (cli[i] == "--top-k")
+      e.options.top_k = cli[i + 1] == "all" ? 0 : std::stoll(cli[i + 1]);
+    else if (cli[i] == "--aggregation")
+      e.options.aggregation = cli[i + 1];
+    else if (cli[i] == "--max-new-tokens")
+      e.options.max_new_tokens = std::stoll(cli[i + 1]);
+    else
+      FAIL("option " << cli[i] << " not mapped");
   }
   return e;
 }
@@ -453,15 +490,17 @@ void engine_check_results(const EngineCase& e, const std::vector<RunResult>& res
 
 TEST_CASE("engine: Runner gives the pipelines' answers as typed results", "[run][engine][runner]") {
   TempFolder tmp;
-  for (const char* name : {"fill-mask-bert-default", "text-classification-bert-all", "text-classification-bert-pair",
-                           "token-classification-simple", "question-answering-top3", "feature-extraction-bert-base",
-                           "text-generation-gpt2-greedy8"}) {
+  for (const char* name :
+       {"fill-mask-bert-default", "text-classification-bert-all", "text-classification-bert-pair",
+        "token-classification-simple", "question-answering-top3", "feature-extraction-bert-base",
+        "text-generation-gpt2-greedy8"}) {
     const EngineCase e = engine_prepare(name, tmp);
     Runner runner(e.pt, e.options);
     CHECK(runner.task() == e.c["task"].get<std::string>());
     CHECK(runner.batch_size() == 2);
     std::vector<RunInput> inputs;
-    for (size_t i = 0; i < e.c["inputs"].size(); ++i) inputs.push_back(engine_input(e.c["inputs"][i], i));
+    for (size_t i = 0; i < e.c["inputs"].size(); ++i)
+      inputs.push_back(engine_input(e.c["inputs"][i], i));
     const std::vector<RunResult> results = runner.run(inputs);
     engine_check_results(e, results);
     CHECK(runner.warnings().empty());
@@ -473,7 +512,8 @@ TEST_CASE("engine: Runner's typed fields are the reference's values", "[run][eng
   const EngineCase mlm = engine_prepare("fill-mask-bert-default", tmp);
   Runner runner(mlm.pt, mlm.options);
   const auto& inputs = mlm.c["inputs"];
-  const std::vector<RunResult> r = runner.run({engine_input(inputs[0], 0), engine_input(inputs[5], 5)});
+  const std::vector<RunResult> r =
+      runner.run({engine_input(inputs[0], 0), engine_input(inputs[5], 5)});
   const auto& one = std::get<FillMaskResult>(r[0]);
   REQUIRE(one.masks.size() == 1);
   REQUIRE(one.masks[0].size() == 5);  // the pipeline's default top-k
@@ -486,20 +526,23 @@ TEST_CASE("engine: Runner's typed fields are the reference's values", "[run][eng
 
   const EngineCase qa = engine_prepare("question-answering-top3", tmp);
   Runner qa_runner(qa.pt, qa.options);
-  const auto answers = std::get<QuestionAnsweringResult>(qa_runner.run({engine_input(qa.c["inputs"][0], 0)})[0]);
+  const auto answers =
+      std::get<QuestionAnsweringResult>(qa_runner.run({engine_input(qa.c["inputs"][0], 0)})[0]);
   REQUIRE(answers.answers.size() == 3);
   CHECK(answers.answers[0].answer == qa.c["expected"][0][0]["answer"].get<std::string>());
   CHECK(answers.answers[0].start == qa.c["expected"][0][0]["start"].get<size_t>());
   CHECK(answers.answers[0].end == qa.c["expected"][0][0]["end"].get<size_t>());
 
   // Bad input is an Error naming it.
-  CHECK_THROWS_WITH(runner.run({RunInput{"no mask here", std::nullopt, std::nullopt, "argument 3"}}),
-                    Catch::StartsWith("argument 3: no [MASK] token"));
+  CHECK_THROWS_WITH(
+      runner.run({RunInput{"no mask here", std::nullopt, std::nullopt, "argument 3"}}),
+      Catch::StartsWith("argument 3: no [MASK] token"));
   CHECK_THROWS_WITH(qa_runner.run({engine_text("a context")}),
                     Catch::Contains("question-answering needs a question and a context"));
 }
 
-TEST_CASE("engine: source, batcher, Runner and sink together keep input order", "[run][engine][runner]") {
+TEST_CASE("engine: source, batcher, Runner and sink together keep input order",
+          "[run][engine][runner]") {
   TempFolder tmp;
   const EngineCase e = engine_prepare("token-classification-simple", tmp);
   std::string lines;
@@ -512,27 +555,30 @@ TEST_CASE("engine: source, batcher, Runner and sink together keep input order", 
   EngineCollect sink;
   size_t batches = 0;
   // A one-batch window: 6 inputs of varied lengths in 3 windows, each sorted.
-  Batcher batcher(runner.batch_size(), 1,
-                  [&](const std::vector<RunInput>& batch) {
-                    ++batches;
-                    return runner.run(batch);
-                  },
-                  sink);
+  Batcher batcher(
+      runner.batch_size(), 1,
+      [&](const std::vector<RunInput>& batch) {
+        ++batches;
+        return runner.run(batch);
+      },
+      sink);
   RunInput in;
   while (source.next(in)) batcher.add(std::move(in));
   batcher.finish();
   CHECK(batches == 3);
   CHECK(sink.flushes == 3);
   REQUIRE(sink.inputs.size() == e.c["inputs"].size());
-  for (size_t i = 0; i < sink.inputs.size(); ++i) CHECK(sink.inputs[i].where == tmp / ("in.jsonl:" + std::to_string(i + 1)));
+  for (size_t i = 0; i < sink.inputs.size(); ++i)
+    CHECK(sink.inputs[i].where == tmp / ("in.jsonl:" + std::to_string(i + 1)));
   engine_check_results(e, sink.results);
 
   // The same through the JSON-lines sink into a file: one line per input, the reference's.
   {
     InputSource again(o);
     JsonLinesSink out(tmp / "out.jsonl");
-    Batcher b(runner.batch_size(), Batcher::kWindowBatches,
-              [&](const std::vector<RunInput>& batch) { return runner.run(batch); }, out);
+    Batcher b(
+        runner.batch_size(), Batcher::kWindowBatches,
+        [&](const std::vector<RunInput>& batch) { return runner.run(batch); }, out);
     while (again.next(in)) b.add(std::move(in));
     b.finish();
     out.commit();

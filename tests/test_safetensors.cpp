@@ -11,7 +11,8 @@ using hfjit::test::safetensors_image;
 namespace {
 
 SafetensorsHeader parse(const std::string& image) {
-  return parse_safetensors(reinterpret_cast<const uint8_t*>(image.data()), image.size(), "t.safetensors");
+  return parse_safetensors(reinterpret_cast<const uint8_t*>(image.data()), image.size(),
+                           "t.safetensors");
 }
 
 }  // namespace
@@ -23,8 +24,9 @@ TEST_CASE("safetensors: a valid header parses with every dtype and metadata", "[
   size_t off = 0;
   for (int i = 0; i < 10; ++i) {
     size_t n = 3 * sizes[i];
-    h += ",\"t" + std::to_string(i) + "\":{\"dtype\":\"" + dtypes[i] + "\",\"shape\":[3],\"data_offsets\":[" +
-         std::to_string(off) + "," + std::to_string(off + n) + "]}";
+    h += ",\"t" + std::to_string(i) + "\":{\"dtype\":\"" + dtypes[i] +
+         "\",\"shape\":[3],\"data_offsets\":[" + std::to_string(off) + "," +
+         std::to_string(off + n) + "]}";
     off += n;
   }
   h += "}";
@@ -41,7 +43,8 @@ TEST_CASE("safetensors: a valid header parses with every dtype and metadata", "[
 
 TEST_CASE("safetensors: scalars and empty tensors", "[safetensors]") {
   auto hdr = parse(safetensors_image(
-      R"({"s":{"dtype":"F32","shape":[],"data_offsets":[0,4]},"e":{"dtype":"F32","shape":[0,5],"data_offsets":[4,4]}})", 4));
+      R"({"s":{"dtype":"F32","shape":[],"data_offsets":[0,4]},"e":{"dtype":"F32","shape":[0,5],"data_offsets":[4,4]}})",
+      4));
   REQUIRE(hdr.tensors.size() == 2);
 }
 
@@ -65,31 +68,42 @@ TEST_CASE("safetensors: bad layouts give one clear error each", "[safetensors][e
   CHECK_THAT(error_of(huge), Catch::Contains("exceeds the limit of 104857600"));
   CHECK_THAT(error_of(safetensors_image("{not json", 0)),
              Catch::StartsWith("t.safetensors: safetensors header is not valid JSON"));
-  CHECK(error_of(safetensors_image("[1,2]", 0)) == "t.safetensors: safetensors header is not a JSON object");
-  CHECK(error_of(safetensors_image(R"({"w":{"dtype":"F8","shape":[1],"data_offsets":[0,1]}})", 1)) ==
-        "t.safetensors: tensor \"w\": unsupported dtype \"F8\" (supported: F64 F32 F16 BF16 I64 I32 I16 "
-        "I8 U8 BOOL)");
+  CHECK(error_of(safetensors_image("[1,2]", 0)) ==
+        "t.safetensors: safetensors header is not a JSON object");
+  CHECK(
+      error_of(safetensors_image(R"({"w":{"dtype":"F8","shape":[1],"data_offsets":[0,1]}})", 1)) ==
+      "t.safetensors: tensor \"w\": unsupported dtype \"F8\" (supported: F64 F32 F16 BF16 I64 I32 "
+      "I16 "
+      "I8 U8 BOOL)");
   CHECK(error_of(safetensors_image(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-                                   R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12)) ==
+                                   R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+                                   12)) ==
         "t.safetensors: tensors \"a\" and \"b\" have overlapping data_offsets");
-  CHECK(error_of(safetensors_image(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8)) ==
-        "t.safetensors: tensor \"a\": data_offsets [0, 16] are out of range (data section is 8 bytes)");
-  CHECK(error_of(safetensors_image(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8)) ==
-        "t.safetensors: tensor \"a\": shape and byte length disagree (3 elements of F32 but 8 bytes)");
-  CHECK(error_of(safetensors_image(R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", 4)) ==
+  CHECK(error_of(
+            safetensors_image(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8)) ==
+        "t.safetensors: tensor \"a\": data_offsets [0, 16] are out of range (data section is 8 "
+        "bytes)");
+  CHECK(
+      error_of(safetensors_image(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8)) ==
+      "t.safetensors: tensor \"a\": shape and byte length disagree (3 elements of F32 but 8 "
+      "bytes)");
+  CHECK(error_of(
+            safetensors_image(R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", 4)) ==
         "t.safetensors: tensor \"a\": shape has a negative or non-integer size");
-  CHECK(error_of(safetensors_image(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}})", 4)) ==
-        "t.safetensors: tensor \"a\": data_offsets begin > end");
+  CHECK(error_of(safetensors_image(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}})",
+                                   4)) == "t.safetensors: tensor \"a\": data_offsets begin > end");
   CHECK(error_of(safetensors_image(R"({"a":{"dtype":"F32","shape":[1]}})", 4)) ==
         "t.safetensors: tensor \"a\": entry needs dtype, shape and data_offsets");
-  CHECK(error_of(safetensors_image(
-            R"({"a":{"dtype":"U8","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,1]}})", 1)) ==
-        "t.safetensors: tensor \"a\": shape is too large");
+  CHECK(
+      error_of(safetensors_image(
+          R"({"a":{"dtype":"U8","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,1]}})",
+          1)) == "t.safetensors: tensor \"a\": shape is too large");
   CHECK(error_of(safetensors_image(R"({"__metadata__":{"k":1}})", 0)) ==
         "t.safetensors: __metadata__ value for \"k\" is not a string");
 }
 
-TEST_CASE("safetensors: the writer round-trips, sorts by name and is deterministic", "[safetensors]") {
+TEST_CASE("safetensors: the writer round-trips, sorts by name and is deterministic",
+          "[safetensors]") {
   hfjit::test::TempFolder tmp;
   std::vector<float> a = {1, 2, 3, 4, 5, 6};
   std::vector<int64_t> b = {7, -8};
@@ -104,7 +118,8 @@ TEST_CASE("safetensors: the writer round-trips, sorts by name and is determinist
                     [&](const TensorBytes& t) { order.push_back(t.name); });
   write_safetensors(tmp / "y.safetensors", ts, {{"format", "pt"}});
   CHECK(order == std::vector<std::string>{"a.ids", "m.flags", "z.weight"});
-  CHECK(hfjit::test::read_bytes(tmp / "x.safetensors") == hfjit::test::read_bytes(tmp / "y.safetensors"));
+  CHECK(hfjit::test::read_bytes(tmp / "x.safetensors") ==
+        hfjit::test::read_bytes(tmp / "y.safetensors"));
 
   SafetensorsFile f = SafetensorsFile::open(tmp / "x.safetensors");
   CHECK(f.header().data_start % 8 == 0);
@@ -122,21 +137,24 @@ TEST_CASE("safetensors: the writer round-trips, sorts by name and is determinist
   }
 }
 
-TEST_CASE("safetensors: the writer refuses inconsistent tensors and leaves nothing", "[safetensors][errors]") {
+TEST_CASE("safetensors: the writer refuses inconsistent tensors and leaves nothing",
+          "[safetensors][errors]") {
   hfjit::test::TempFolder tmp;
   float x[2] = {0, 0};
   REQUIRE_THROWS_WITH(write_safetensors(tmp / "bad.safetensors", {{"w", DType::F32, {3}, x, 8}}),
                       "tensor \"w\": shape and byte length disagree");
-  REQUIRE_THROWS_WITH(
-      write_safetensors(tmp / "bad.safetensors", {{"w", DType::F32, {2}, x, 8}, {"w", DType::F32, {2}, x, 8}}),
-      "tensor \"w\" is listed twice");
+  REQUIRE_THROWS_WITH(write_safetensors(tmp / "bad.safetensors", {{"w", DType::F32, {2}, x, 8},
+                                                                  {"w", DType::F32, {2}, x, 8}}),
+                      "tensor \"w\" is listed twice");
   CHECK(std::filesystem::is_empty(tmp.path()));
-  REQUIRE_THROWS_WITH(write_safetensors(tmp / "missing/x.safetensors", {{"w", DType::F32, {2}, x, 8}}),
-                      Catch::EndsWith("x.safetensors: output folder does not exist"));
+  REQUIRE_THROWS_WITH(
+      write_safetensors(tmp / "missing/x.safetensors", {{"w", DType::F32, {2}, x, 8}}),
+      Catch::EndsWith("x.safetensors: output folder does not exist"));
 }
 
 TEST_CASE("safetensors: the fixtures written by Python's safetensors open", "[safetensors]") {
-  SafetensorsFile f = SafetensorsFile::open(hfjit::test::fixture("models/bert-mlm/model.safetensors"));
+  SafetensorsFile f =
+      SafetensorsFile::open(hfjit::test::fixture("models/bert-mlm/model.safetensors"));
   CHECK(f.header().tensors.size() > 10);
   CHECK(f.header().metadata.at("format") == "pt");
 }

@@ -24,18 +24,21 @@ namespace {
 using Mode = std::function<std::string(const std::string&, const std::string&)>;
 
 const nlohmann::json& manifest() {
-  static const nlohmann::json m = nlohmann::json::parse(read_text(fixture("tokenizers/manifest.json")));
+  static const nlohmann::json m =
+      nlohmann::json::parse(read_text(fixture("tokenizers/manifest.json")));
   return m;
 }
 
 std::shared_ptr<Tokenizer> load(const std::string& folder, const std::string& how) {
   if (how == "tokenizer.json") {
-    std::shared_ptr<Tokenizer> t = hfjit::load_tokenizer_from_files(tokenizer_files(folder), folder + "/");
+    std::shared_ptr<Tokenizer> t =
+        hfjit::load_tokenizer_from_files(tokenizer_files(folder), folder + "/");
     return t;
   }
   if (how.rfind("sentencepiece:", 0) == 0) {
     const std::string file = how.substr(14);
-    return hfjit::tokenizers::sentencepiece_tokenizer(read_text(fixture("tokenizers/" + folder + "/" + file)), file);
+    return hfjit::tokenizers::sentencepiece_tokenizer(
+        read_text(fixture("tokenizers/" + folder + "/" + file)), file);
   }
   // "legacy" and "spiece.model": the classic files only.
   return hfjit::load_tokenizer_from_files(tokenizer_files(folder, false), folder + "/");
@@ -43,11 +46,16 @@ std::shared_ptr<Tokenizer> load(const std::string& folder, const std::string& ho
 
 std::map<std::string, Mode> tokenizers_modes(std::shared_ptr<Tokenizer> tok) {
   return {
-      {"single_special", [tok](const std::string& t, const std::string&) { return canonical(tok->encode(t, true)); }},
-      {"single", [tok](const std::string& t, const std::string&) { return canonical(tok->encode(t, false)); }},
+      {"single_special",
+       [tok](const std::string& t, const std::string&) { return canonical(tok->encode(t, true)); }},
+      {"single", [tok](const std::string& t,
+                       const std::string&) { return canonical(tok->encode(t, false)); }},
       {"pair_special",
-       [tok](const std::string& t, const std::string& p) { return canonical(tok->encode_pair(t, p, true)); }},
-      {"pair", [tok](const std::string& t, const std::string& p) { return canonical(tok->encode_pair(t, p, false)); }},
+       [tok](const std::string& t, const std::string& p) {
+         return canonical(tok->encode_pair(t, p, true));
+       }},
+      {"pair", [tok](const std::string& t,
+                     const std::string& p) { return canonical(tok->encode_pair(t, p, false)); }},
       {"decode",
        [tok](const std::string& t, const std::string&) {
          const auto ids = tok->encode(t, true).ids;
@@ -61,15 +69,21 @@ std::map<std::string, Mode> slow_modes(std::shared_ptr<Tokenizer> tok) {
     std::string out;
     for (size_t i = 0; i < e.ids.size(); ++i) out += (i ? "," : "") + std::to_string(e.ids[i]);
     out += "|";
-    for (size_t i = 0; i < e.type_ids.size(); ++i) out += (i ? "," : "") + std::to_string(e.type_ids[i]);
+    for (size_t i = 0; i < e.type_ids.size(); ++i)
+      out += (i ? "," : "") + std::to_string(e.type_ids[i]);
     return out;
   };
   return {
-      {"single_special", [tok, fmt](const std::string& t, const std::string&) { return fmt(tok->encode(t, true)); }},
-      {"single", [tok, fmt](const std::string& t, const std::string&) { return fmt(tok->encode(t, false)); }},
+      {"single_special",
+       [tok, fmt](const std::string& t, const std::string&) { return fmt(tok->encode(t, true)); }},
+      {"single",
+       [tok, fmt](const std::string& t, const std::string&) { return fmt(tok->encode(t, false)); }},
       {"pair_special",
-       [tok, fmt](const std::string& t, const std::string& p) { return fmt(tok->encode_pair(t, p, true)); }},
-      {"pair", [tok, fmt](const std::string& t, const std::string& p) { return fmt(tok->encode_pair(t, p, false)); }},
+       [tok, fmt](const std::string& t, const std::string& p) {
+         return fmt(tok->encode_pair(t, p, true));
+       }},
+      {"pair", [tok, fmt](const std::string& t,
+                          const std::string& p) { return fmt(tok->encode_pair(t, p, false)); }},
   };
 }
 
@@ -77,10 +91,12 @@ std::map<std::string, Mode> sentencepiece_modes(std::shared_ptr<Tokenizer> tok) 
   return {{"sentencepiece", [tok](const std::string& t, const std::string&) {
              const Encoding e = tok->encode(t, false);
              std::string out;
-             for (size_t i = 0; i < e.ids.size(); ++i) out += (i ? "," : "") + std::to_string(e.ids[i]);
+             for (size_t i = 0; i < e.ids.size(); ++i)
+               out += (i ? "," : "") + std::to_string(e.ids[i]);
              out += "|";
              for (size_t i = 0; i < e.offsets.size(); ++i)
-               out += (i ? "," : "") + std::to_string(e.offsets[i].first) + ":" + std::to_string(e.offsets[i].second);
+               out += (i ? "," : "") + std::to_string(e.offsets[i].first) + ":" +
+                      std::to_string(e.offsets[i].second);
              return out + "|" + tok->decode(e.ids, false);
            }}};
 }
@@ -112,18 +128,30 @@ std::map<std::string, Mode> truncation_modes(const std::string& folder) {
     return p;
   };
   return {
-      {"single_16_stride4",
-       configured([&](Tokenizer& t) { t.set_truncation(trunc(16, 4, TruncationStrategy::LongestFirst, Direction::Right)); },
-                  false)},
+      {"single_16_stride4", configured(
+                                [&](Tokenizer& t) {
+                                  t.set_truncation(trunc(16, 4, TruncationStrategy::LongestFirst,
+                                                         Direction::Right));
+                                },
+                                false)},
       {"pair_only_second_32_stride8",
-       configured([&](Tokenizer& t) { t.set_truncation(trunc(32, 8, TruncationStrategy::OnlySecond, Direction::Right)); },
-                  true)},
+       configured(
+           [&](Tokenizer& t) {
+             t.set_truncation(trunc(32, 8, TruncationStrategy::OnlySecond, Direction::Right));
+           },
+           true)},
       {"pair_longest_first_24",
-       configured([&](Tokenizer& t) { t.set_truncation(trunc(24, 0, TruncationStrategy::LongestFirst, Direction::Right)); },
-                  true)},
+       configured(
+           [&](Tokenizer& t) {
+             t.set_truncation(trunc(24, 0, TruncationStrategy::LongestFirst, Direction::Right));
+           },
+           true)},
       {"pair_only_first_20_left_stride2",
-       configured([&](Tokenizer& t) { t.set_truncation(trunc(20, 2, TruncationStrategy::OnlyFirst, Direction::Left)); },
-                  true)},
+       configured(
+           [&](Tokenizer& t) {
+             t.set_truncation(trunc(20, 2, TruncationStrategy::OnlyFirst, Direction::Left));
+           },
+           true)},
       {"single_pad40_right", configured(
                                  [](Tokenizer& t) {
                                    PaddingParams p;
@@ -132,18 +160,18 @@ std::map<std::string, Mode> truncation_modes(const std::string& folder) {
                                    t.set_padding(p);
                                  },
                                  false)},
-      {"pair_trunc30_pad_multiple8_left", configured(
-                                              [&](Tokenizer& t) {
-                                                t.set_truncation(trunc(30, 0, TruncationStrategy::LongestFirst,
-                                                                       Direction::Right));
-                                                PaddingParams p;
-                                                p.pad_to_multiple_of = 8;
-                                                p.direction = Direction::Left;
-                                                p.pad_type_id = 1;
-                                                p.pad_token = "<pad>";
-                                                t.set_padding(p);
-                                              },
-                                              true)},
+      {"pair_trunc30_pad_multiple8_left",
+       configured(
+           [&](Tokenizer& t) {
+             t.set_truncation(trunc(30, 0, TruncationStrategy::LongestFirst, Direction::Right));
+             PaddingParams p;
+             p.pad_to_multiple_of = 8;
+             p.direction = Direction::Left;
+             p.pad_type_id = 1;
+             p.pad_token = "<pad>";
+             t.set_padding(p);
+           },
+           true)},
   };
 }
 
@@ -168,7 +196,8 @@ size_t run_set(const std::string& name, const std::string& how) {
     }
     modes = tokenizers_modes(tok);
   }
-  std::istringstream expected(read_text(fixture("tokenizers/" + spec["expected"].get<std::string>())));
+  std::istringstream expected(
+      read_text(fixture("tokenizers/" + spec["expected"].get<std::string>())));
   const auto& text = corpus();
   std::map<std::string, size_t> bad_by_mode;
   size_t bad_lines = 0, shown = 0;
@@ -198,8 +227,8 @@ size_t run_set(const std::string& name, const std::string& how) {
     }
     bad_lines += bad;
   }
-  std::cout << "parity " << name << " [" << how << "]: " << lines << " lines x " << mode_names.size()
-            << " modes, " << bad_lines << " lines differ";
+  std::cout << "parity " << name << " [" << how << "]: " << lines << " lines x "
+            << mode_names.size() << " modes, " << bad_lines << " lines differ";
   for (const auto& [m, n] : bad_by_mode) std::cout << ", " << m << ": " << n;
   std::cout << std::endl;
   return bad_lines;
@@ -215,10 +244,14 @@ void check_set(const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("corpus: at least 10,000 lines", "[tokenizer][parity]") { CHECK(corpus().size() >= 10000); }
+TEST_CASE("corpus: at least 10,000 lines", "[tokenizer][parity]") {
+  CHECK(corpus().size() >= 10000);
+}
 
-#define PARITY_TEST(set) \
-  TEST_CASE("parity: " set, "[tokenizer][parity]") { check_set(set); }
+#define PARITY_TEST(set)                             \
+  TEST_CASE("parity: " set, "[tokenizer][parity]") { \
+    check_set(set);                                  \
+  }
 
 PARITY_TEST("minilm")
 PARITY_TEST("minilm-configured")
@@ -241,13 +274,39 @@ PARITY_TEST("albert-mlm-raw")
 PARITY_TEST("t5-lm-raw")
 PARITY_TEST("albert-mlm-slow")
 PARITY_TEST("t5-lm-slow")
+PARITY_TEST("xlm-roberta-mlm")
+PARITY_TEST("camembert-mlm")
+PARITY_TEST("modernbert-mlm")
+PARITY_TEST("deberta-v2-mlm")
+PARITY_TEST("mpnet-mlm")
 
 TEST_CASE("parity: every fixture set has a test", "[tokenizer][parity]") {
-  const std::vector<std::string> covered = {"minilm", "minilm-configured", "bert-cased", "bert-mlm", "misc-wordpiece",
-                                            "bytelevel-bpe", "gpt2-lm", "roberta-mlm", "misc-bpe",
-                                            "bert-cased-truncation", "bytelevel-bpe-truncation", "albert-mlm", "t5-lm",
-                                            "spm-unigram", "spm-bpe", "spm-unigram-raw", "spm-bpe-raw",
-                                            "albert-mlm-raw", "t5-lm-raw", "albert-mlm-slow", "t5-lm-slow"};
+  const std::vector<std::string> covered = {"minilm",
+                                            "minilm-configured",
+                                            "bert-cased",
+                                            "bert-mlm",
+                                            "misc-wordpiece",
+                                            "bytelevel-bpe",
+                                            "gpt2-lm",
+                                            "roberta-mlm",
+                                            "misc-bpe",
+                                            "bert-cased-truncation",
+                                            "bytelevel-bpe-truncation",
+                                            "albert-mlm",
+                                            "t5-lm",
+                                            "spm-unigram",
+                                            "spm-bpe",
+                                            "spm-unigram-raw",
+                                            "spm-bpe-raw",
+                                            "albert-mlm-raw",
+                                            "t5-lm-raw",
+                                            "albert-mlm-slow",
+                                            "t5-lm-slow",
+                                            "xlm-roberta-mlm",
+                                            "camembert-mlm",
+                                            "modernbert-mlm",
+                                            "deberta-v2-mlm",
+                                            "mpnet-mlm"};
   for (auto it = manifest()["sets"].begin(); it != manifest()["sets"].end(); ++it) {
     INFO(it.key());
     CHECK(std::find(covered.begin(), covered.end(), it.key()) != covered.end());

@@ -87,7 +87,8 @@ const std::vector<std::string>& corpus() {
   static const std::vector<std::string> lines = [] {
     std::vector<std::string> out;
     std::istringstream in(read_text(fixture("tokenizers/corpus.jsonl")));
-    for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line).get<std::string>());
+    for (std::string line; std::getline(in, line);)
+      out.push_back(nlohmann::json::parse(line).get<std::string>());
     return out;
   }();
   return lines;

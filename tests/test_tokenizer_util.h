@@ -13,7 +13,8 @@ namespace hfjit::test {
 std::string read_text(const std::string& path);
 // Every tokenizer file of a fixture folder (tests/fixtures/tokenizers/<folder>).
 TokenizerFiles tokenizer_files(const std::string& folder, bool with_tokenizer_json = true);
-// ids|type_ids|offsets|special_tokens_mask|attention_mask|word_ids, then #window per overflowing encoding.
+// ids|type_ids|offsets|special_tokens_mask|attention_mask|word_ids, then #window per overflowing
+// encoding.
 std::string canonical(const Encoding& e);
 // CRC-32 (zlib) of the text as 6 base-64 digits.
 std::string crc_digits(const std::string& text);

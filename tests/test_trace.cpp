@@ -3,10 +3,10 @@
 
 #include <catch2/catch.hpp>
 #include <cstring>
-#include <limits>
-#include <set>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "hfjit/checkpoint.h"
 #include "hfjit/error.h"
@@ -67,12 +67,17 @@ void check_against_reference(const std::string& pt, const std::string& ref_model
 
 }  // namespace
 
-TEST_CASE("trace: every fixture's .pt, loaded by plain libtorch, gives transformers' outputs", "[trace]") {
+TEST_CASE("trace: every fixture's .pt, loaded by plain libtorch, gives transformers' outputs",
+          "[trace]") {
   TempFolder tmp;
-  const char* models[] = {"bert-base", "bert-mlm", "bert-mlm-bin", "bert-mlm-sharded", "bert-seqcls", "bert-tokcls",
-                          "bert-qa", "roberta-mlm", "roberta-seqcls", "distilbert-mlm", "distilbert-seqcls",
-                          "distilbert-sinusoidal", "albert-mlm", "albert-seqcls", "electra-generator",
-                          "electra-discriminator", "gpt2-lm", "gpt2-options", "gpt2-seqcls"};
+  const char* models[] = {
+      "bert-base",      "bert-mlm",       "bert-mlm-bin",      "bert-mlm-sharded",
+      "bert-seqcls",    "bert-tokcls",    "bert-qa",           "roberta-mlm",
+      "roberta-seqcls", "distilbert-mlm", "distilbert-seqcls", "distilbert-sinusoidal",
+      "albert-mlm",     "albert-seqcls",  "electra-generator", "electra-discriminator",
+      "gpt2-lm",        "gpt2-options",   "gpt2-seqcls",       "xlm-roberta-qa",
+      "camembert-mlm",  "deberta-v2-mlm", "deberta-v2-seqcls", "mpnet-mlm",
+      "mpnet-qa"};
   for (const std::string m : models) {
     INFO(m);
     const std::string pt = tmp / (m + ".pt");
@@ -125,7 +130,8 @@ TEST_CASE("trace: the artifact describes itself", "[trace]") {
   CHECK(schema.arguments()[3].name() == "token_type_ids");
   // forward_8 runs at length 8 with the same weights.
   auto ids = at::randint(5, 400, {1, 8}, at::kLong);
-  auto out8 = m.get_method("forward_8")({ids, at::ones({1, 8}, at::kLong), at::zeros({1, 8}, at::kLong)});
+  auto out8 =
+      m.get_method("forward_8")({ids, at::ones({1, 8}, at::kLong), at::zeros({1, 8}, at::kLong)});
   CHECK(out8.toTupleRef().elements()[0].toTensor().sizes() == at::IntArrayRef{1, 8, 480});
   // A traced shape is fixed: another length fails inside the graph.
   CHECK_THROWS(m.forward({ids, at::ones({1, 8}, at::kLong), at::zeros({1, 8}, at::kLong)}));
@@ -144,7 +150,8 @@ TEST_CASE("trace: --keep-tied stores one copy of tied weights", "[trace]") {
   CHECK(a.file_bytes >= b.file_bytes + 560 * 32 * 4);
   torch::jit::Module m = torch::jit::load(tmp / "cloned.pt");
   at::Tensor head = m.attr("lm_head").toModule().attr("weight").toTensor();
-  at::Tensor wte = m.attr("transformer").toModule().attr("wte").toModule().attr("weight").toTensor();
+  at::Tensor wte =
+      m.attr("transformer").toModule().attr("wte").toModule().attr("weight").toTensor();
   CHECK(at::equal(head, wte));
   CHECK(head.data_ptr() != wte.data_ptr());
 }
@@ -162,8 +169,9 @@ TEST_CASE("trace: bad requests fail before any work and write nothing", "[trace]
   };
   TraceOptions o;
   o.max_length = 65;
-  CHECK(error_of(bert, o) == "--max-length 65 exceeds the model's 64 positions (max_position_embeddings in " +
-                                 bert + "/config.json)");
+  CHECK(error_of(bert, o) ==
+        "--max-length 65 exceeds the model's 64 positions (max_position_embeddings in " + bert +
+            "/config.json)");
   o.max_length = 0;
   CHECK(error_of(bert, o) == "--max-length must be positive (got 0)");
   o = {};
@@ -178,11 +186,14 @@ TEST_CASE("trace: bad requests fail before any work and write nothing", "[trace]
   // RoBERTa's positions start after its padding index: 64 embeddings hold 62 tokens.
   o = {};
   o.max_length = 63;
-  CHECK_THAT(error_of(fixture("models/roberta-mlm"), o), Catch::Contains("exceeds the model's 62 positions"));
+  CHECK_THAT(error_of(fixture("models/roberta-mlm"), o),
+             Catch::Contains("exceeds the model's 62 positions"));
   CHECK_FALSE(fs::exists(tmp / "out.pt"));
-  CHECK_THROWS_WITH(trace_model(bert, tmp / "missing/out.pt", {}), Catch::Contains("does not exist"));
+  CHECK_THROWS_WITH(trace_model(bert, tmp / "missing/out.pt", {}),
+                    Catch::Contains("does not exist"));
   fs::create_directories(tmp.path() / "dir.pt");
-  CHECK_THROWS_WITH(trace_model(bert, tmp / "dir.pt", {}), Catch::EndsWith("is a folder; give a file name such as model.pt"));
+  CHECK_THROWS_WITH(trace_model(bert, tmp / "dir.pt", {}),
+                    Catch::EndsWith("is a folder; give a file name such as model.pt"));
 }
 
 TEST_CASE("trace: a folder without tokenizer files traces, with a warning", "[trace]") {
@@ -194,22 +205,27 @@ TEST_CASE("trace: a folder without tokenizer files traces, with a warning", "[tr
   o.max_length = 8;
   TraceReport r = trace_model(tmp / "m", tmp / "m.pt", o);
   REQUIRE(r.warnings.size() == 1);
-  CHECK_THAT(r.warnings[0], Catch::EndsWith("has no tokenizer files; `hfjit run` will need --tokenizer DIR"));
+  CHECK_THAT(r.warnings[0],
+             Catch::EndsWith("has no tokenizer files; `hfjit run` will need --tokenizer DIR"));
   auto meta = meta_of(tmp / "m.pt");
   CHECK(meta["files"].empty());
   CHECK(meta["labels"].size() == 3);
 }
 
-TEST_CASE("cli: trace shows each stage, --json sums it up, run --describe reads it back", "[trace][cli]") {
+TEST_CASE("cli: trace shows each stage, --json sums it up, run --describe reads it back",
+          "[trace][cli]") {
   TempFolder tmp;
-  auto r = hfjit::test::run_cli({"trace", fixture("models/bert-mlm"), "-o", tmp / "m.pt", "--max-length", "16"});
+  auto r = hfjit::test::run_cli(
+      {"trace", fixture("models/bert-mlm"), "-o", tmp / "m.pt", "--max-length", "16"});
   REQUIRE(r.code == 0);
-  for (const char* s : {"resolve", "load", "build", "trace", "verify", "save"}) CHECK_THAT(r.err, Catch::Contains(s));
-  CHECK_THAT(r.out, Catch::StartsWith("traced BertForMaskedLM (bert, fill-mask) at batch 1 x length 16 -> "));
+  for (const char* s : {"resolve", "load", "build", "trace", "verify", "save"})
+    CHECK_THAT(r.err, Catch::Contains(s));
+  CHECK_THAT(r.out, Catch::StartsWith(
+                        "traced BertForMaskedLM (bert, fill-mask) at batch 1 x length 16 -> "));
   CHECK_THAT(r.out, Catch::EndsWith(", verified\n"));
 
-  auto j = hfjit::test::run_cli({"-q", "trace", fixture("models/gpt2-seqcls"), "-o", tmp / "g.pt", "--max-length",
-                                 "8", "--batch-size", "3", "--json"});
+  auto j = hfjit::test::run_cli({"-q", "trace", fixture("models/gpt2-seqcls"), "-o", tmp / "g.pt",
+                                 "--max-length", "8", "--batch-size", "3", "--json"});
   REQUIRE(j.code == 0);
   CHECK(j.err.empty());
   auto doc = nlohmann::json::parse(j.out);
@@ -245,24 +261,32 @@ TEST_CASE("cli: trace and describe errors exit 1 with one line", "[trace][cli][e
   };
   expect({"trace", bert, "-o", tmp / "out.pt", "--max-length", "100"},
          "--max-length 100 exceeds the model's 64 positions .*");
-  expect({"trace", bert, "-o", tmp / "out.pt", "--batch-size", "0"}, "--batch-size must be positive \\(got 0\\)");
-  expect({"trace", bert, "-o", tmp / "out.pt", "--max-length", "-3"}, "--max-length must be positive \\(got -3\\)");
-  expect({"trace", bert, "-o", tmp / "out.pt", "--task", "question-answering-x"}, ".*question-answering-x.*");
+  expect({"trace", bert, "-o", tmp / "out.pt", "--batch-size", "0"},
+         "--batch-size must be positive \\(got 0\\)");
+  expect({"trace", bert, "-o", tmp / "out.pt", "--max-length", "-3"},
+         "--max-length must be positive \\(got -3\\)");
+  expect({"trace", bert, "-o", tmp / "out.pt", "--task", "question-answering-x"},
+         ".*question-answering-x.*");
   expect({"trace", bert, "-o", tmp / "no/out.pt"}, ".*output folder .* does not exist");
   expect({"trace", bert, "-o", "/sys/hfjit-test.pt"}, ".*/sys/hfjit-test.pt: .*");
-  expect({"run", fixture("bad/not_a_zip.bin"), "--describe"}, ".*not_a_zip.bin: not a TorchScript file \\(not a zip archive\\)");
+  expect({"run", fixture("bad/not_a_zip.bin"), "--describe"},
+         ".*not_a_zip.bin: not a TorchScript file \\(not a zip archive\\)");
   expect({"run", fixture("models/bert-mlm-bin/pytorch_model.bin"), "--describe"},
-         ".*pytorch_model.bin: not a TorchScript file \\(a zip without TorchScript code; torch.save checkpoints are "
+         ".*pytorch_model.bin: not a TorchScript file \\(a zip without TorchScript code; "
+         "torch.save checkpoints are "
          "not TorchScript\\)");
   hfjit::test::write_bytes(tmp / "exists.pt", "x");
-  expect({"trace", bert, "-o", tmp / "exists.pt"}, ".*exists.pt: already exists \\(use --force to replace it\\)");
+  expect({"trace", bert, "-o", tmp / "exists.pt"},
+         ".*exists.pt: already exists \\(use --force to replace it\\)");
   CHECK(hfjit::test::read_bytes(tmp / "exists.pt").size() == 1);
 }
 
 TEST_CASE("trace --dynamic: one trace follows the input's batch and length", "[trace][dynamic]") {
   TempFolder tmp;
-  for (const std::string m : {"bert-mlm", "roberta-seqcls", "distilbert-mlm", "distilbert-sinusoidal", "albert-mlm",
-                              "electra-discriminator", "gpt2-lm", "gpt2-seqcls"}) {
+  for (const std::string m :
+       {"bert-mlm", "roberta-seqcls", "distilbert-mlm", "distilbert-sinusoidal", "albert-mlm",
+        "electra-discriminator", "gpt2-lm", "gpt2-seqcls", "xlm-roberta-tokcls", "deberta-v2-mlm",
+        "deberta-v2-mlm-legacy", "deberta-v2-qa", "mpnet-mlm"}) {
     INFO(m);
     TraceOptions o;
     o.max_length = 16;
@@ -275,16 +299,28 @@ TEST_CASE("trace --dynamic: one trace follows the input's batch and length", "[t
     // At the reference shape [2, 12], which it was never traced at: transformers' outputs.
     check_against_reference(pt, m, r.input_names);
   }
+  {
+    // MPNet's relative position buckets saturate from a distance of 91: traced at 148, verified at
+    // 148, 74 and 7, then transformers' outputs at mpnet-base's reference shape [2, 140].
+    TraceOptions o;
+    o.max_length = 148;
+    o.dynamic = true;
+    TraceReport r = trace_model(fixture("models/mpnet-base"), tmp / "mpnet-base.pt", o);
+    CHECK(r.verified);
+    check_against_reference(tmp / "mpnet-base.pt", "mpnet-base", r.input_names);
+  }
   TraceOptions o;
   o.dynamic = true;
   CHECK_THROWS_WITH(trace_model(fixture("models/gpt2-options"), tmp / "g.pt", o),
                     Catch::Contains("--dynamic does not support GPT-2's reorder_and_upcast_attn"));
   o.lengths = {8};
-  CHECK_THROWS_WITH(trace_model(fixture("models/bert-mlm"), tmp / "b.pt", o), Catch::Contains("--lengths is for static"));
+  CHECK_THROWS_WITH(trace_model(fixture("models/bert-mlm"), tmp / "b.pt", o),
+                    Catch::Contains("--lengths is for static"));
   CHECK_FALSE(fs::exists(tmp / "g.pt"));
 }
 
-TEST_CASE("trace --optimize: frozen and optimized, verified, still transformers' outputs", "[trace][optimize]") {
+TEST_CASE("trace --optimize: frozen and optimized, verified, still transformers' outputs",
+          "[trace][optimize]") {
   TempFolder tmp;
   TraceOptions o = at_reference_shape();
   o.optimize = true;
@@ -317,18 +353,22 @@ TEST_CASE("trace: a verification failure exits 3 and writes nothing", "[trace][c
   const float nan = std::numeric_limits<float>::quiet_NaN();
   std::memcpy(bytes.data() + h.data_start + e->begin, &nan, sizeof nan);
   hfjit::test::write_bytes(weights, std::string(bytes.begin(), bytes.end()));
-  const auto r = hfjit::test::run_cli({"trace", tmp / "model", "-o", tmp / "m.pt", "--max-length", "16"});
+  const auto r =
+      hfjit::test::run_cli({"trace", tmp / "model", "-o", tmp / "m.pt", "--max-length", "16"});
   INFO(r.err);
   CHECK(r.code == 3);
-  CHECK(r.err.find("verification failed: output \"logits\" of forward is not finite") != std::string::npos);
+  CHECK(r.err.find("verification failed: output \"logits\" of forward is not finite") !=
+        std::string::npos);
   CHECK(r.err.find("nothing written") != std::string::npos);
   CHECK_FALSE(fs::exists(tmp / "m.pt"));
   std::set<std::string> left;
-  for (const auto& entry : fs::directory_iterator(tmp.path())) left.insert(entry.path().filename().string());
+  for (const auto& entry : fs::directory_iterator(tmp.path()))
+    left.insert(entry.path().filename().string());
   CHECK(left == std::set<std::string>{"model"});
 }
 
-TEST_CASE("trace: the same model and options give the same bytes, whatever the file is called", "[trace]") {
+TEST_CASE("trace: the same model and options give the same bytes, whatever the file is called",
+          "[trace]") {
   TempFolder tmp;
   TraceOptions o;
   o.max_length = 16;
@@ -337,11 +377,14 @@ TEST_CASE("trace: the same model and options give the same bytes, whatever the f
   CHECK(hfjit::test::read_bytes(tmp / "a.pt") == hfjit::test::read_bytes(tmp / "other-name.pt"));
 }
 
-TEST_CASE("trace levers: --quantize int8 and --dtype bfloat16 give PyTorch's own int8 and bf16 outputs", "[trace][levers]") {
+TEST_CASE(
+    "trace levers: --quantize int8 and --dtype bfloat16 give PyTorch's own int8 and bf16 outputs",
+    "[trace][levers]") {
   // References: scripts/fixtures/make_lever_fixtures.py (quantize_dynamic with
   // per_channel_dynamic_qconfig; model.to(torch.bfloat16)) on the same weights.
   TempFolder tmp;
-  for (const std::string m : {"bert-mlm", "distilbert-seqcls", "roberta-mlm", "gpt2-lm", "bert-qa"}) {
+  for (const std::string m :
+       {"bert-mlm", "distilbert-seqcls", "roberta-mlm", "gpt2-lm", "bert-qa"}) {
     Checkpoint lever = Checkpoint::load_file(fixture("levers/" + m + ".safetensors"));
     Checkpoint ref = Checkpoint::load_file(fixture("models/" + m + "/reference.safetensors"));
     for (const std::string variant : {"int8", "bf16"}) {
@@ -394,22 +437,24 @@ TEST_CASE("trace levers: --quantize int8 and --dtype bfloat16 give PyTorch's own
   }
 }
 
-TEST_CASE("cli: trace --quantize int8 reports its accuracy against float32", "[trace][levers][cli]") {
+TEST_CASE("cli: trace --quantize int8 reports its accuracy against float32",
+          "[trace][levers][cli]") {
   TempFolder tmp;
-  auto r = hfjit::test::run_cli({"trace", fixture("models/bert-mlm"), "-o", tmp / "q.pt", "--max-length", "16",
-                                 "--quantize", "int8"});
+  auto r = hfjit::test::run_cli({"trace", fixture("models/bert-mlm"), "-o", tmp / "q.pt",
+                                 "--max-length", "16", "--quantize", "int8"});
   REQUIRE(r.code == 0);
   CHECK_THAT(r.err, Catch::Contains("convert") && Catch::Contains("linear layers to int8"));
-  CHECK_THAT(r.out, Catch::Contains("logits vs float32: cosine 0.99") && Catch::Contains("top-1 agreement"));
-  auto j = hfjit::test::run_cli({"-q", "trace", fixture("models/bert-mlm"), "-o", tmp / "b.pt", "--max-length", "16",
-                                 "--dtype", "bfloat16", "--json"});
+  CHECK_THAT(r.out, Catch::Contains("logits vs float32: cosine 0.99") &&
+                        Catch::Contains("top-1 agreement"));
+  auto j = hfjit::test::run_cli({"-q", "trace", fixture("models/bert-mlm"), "-o", tmp / "b.pt",
+                                 "--max-length", "16", "--dtype", "bfloat16", "--json"});
   REQUIRE(j.code == 0);
   auto summary = nlohmann::json::parse(j.out);
   CHECK(summary["dtype"] == "bfloat16");
   CHECK(summary["against_float32"]["logits"]["cosine"].get<double>() >= 0.99);
   // A threshold no lossy trace can meet: exit 3, nothing written.
-  auto f = hfjit::test::run_cli({"trace", fixture("models/bert-mlm"), "-o", tmp / "f.pt", "--max-length", "16",
-                                 "--quantize", "int8", "--min-cosine", "1"});
+  auto f = hfjit::test::run_cli({"trace", fixture("models/bert-mlm"), "-o", tmp / "f.pt",
+                                 "--max-length", "16", "--quantize", "int8", "--min-cosine", "1"});
   CHECK(f.code == 3);
   CHECK_THAT(f.err, Catch::Contains("cosine") && Catch::Contains("--min-cosine"));
   CHECK(!fs::exists(tmp / "f.pt"));

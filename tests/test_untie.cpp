@@ -19,7 +19,9 @@ using hfjit::test::TempFolder;
 
 namespace {
 
-nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(read_text_file(path)); }
+nlohmann::json read_json(const std::string& path) {
+  return nlohmann::json::parse(read_text_file(path));
+}
 
 std::set<std::string> names(const UntieReport& r) {
   std::set<std::string> s;
@@ -35,14 +37,16 @@ TEST_CASE("untie: a BERT MLM folder", "[untie]") {
   const std::string before = hfjit::test::tree_fingerprint(in);
   UntieReport r = untie(in, tmp / "out", {});
   CHECK(r.written);
-  CHECK(names(r) == std::set<std::string>{"cls.predictions.decoder.weight", "cls.predictions.decoder.bias"});
+  CHECK(names(r) ==
+        std::set<std::string>{"cls.predictions.decoder.weight", "cls.predictions.decoder.bias"});
   CHECK(hfjit::test::tree_fingerprint(in) == before);
 
   Checkpoint orig = Checkpoint::load(in);
   Checkpoint out = Checkpoint::load(tmp / "out");
   CHECK(out.files().files == std::vector<std::string>{tmp / "out/model.safetensors"});
   for (const auto& [name, t] : orig.tensors()) CHECK(at::equal(out.at(name), t));
-  CHECK(at::equal(out.at("cls.predictions.decoder.weight"), orig.at("bert.embeddings.word_embeddings.weight")));
+  CHECK(at::equal(out.at("cls.predictions.decoder.weight"),
+                  orig.at("bert.embeddings.word_embeddings.weight")));
   CHECK(at::equal(out.at("cls.predictions.decoder.bias"), orig.at("cls.predictions.bias")));
   CHECK(out.at("cls.predictions.decoder.weight").data_ptr() !=
         out.at("bert.embeddings.word_embeddings.weight").data_ptr());
@@ -77,15 +81,19 @@ TEST_CASE("untie: every weight layout gives the same result", "[untie]") {
 
 TEST_CASE("untie: each family's ties", "[untie]") {
   TempFolder tmp;
-  auto untied = [&](const std::string& m) { return names(untie(fixture("models/" + m), tmp / m, {})); };
+  auto untied = [&](const std::string& m) {
+    return names(untie(fixture("models/" + m), tmp / m, {}));
+  };
   CHECK(untied("gpt2-lm") == std::set<std::string>{"lm_head.weight"});
   CHECK(untied("gpt2-lm-bin") == std::set<std::string>{"lm_head.weight"});
-  CHECK(untied("roberta-mlm") == std::set<std::string>{"lm_head.decoder.weight", "lm_head.decoder.bias"});
-  CHECK(untied("albert-mlm") == std::set<std::string>{"predictions.decoder.weight", "predictions.decoder.bias"});
+  CHECK(untied("roberta-mlm") ==
+        std::set<std::string>{"lm_head.decoder.weight", "lm_head.decoder.bias"});
+  CHECK(untied("albert-mlm") ==
+        std::set<std::string>{"predictions.decoder.weight", "predictions.decoder.bias"});
   CHECK(untied("distilbert-mlm") == std::set<std::string>{"vocab_projector.weight"});
   CHECK(untied("electra-generator") == std::set<std::string>{"generator_lm_head.weight"});
-  CHECK(untied("t5-lm") ==
-        std::set<std::string>{"encoder.embed_tokens.weight", "decoder.embed_tokens.weight", "lm_head.weight"});
+  CHECK(untied("t5-lm") == std::set<std::string>{"encoder.embed_tokens.weight",
+                                                 "decoder.embed_tokens.weight", "lm_head.weight"});
   CHECK(untied("bert-base").empty());
   CHECK(untied("bert-seqcls").empty());
 }
@@ -116,11 +124,13 @@ TEST_CASE("untie: refuses outputs that would clobber", "[untie][errors]") {
   TempFolder tmp;
   const std::string in = fixture("models/bert-mlm");
   CHECK_THROWS_WITH(untie(in, in, {}), in + ": output is the input; choose another path");
-  CHECK_THROWS_WITH(untie(in, in + "/sub", {}), in + "/sub: output is inside the input folder " + in);
-  CHECK_THROWS_WITH(untie(in, tmp / "no/such/out", {}),
-                    tmp / "no/such/out" + ": output folder " + (tmp / "no/such") + " does not exist");
+  CHECK_THROWS_WITH(untie(in, in + "/sub", {}),
+                    in + "/sub: output is inside the input folder " + in);
+  CHECK_THROWS_WITH(untie(in, tmp / "no/such/out", {}), tmp / "no/such/out" + ": output folder " +
+                                                            (tmp / "no/such") + " does not exist");
   fs::create_directories(tmp.path() / "exists");
-  CHECK_THROWS_WITH(untie(in, tmp / "exists", {}), tmp / "exists" + ": already exists (use --force to replace it)");
+  CHECK_THROWS_WITH(untie(in, tmp / "exists", {}),
+                    tmp / "exists" + ": already exists (use --force to replace it)");
   UntieOptions force;
   force.force = true;
   CHECK(untie(in, tmp / "exists", force).written);
@@ -159,8 +169,9 @@ TEST_CASE("untie: a TorchScript file with shared parameters", "[untie]") {
   CHECK(untie(tmp / "untied.pt", tmp / "again.pt", {}).untied.empty());
   CHECK_THROWS_WITH(untie(fixture("bad/not_a_zip.bin"), tmp / "x.pt", {}),
                     fixture("bad/not_a_zip.bin") + ": not a TorchScript file (not a zip archive)");
-  CHECK_THROWS_WITH(untie(fixture("models/bert-mlm-bin/pytorch_model.bin"), tmp / "x.pt", {}),
-                    Catch::EndsWith("not a TorchScript file (a zip without TorchScript code; torch.save "
-                                    "checkpoints are not TorchScript)"));
+  CHECK_THROWS_WITH(
+      untie(fixture("models/bert-mlm-bin/pytorch_model.bin"), tmp / "x.pt", {}),
+      Catch::EndsWith("not a TorchScript file (a zip without TorchScript code; torch.save "
+                      "checkpoints are not TorchScript)"));
   CHECK_FALSE(fs::exists(tmp / "x.pt"));
 }

@@ -27,7 +27,9 @@ TempFolder::~TempFolder() {
   fs::remove_all(path_, ec);
 }
 
-std::string fixture(const std::string& relative) { return std::string(HFJIT_FIXTURES) + "/" + relative; }
+std::string fixture(const std::string& relative) {
+  return std::string(HFJIT_FIXTURES) + "/" + relative;
+}
 
 std::vector<uint8_t> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

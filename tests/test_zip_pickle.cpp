@@ -16,25 +16,50 @@ void put(std::string& s, uint64_t v, int n) {
 }
 
 // A stored (uncompressed) zip of (name, data) entries, as torch.save writes.
-std::string make_zip(const std::vector<std::pair<std::string, std::string>>& entries, int method = 0) {
+std::string make_zip(const std::vector<std::pair<std::string, std::string>>& entries,
+                     int method = 0) {
   std::string out, cd;
   for (const auto& [name, data] : entries) {
     uint64_t local = out.size();
     put(out, 0x04034b50, 4);
-    put(out, 20, 2); put(out, 0, 2); put(out, method, 2); put(out, 0, 4); put(out, 0, 4);
-    put(out, data.size(), 4); put(out, data.size(), 4); put(out, name.size(), 2); put(out, 0, 2);
+    put(out, 20, 2);
+    put(out, 0, 2);
+    put(out, method, 2);
+    put(out, 0, 4);
+    put(out, 0, 4);
+    put(out, data.size(), 4);
+    put(out, data.size(), 4);
+    put(out, name.size(), 2);
+    put(out, 0, 2);
     out += name + data;
     put(cd, 0x02014b50, 4);
-    put(cd, 20, 2); put(cd, 20, 2); put(cd, 0, 2); put(cd, method, 2); put(cd, 0, 4); put(cd, 0, 4);
-    put(cd, data.size(), 4); put(cd, data.size(), 4); put(cd, name.size(), 2); put(cd, 0, 2);
-    put(cd, 0, 2); put(cd, 0, 2); put(cd, 0, 2); put(cd, 0, 4); put(cd, local, 4);
+    put(cd, 20, 2);
+    put(cd, 20, 2);
+    put(cd, 0, 2);
+    put(cd, method, 2);
+    put(cd, 0, 4);
+    put(cd, 0, 4);
+    put(cd, data.size(), 4);
+    put(cd, data.size(), 4);
+    put(cd, name.size(), 2);
+    put(cd, 0, 2);
+    put(cd, 0, 2);
+    put(cd, 0, 2);
+    put(cd, 0, 2);
+    put(cd, 0, 4);
+    put(cd, local, 4);
     cd += name;
   }
   uint64_t cd_offset = out.size();
   out += cd;
   put(out, 0x06054b50, 4);
-  put(out, 0, 2); put(out, 0, 2); put(out, entries.size(), 2); put(out, entries.size(), 2);
-  put(out, cd.size(), 4); put(out, cd_offset, 4); put(out, 0, 2);
+  put(out, 0, 2);
+  put(out, 0, 2);
+  put(out, entries.size(), 2);
+  put(out, entries.size(), 2);
+  put(out, cd.size(), 4);
+  put(out, cd_offset, 4);
+  put(out, 0, 2);
   return out;
 }
 
@@ -52,7 +77,8 @@ std::string str(const std::string& s) {  // BINUNICODE
   return o + s;
 }
 
-// {"w": _rebuild_tensor_v2(storage('0', FloatStorage, numel), offset, size, stride, False, OrderedDict())}
+// {"w": _rebuild_tensor_v2(storage('0', FloatStorage, numel), offset, size, stride, False,
+// OrderedDict())}
 std::string state_dict_pickle(int numel, int offset, int rows, int cols, int stride0) {
   std::string p = "\x80\x02}(";
   p += str("w");
@@ -60,9 +86,11 @@ std::string state_dict_pickle(int numel, int offset, int rows, int cols, int str
   p += "(" + str("storage") + "ctorch\nFloatStorage\n" + str("0") + str("cpu") + "K" +
        std::string(1, static_cast<char>(numel)) + "tQ";
   p += "K" + std::string(1, static_cast<char>(offset));
-  p += "K" + std::string(1, static_cast<char>(rows)) + "K" + std::string(1, static_cast<char>(cols)) + "\x86";
+  p += "K" + std::string(1, static_cast<char>(rows)) + "K" +
+       std::string(1, static_cast<char>(cols)) + "\x86";
   p += "K" + std::string(1, static_cast<char>(stride0)) + "K\x01\x86";
-  p += "\x89" "ccollections\nOrderedDict\n)R";
+  p += "\x89"
+       "ccollections\nOrderedDict\n)R";
   p += "tR";
   p += "u.";
   return p;
@@ -91,11 +119,13 @@ TEST_CASE("zip: reads stored entries", "[zip]") {
 
 TEST_CASE("zip: bad archives give clear errors", "[zip][errors]") {
   CHECK_THROWS_WITH(zip_dir("short"), "x.bin: not a zip archive (too short)");
-  CHECK_THROWS_WITH(zip_dir(std::string(100, 'a')), "x.bin: not a zip archive (no end of central directory)");
+  CHECK_THROWS_WITH(zip_dir(std::string(100, 'a')),
+                    "x.bin: not a zip archive (no end of central directory)");
   CHECK(zip_dir(make_zip({{"a", "b"}}, 8))[0].compressed);
-  CHECK_THROWS_WITH(zip_dir(make_zip({{"a", "b"}}, 12)),
-                    "x.bin: zip entry \"a\" uses compression method 12 (only stored and deflated entries "
-                    "exist in PyTorch archives)");
+  CHECK_THROWS_WITH(
+      zip_dir(make_zip({{"a", "b"}}, 12)),
+      "x.bin: zip entry \"a\" uses compression method 12 (only stored and deflated entries "
+      "exist in PyTorch archives)");
   std::string z = make_zip({{"archive/data.pkl", "abcdef"}});
   std::string cut = z;
   cut.erase(30 + 16, 4);  // drop data bytes: the directory now points past its entry
@@ -144,11 +174,14 @@ TEST_CASE("pickle: a global outside the allow-list is refused, never run", "[pic
   for (const auto& e : entries)
     if (e.name == "archive/data.pkl") pkl = &e;
   REQUIRE(pkl != nullptr);
-  CHECK_THROWS_WITH(unpickle_state_dict(file->data() + pkl->offset, pkl->size, "os_system.bin"),
-                    Catch::StartsWith("os_system.bin: pickle: global os.system is not allowed in a state dict"));
+  CHECK_THROWS_WITH(
+      unpickle_state_dict(file->data() + pkl->offset, pkl->size, "os_system.bin"),
+      Catch::StartsWith("os_system.bin: pickle: global os.system is not allowed in a state dict"));
   CHECK_FALSE(std::filesystem::exists("/tmp/hfjit_pwned"));
-  CHECK(pickle_error("\x80\x02" "cbuiltins\neval\n.") ==
-        "x.bin: pickle: global builtins.eval is not allowed in a state dict (refusing to load it) (at byte 2)");
+  CHECK(pickle_error("\x80\x02"
+                     "cbuiltins\neval\n.") ==
+        "x.bin: pickle: global builtins.eval is not allowed in a state dict (refusing to load it) "
+        "(at byte 2)");
 }
 
 TEST_CASE("pickle: malformed streams give clear errors", "[pickle][errors]") {
@@ -157,10 +190,12 @@ TEST_CASE("pickle: malformed streams give clear errors", "[pickle][errors]") {
   CHECK(pickle_error("\x80\x02\xff") == "x.bin: pickle: unsupported opcode 0xff (at byte 2)");
   CHECK(pickle_error("\x80\x02h\x05") == "x.bin: pickle: memo key 5 is not defined (at byte 2)");
   CHECK(pickle_error("\x80\x02.") == "x.bin: pickle: stack underflow (at byte 2)");
-  CHECK(pickle_error("\x80\x02]." ) == "x.bin: pickle: the pickle is not a state dict (top level is not a dict) (at byte 3)");
+  CHECK(pickle_error("\x80\x02].") ==
+        "x.bin: pickle: the pickle is not a state dict (top level is not a dict) (at byte 3)");
   CHECK(pickle_error("\x80\x02}" + str("k") + "K\x01s.") ==
         "x.bin: pickle: state dict entry \"k\" is not a tensor (at byte 12)");
-  CHECK(pickle_error("\x80\x02X\xff\xff\xff\x7f") == "x.bin: pickle: string of 2147483647 bytes is too long (at byte 2)");
+  CHECK(pickle_error("\x80\x02X\xff\xff\xff\x7f") ==
+        "x.bin: pickle: string of 2147483647 bytes is too long (at byte 2)");
   // A view reaching past its storage: 2x3 with stride 4 from offset 2 ends at element 8.
   CHECK(pickle_error(state_dict_pickle(9, 2, 2, 3, 4)) == "no error");
   CHECK_THAT(pickle_error(state_dict_pickle(8, 2, 2, 3, 4)),
@@ -175,7 +210,8 @@ TEST_CASE("pickle: malformed streams give clear errors", "[pickle][errors]") {
   tight.max_stack = 10;
   std::string many = "\x80\x02";
   for (int i = 0; i < 20; ++i) many += "N";
-  CHECK_THROWS_WITH(unpickle_state_dict(reinterpret_cast<const uint8_t*>(many.data()), many.size(), "x.bin", tight),
+  CHECK_THROWS_WITH(unpickle_state_dict(reinterpret_cast<const uint8_t*>(many.data()), many.size(),
+                                        "x.bin", tight),
                     "x.bin: pickle: stack too deep (at byte 12)");
 }
 
@@ -186,15 +222,18 @@ TEST_CASE("pickle: the object count and tensor rank are bounded", "[pickle][erro
   std::string lists = "\x80\x02";
   for (int i = 0; i < 20; ++i) lists += "]0";  // EMPTY_LIST, POP
   lists += "}.";
-  CHECK_THROWS_WITH(unpickle_state_dict(reinterpret_cast<const uint8_t*>(lists.data()), lists.size(), "x.bin", few),
+  CHECK_THROWS_WITH(unpickle_state_dict(reinterpret_cast<const uint8_t*>(lists.data()),
+                                        lists.size(), "x.bin", few),
                     Catch::Contains("x.bin: pickle: too many objects"));
   // With the default limits the same stream is just an empty state dict.
-  CHECK(unpickle_state_dict(reinterpret_cast<const uint8_t*>(lists.data()), lists.size(), "x.bin").empty());
+  CHECK(unpickle_state_dict(reinterpret_cast<const uint8_t*>(lists.data()), lists.size(), "x.bin")
+            .empty());
   // A tensor of rank 2 against a limit of 1.
   PickleLimits flat;
   flat.max_dims = 1;
   const std::string rank2 = state_dict_pickle(6, 0, 2, 3, 3);
   CHECK(pickle_error(rank2) == "no error");
-  CHECK_THROWS_WITH(unpickle_state_dict(reinterpret_cast<const uint8_t*>(rank2.data()), rank2.size(), "x.bin", flat),
+  CHECK_THROWS_WITH(unpickle_state_dict(reinterpret_cast<const uint8_t*>(rank2.data()),
+                                        rank2.size(), "x.bin", flat),
                     Catch::Contains("has too many dimensions"));
 }

@@ -9,7 +9,10 @@ target_sources(hfjit PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/src/models/roberta.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/models/distilbert.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/models/albert.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/models/deberta_v2.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/models/electra.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/models/gpt2.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/models/modernbert.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/models/mpnet.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/models/registry.cpp
 )

@@ -16,10 +16,10 @@
 #include "hfjit/error.h"
 #include "hfjit/families.h"
 #include "hfjit/graph_check.h"
-#include "hfjit/timing.h"
 #include "hfjit/io/artifact_meta.h"
 #include "hfjit/io/model_dir.h"
 #include "hfjit/models/convert.h"
+#include "hfjit/timing.h"
 #include "hfjit/torchscript_file.h"
 #include "hfjit/tracer.h"
 
@@ -37,7 +37,8 @@ struct FlopModel {
   int64_t hidden = 0;
   double gflop(int64_t batch, int64_t length) const {
     double tokens = static_cast<double>(batch * length);
-    double attn = 4.0 * static_cast<double>(layers) * static_cast<double>(length) * length * hidden * batch;
+    double attn =
+        4.0 * static_cast<double>(layers) * static_cast<double>(length) * length * hidden * batch;
     return (2.0 * matrix_params * tokens + attn) / 1e9;
   }
 };
@@ -79,8 +80,8 @@ std::vector<double> time_calls(const std::function<void()>& fn, const BenchOptio
   return ms;
 }
 
-BenchPoint make_point(const std::string& mode, int64_t batch, int64_t length, int64_t run_batch, int64_t run_length,
-                      std::vector<double> ms, const FlopModel& flops) {
+BenchPoint make_point(const std::string& mode, int64_t batch, int64_t length, int64_t run_batch,
+                      int64_t run_length, std::vector<double> ms, const FlopModel& flops) {
   BenchPoint p;
   p.mode = mode;
   p.batch_size = batch;
@@ -105,7 +106,8 @@ BenchPoint make_point(const std::string& mode, int64_t batch, int64_t length, in
 
 void check_positive(const std::vector<int64_t>& v, const char* what) {
   for (int64_t x : v)
-    if (x <= 0) throw Error(std::string(what) + " must be positive (got " + std::to_string(x) + ")");
+    if (x <= 0)
+      throw Error(std::string(what) + " must be positive (got " + std::to_string(x) + ")");
 }
 
 // The vocabulary a plain TorchScript file's ids must stay under: its
@@ -123,8 +125,10 @@ int64_t plain_vocab_size(const TorchScriptFile& ts) {
   for (const auto& p : ts.module.named_parameters(true)) {
     const std::string& n = p.name;
     // The family table's embedding tables, or any other "*embedding.weight".
-    const bool table = is_embedding_table(n) || n.ends_with("embed_tokens.weight") || n.ends_with("embedding.weight");
-    if (table && p.value.dim() == 2 && p.value.size(0) > 1 && (vocab == 0 || p.value.size(0) < vocab))
+    const bool table = is_embedding_table(n) || n.ends_with("embed_tokens.weight") ||
+                       n.ends_with("embedding.weight");
+    if (table && p.value.dim() == 2 && p.value.size(0) > 1 &&
+        (vocab == 0 || p.value.size(0) < vocab))
       vocab = p.value.size(0);
   }
   return vocab > 1 ? vocab : 2;
@@ -133,24 +137,28 @@ int64_t plain_vocab_size(const TorchScriptFile& ts) {
 // A TorchScript file hfjit did not write (Python's torch.jit.trace or
 // script): its forward's argument names say which inputs to make; the shape
 // is what the user asks (default 1 x 128), run as it is.
-std::vector<BenchPoint> bench_plain(const std::string& path, TorchScriptFile& ts, const BenchOptions& o,
-                                    const std::function<void(const BenchPoint&)>& on_point,
-                                    const std::function<void(int, int, const std::string&)>& on_progress) {
+std::vector<BenchPoint> bench_plain(
+    const std::string& path, TorchScriptFile& ts, const BenchOptions& o,
+    const std::function<void(const BenchPoint&)>& on_point,
+    const std::function<void(int, int, const std::string&)>& on_progress) {
   auto forward = ts.module.find_method("forward");
   if (!forward) throw Error(context(path, "has no forward method"));
   std::vector<std::string> names;
   for (const auto& a : forward->function().getSchema().arguments()) {
     if (a.name() == "self") continue;
     if (a.name() != "input_ids" && a.name() != "attention_mask" && a.name() != "token_type_ids")
-      throw Error(context(path, "forward takes an input '" + a.name() + "' that hfjit bench cannot make"));
+      throw Error(
+          context(path, "forward takes an input '" + a.name() + "' that hfjit bench cannot make"));
     names.push_back(a.name());
   }
-  if (names.empty()) throw Error(context(path, "forward takes no inputs that hfjit bench can make"));
+  if (names.empty())
+    throw Error(context(path, "forward takes no inputs that hfjit bench can make"));
   std::vector<std::pair<std::string, at::Tensor>> params;
   for (const auto& p : ts.module.named_parameters(true)) params.emplace_back(p.name, p.value);
   const FlopModel flops = flop_model(params, 0, 0);
   DummyInputs dummy(names, plain_vocab_size(ts), 0, o.seed);
-  const std::vector<int64_t> batches = o.batch_sizes.empty() ? std::vector<int64_t>{1} : o.batch_sizes;
+  const std::vector<int64_t> batches =
+      o.batch_sizes.empty() ? std::vector<int64_t>{1} : o.batch_sizes;
   const std::vector<int64_t> lengths = o.lengths.empty() ? std::vector<int64_t>{128} : o.lengths;
   std::vector<BenchPoint> out;
   torch::NoGradGuard no_grad;
@@ -161,14 +169,17 @@ std::vector<BenchPoint> bench_plain(const std::string& path, TorchScriptFile& ts
       try {
         (*forward)(in);  // a shape the trace cannot take fails here, once, with libtorch's reason
       } catch (const c10::Error& e) {
-        throw Error(context(path, "forward failed on a [" + std::to_string(b) + ", " + std::to_string(len) +
-                                      "] batch: " + first_line(e.what_without_backtrace()) +
-                                      " (a fixed-shape trace runs only at its traced --batch-sizes and --lengths)"));
+        throw Error(context(
+            path,
+            "forward failed on a [" + std::to_string(b) + ", " + std::to_string(len) +
+                "] batch: " + first_line(e.what_without_backtrace()) +
+                " (a fixed-shape trace runs only at its traced --batch-sizes and --lengths)"));
       }
       const std::string label = "torchscript b" + std::to_string(b) + " l" + std::to_string(len);
-      auto ms = time_calls([&] { (*forward)(in); }, o, [&](int i, int n) {
-        if (on_progress) on_progress(i, n, label);
-      });
+      auto ms = time_calls([&] { (*forward)(in); }, o,
+                           [&](int i, int n) {
+                             if (on_progress) on_progress(i, n, label);
+                           });
       out.push_back(make_point("torchscript", b, len, b, len, std::move(ms), flops));
       if (on_point) on_point(out.back());
     }
@@ -176,9 +187,10 @@ std::vector<BenchPoint> bench_plain(const std::string& path, TorchScriptFile& ts
   return out;
 }
 
-std::vector<BenchPoint> bench_artifact(const std::string& path, const BenchOptions& o,
-                                       const std::function<void(const BenchPoint&)>& on_point,
-                                       const std::function<void(int, int, const std::string&)>& on_progress) {
+std::vector<BenchPoint> bench_artifact(
+    const std::string& path, const BenchOptions& o,
+    const std::function<void(const BenchPoint&)>& on_point,
+    const std::function<void(int, int, const std::string&)>& on_progress) {
   TorchScriptFile ts = TorchScriptFile::load(path, o.trust);
   if (!o.trust) check_pure_compute(ts.module, path);
   auto it = ts.extra_files.find("hfjit/meta.json");
@@ -194,11 +206,13 @@ std::vector<BenchPoint> bench_artifact(const std::string& path, const BenchOptio
   for (const auto& m : meta.methods) methods[m.length] = m.name;
   if (methods.empty()) throw Error(context(path, "hfjit/meta.json lists no traced methods"));
   for (const auto& [len, name] : methods)
-    if (!ts.module.find_method(name)) throw Error(context(path, "has no method '" + name + "' that its metadata lists"));
+    if (!ts.module.find_method(name))
+      throw Error(context(path, "has no method '" + name + "' that its metadata lists"));
   const std::vector<std::string>& names = meta.input_names;
   for (const std::string& name : names)
     if (name != "input_ids" && name != "attention_mask" && name != "token_type_ids")
-      throw Error(context(path, "forward takes an input '" + name + "' that hfjit bench cannot make"));
+      throw Error(
+          context(path, "forward takes an input '" + name + "' that hfjit bench cannot make"));
   nlohmann::json cfg = nlohmann::json::object();
   if (ts.extra_files.count("config.json")) {
     cfg = nlohmann::json::parse(ts.extra_files["config.json"], nullptr, /*allow_exceptions=*/false);
@@ -215,9 +229,11 @@ std::vector<BenchPoint> bench_artifact(const std::string& path, const BenchOptio
   int64_t layers = int_field({"num_hidden_layers", "n_layer", "n_layers"});
   int64_t hidden = int_field({"hidden_size", "n_embd", "dim"});
   FlopModel flops = flop_model(params, layers, hidden);
-  DummyInputs dummy(names, std::max<int64_t>(meta.vocab_size, 2), meta.pad_token_id.value_or(0), o.seed);
+  DummyInputs dummy(names, std::max<int64_t>(meta.vocab_size, 2), meta.pad_token_id.value_or(0),
+                    o.seed);
 
-  std::vector<int64_t> batches = o.batch_sizes.empty() ? std::vector<int64_t>{traced_batch} : o.batch_sizes;
+  std::vector<int64_t> batches =
+      o.batch_sizes.empty() ? std::vector<int64_t>{traced_batch} : o.batch_sizes;
   std::vector<int64_t> lengths = o.lengths;
   if (lengths.empty())
     for (const auto& [len, name] : methods) lengths.push_back(len);
@@ -240,9 +256,10 @@ std::vector<BenchPoint> bench_artifact(const std::string& path, const BenchOptio
       const int64_t run_length = meta.dynamic ? len : m->first;
       std::vector<at::Tensor> in = dummy.full(run_batch, run_length);
       std::string label = mode + " b" + std::to_string(b) + " l" + std::to_string(len);
-      auto ms = time_calls([&] { run_method(ts.module, m->second, in); }, o, [&](int i, int n) {
-        if (on_progress) on_progress(i, n, label);
-      });
+      auto ms = time_calls([&] { run_method(ts.module, m->second, in); }, o,
+                           [&](int i, int n) {
+                             if (on_progress) on_progress(i, n, label);
+                           });
       out.push_back(make_point(mode, b, len, run_batch, run_length, std::move(ms), flops));
       if (on_point) on_point(out.back());
     }
@@ -250,9 +267,10 @@ std::vector<BenchPoint> bench_artifact(const std::string& path, const BenchOptio
   return out;
 }
 
-std::vector<BenchPoint> bench_folder(const std::string& model, const BenchOptions& o,
-                                     const std::function<void(const BenchPoint&)>& on_point,
-                                     const std::function<void(int, int, const std::string&)>& on_progress) {
+std::vector<BenchPoint> bench_folder(
+    const std::string& model, const BenchOptions& o,
+    const std::function<void(const BenchPoint&)>& on_point,
+    const std::function<void(int, int, const std::string&)>& on_progress) {
   ModelDir dir = resolve_model(model, o.revision);
   ModelConfig config = load_config(dir.path);
   // --compare also times the speed levers (trace --dtype bfloat16, --quantize
@@ -274,7 +292,8 @@ std::vector<BenchPoint> bench_folder(const std::string& model, const BenchOption
     return models::build_model(config, ckpt);
   }();
   std::vector<std::pair<std::string, at::Tensor>> params;
-  for (const auto& p : built.module->named_parameters(true)) params.emplace_back(p.key(), p.value());
+  for (const auto& p : built.module->named_parameters(true))
+    params.emplace_back(p.key(), p.value());
   FlopModel flops = flop_model(params, config.num_hidden_layers, config.hidden_size);
   DummyInputs dummy(config, dir.path, built.input_names, o.seed);
   std::vector<int64_t> batches = o.batch_sizes.empty() ? std::vector<int64_t>{1} : o.batch_sizes;
@@ -354,16 +373,19 @@ double peak_gflops(int64_t n, double min_time_s) {
   return 2.0 * static_cast<double>(n) * n * n / (best / 1000.0) / 1e9;
 }
 
-std::vector<BenchPoint> run_bench(const std::string& model, const BenchOptions& opts,
-                                  const std::function<void(const BenchPoint&)>& on_point,
-                                  const std::function<void(int, int, const std::string&)>& on_progress) {
+std::vector<BenchPoint> run_bench(
+    const std::string& model, const BenchOptions& opts,
+    const std::function<void(const BenchPoint&)>& on_point,
+    const std::function<void(int, int, const std::string&)>& on_progress) {
   check_positive(opts.batch_sizes, "--batch-sizes");
   check_positive(opts.lengths, "--lengths");
   if (opts.iterations < 0) throw Error("--iterations must not be negative");
   if (!(opts.min_time_s >= 0)) throw Error("--min-time must not be negative");
   std::error_code ec;
   if (fs::is_regular_file(model, ec)) {
-    if (opts.compare) throw Error("--compare needs a model folder or hub id (eager and traced from the same weights)");
+    if (opts.compare)
+      throw Error(
+          "--compare needs a model folder or hub id (eager and traced from the same weights)");
     return bench_artifact(model, opts, on_point, on_progress);
   }
   return bench_folder(model, opts, on_point, on_progress);

@@ -11,35 +11,55 @@ namespace hfjit {
 
 at::ScalarType to_scalar_type(DType t) {
   switch (t) {
-    case DType::F64: return at::kDouble;
-    case DType::F32: return at::kFloat;
-    case DType::F16: return at::kHalf;
-    case DType::BF16: return at::kBFloat16;
-    case DType::I64: return at::kLong;
-    case DType::I32: return at::kInt;
-    case DType::I16: return at::kShort;
-    case DType::I8: return at::kChar;
-    case DType::U8: return at::kByte;
-    case DType::BOOL: return at::kBool;
+    case DType::F64:
+      return at::kDouble;
+    case DType::F32:
+      return at::kFloat;
+    case DType::F16:
+      return at::kHalf;
+    case DType::BF16:
+      return at::kBFloat16;
+    case DType::I64:
+      return at::kLong;
+    case DType::I32:
+      return at::kInt;
+    case DType::I16:
+      return at::kShort;
+    case DType::I8:
+      return at::kChar;
+    case DType::U8:
+      return at::kByte;
+    case DType::BOOL:
+      return at::kBool;
   }
   return at::kFloat;
 }
 
 DType from_scalar_type(at::ScalarType t, const std::string& where) {
   switch (t) {
-    case at::kDouble: return DType::F64;
-    case at::kFloat: return DType::F32;
-    case at::kHalf: return DType::F16;
-    case at::kBFloat16: return DType::BF16;
-    case at::kLong: return DType::I64;
-    case at::kInt: return DType::I32;
-    case at::kShort: return DType::I16;
-    case at::kChar: return DType::I8;
-    case at::kByte: return DType::U8;
-    case at::kBool: return DType::BOOL;
+    case at::kDouble:
+      return DType::F64;
+    case at::kFloat:
+      return DType::F32;
+    case at::kHalf:
+      return DType::F16;
+    case at::kBFloat16:
+      return DType::BF16;
+    case at::kLong:
+      return DType::I64;
+    case at::kInt:
+      return DType::I32;
+    case at::kShort:
+      return DType::I16;
+    case at::kChar:
+      return DType::I8;
+    case at::kByte:
+      return DType::U8;
+    case at::kBool:
+      return DType::BOOL;
     default:
-      throw Error(context(where, std::string("dtype ") + c10::toString(t) +
-                                     " cannot be stored in safetensors"));
+      throw Error(context(
+          where, std::string("dtype ") + c10::toString(t) + " cannot be stored in safetensors"));
   }
 }
 
@@ -51,8 +71,8 @@ at::Tensor storage_of(const RawTensor& r) {
   const at::ScalarType type = to_scalar_type(r.dtype);
   const auto numel = static_cast<int64_t>(r.storage_nbytes / dtype_size(r.dtype));
   std::shared_ptr<MappedFile> keep = r.file;
-  at::Tensor t = at::from_blob(const_cast<uint8_t*>(r.storage), {numel}, [keep](void*) {},
-                               at::TensorOptions().dtype(type));
+  at::Tensor t = at::from_blob(
+      const_cast<uint8_t*>(r.storage), {numel}, [keep](void*) {}, at::TensorOptions().dtype(type));
   if (reinterpret_cast<uintptr_t>(r.storage) % at::elementSize(type) != 0) return t.clone();
   return t;
 }
@@ -72,9 +92,13 @@ Checkpoint::Checkpoint(RawCheckpoint raw) : raw_(std::move(raw)) {
   }
 }
 
-Checkpoint Checkpoint::load(const std::string& dir) { return Checkpoint(RawCheckpoint::load(dir)); }
+Checkpoint Checkpoint::load(const std::string& dir) {
+  return Checkpoint(RawCheckpoint::load(dir));
+}
 
-Checkpoint Checkpoint::load(const WeightFiles& files) { return Checkpoint(RawCheckpoint::load(files)); }
+Checkpoint Checkpoint::load(const WeightFiles& files) {
+  return Checkpoint(RawCheckpoint::load(files));
+}
 
 Checkpoint Checkpoint::load_file(const std::string& path) {
   return Checkpoint(RawCheckpoint::load_file(path));

@@ -28,8 +28,9 @@ std::map<std::string, ZipEntry> extra_entries(const MappedFile& file, const std:
     if (rest.rfind("extra/", 0) == 0) extra[rest.substr(6)] = std::move(e);
   }
   if (!has_code)
-    throw Error(context(path, "not a TorchScript file (a zip without TorchScript code; "
-                              "torch.save checkpoints are not TorchScript)"));
+    throw Error(context(path,
+                        "not a TorchScript file (a zip without TorchScript code; "
+                        "torch.save checkpoints are not TorchScript)"));
   return extra;
 }
 
@@ -67,7 +68,8 @@ std::map<std::string, std::string> TorchScriptFile::read_extra_files(const std::
   auto file = MappedFile::open(path);
   std::map<std::string, std::string> out;
   for (const auto& [name, e] : extra_entries(*file, path)) {
-    if (e.compressed) return load(path).extra_files;  // torch.jit.save stores them; the slow path otherwise
+    if (e.compressed)
+      return load(path).extra_files;  // torch.jit.save stores them; the slow path otherwise
     out[name] = std::string(reinterpret_cast<const char*>(file->data()) + e.offset, e.size);
   }
   return out;
@@ -80,8 +82,9 @@ TorchScriptFile TorchScriptFile::load(const std::string& path, bool trust) {
   if (!trust) {
     const std::string cls = class_with_setstate(path);
     if (!cls.empty())
-      throw Error(context(path, "its code (" + cls + ") defines __setstate__, which libtorch runs while loading; "
-                                "load it only if you trust the file (--trust)"));
+      throw Error(context(path, "its code (" + cls +
+                                    ") defines __setstate__, which libtorch runs while loading; "
+                                    "load it only if you trust the file (--trust)"));
   }
   torch::jit::ExtraFilesMap extra(ts.extra_files.begin(), ts.extra_files.end());
   try {

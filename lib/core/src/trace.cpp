@@ -21,14 +21,14 @@
 #include "hfjit/checkpoint.h"
 #include "hfjit/config.h"
 #include "hfjit/error.h"
-#include "hfjit/timing.h"
 #include "hfjit/io/file.h"
 #include "hfjit/io/model_dir.h"
+#include "hfjit/models/convert.h"
 #include "hfjit/models/layers.h"
 #include "hfjit/models/registry.h"
+#include "hfjit/timing.h"
 #include "hfjit/torchscript_file.h"
 #include "hfjit/tracer.h"
-#include "hfjit/models/convert.h"
 #include "hfjit/version.h"
 
 namespace fs = std::filesystem;
@@ -42,9 +42,10 @@ using json = nlohmann::ordered_json;
 int64_t position_limit(const ModelConfig& c) {
   int64_t n = c.max_position_embeddings;
   if (n <= 0) return 0;
-  // RoBERTa-style positions start after the padding index.
+  // RoBERTa-style positions start after the padding index (MPNet's is always 1).
   static const std::set<std::string> kOffsetPositions = {"roberta", "xlm-roberta", "camembert"};
   if (kOffsetPositions.count(c.model_type)) n -= c.pad_token_id.value_or(1) + 1;
+  if (c.model_type == "mpnet") n -= 2;
   return n;
 }
 
@@ -59,7 +60,8 @@ double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   for (int64_t i = 0; i < fa.numel(); i += kSlice) {
     const int64_t n = std::min(kSlice, fa.numel() - i);
     at::Tensor x = fa.narrow(0, i, n).to(at::kDouble), y = fb.narrow(0, i, n).to(at::kDouble);
-    if (at::logical_xor(at::isnan(x), at::isnan(y)).any().item<bool>()) return std::numeric_limits<double>::infinity();
+    if (at::logical_xor(at::isnan(x), at::isnan(y)).any().item<bool>())
+      return std::numeric_limits<double>::infinity();
     worst = std::max(worst, at::nan_to_num(at::abs(x - y), 0.0).max().item<double>());
   }
   return worst;
@@ -67,28 +69,42 @@ double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
 
 std::string dtype_string(at::ScalarType t) {
   switch (t) {
-    case at::kFloat: return "float32";
-    case at::kHalf: return "float16";
-    case at::kBFloat16: return "bfloat16";
-    case at::kDouble: return "float64";
-    case at::kLong: return "int64";
-    case at::kInt: return "int32";
-    case at::kBool: return "bool";
-    default: return c10::toString(t);
+    case at::kFloat:
+      return "float32";
+    case at::kHalf:
+      return "float16";
+    case at::kBFloat16:
+      return "bfloat16";
+    case at::kDouble:
+      return "float64";
+    case at::kLong:
+      return "int64";
+    case at::kInt:
+      return "int32";
+    case at::kBool:
+      return "bool";
+    default:
+      return c10::toString(t);
   }
 }
 
 // Logits-like outputs, where the argmax is the answer (top-1 agreement).
-bool is_logits(const std::string& name) { return name.find("logits") != std::string::npos; }
+bool is_logits(const std::string& name) {
+  return name.find("logits") != std::string::npos;
+}
 
-TraceReport::Accuracy accuracy_against(const at::Tensor& reference, const at::Tensor& out, bool logits) {
+TraceReport::Accuracy accuracy_against(const at::Tensor& reference, const at::Tensor& out,
+                                       bool logits) {
   TraceReport::Accuracy a;
-  if (reference.sizes() != out.sizes() || reference.numel() == 0 || !reference.is_floating_point()) return a;
-  const at::Tensor x = reference.to(at::kDouble).reshape({-1}), y = out.to(at::kDouble).reshape({-1});
+  if (reference.sizes() != out.sizes() || reference.numel() == 0 || !reference.is_floating_point())
+    return a;
+  const at::Tensor x = reference.to(at::kDouble).reshape({-1}),
+                   y = out.to(at::kDouble).reshape({-1});
   a.cosine = at::cosine_similarity(x, y, 0, 1e-12).item<double>();
   a.max_abs_diff = (x - y).abs().max().item<double>();
   if (logits && reference.dim() >= 2 && reference.size(-1) > 1) {
-    const at::Tensor rx = reference.reshape({-1, reference.size(-1)}), ry = out.reshape({-1, out.size(-1)});
+    const at::Tensor rx = reference.reshape({-1, reference.size(-1)}),
+                     ry = out.reshape({-1, out.size(-1)});
     a.top1 = at::eq(rx.argmax(-1), ry.argmax(-1)).to(at::kDouble).mean().item<double>();
   }
   return a;
@@ -556,8 +572,8 @@ nlohmann::json accuracy_json(const std::map<std::string, TraceReport::Accuracy>&
 std::vector<std::string> artifact_files(const std::string& model_dir) {
   static const char* kTokenizerFiles[] = {
       "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
-      "vocab.txt",      "vocab.json",            "merges.txt",              "spiece.model",
-      "sentencepiece.bpe.model", "source.spm", "target.spm",
+      "vocab.txt", "vocab.json", "merges.txt", "spiece.model", "sentencepiece.bpe.model",
+      "source.spm", "target.spm",
       // sentence-transformers
       "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json",
       // decoding defaults (eos_token_id) for text generation
@@ -574,7 +590,8 @@ std::vector<std::string> artifact_files(const std::string& model_dir) {
       for (const auto& m : mods) {
         std::string path = m.value("path", "");
         if (path.empty() || path.find("..") != std::string::npos || path[0] == '/') continue;
-        if (fs::is_regular_file(dir / path / "config.json", ec)) out.push_back(path + "/config.json");
+        if (fs::is_regular_file(dir / path / "config.json", ec))
+          out.push_back(path + "/config.json");
       }
     } catch (const std::exception&) {
       throw Error(context((dir / "modules.json").string(), "is not valid JSON"));

@@ -27,10 +27,13 @@ std::string type_name_of(const torch::nn::Module& m) {
   return n.empty() ? "Module" : n;
 }
 
-torch::jit::Module mirror(const torch::nn::Module& m, const std::shared_ptr<torch::jit::CompilationUnit>& cu) {
-  torch::jit::Module jm(c10::QualifiedName("__torch__.hfjit." + type_name_of(m)), cu, /*shouldMangle=*/true);
+torch::jit::Module mirror(const torch::nn::Module& m,
+                          const std::shared_ptr<torch::jit::CompilationUnit>& cu) {
+  torch::jit::Module jm(c10::QualifiedName("__torch__.hfjit." + type_name_of(m)), cu,
+                        /*shouldMangle=*/true);
   jm.register_attribute("training", c10::BoolType::get(), false);
-  for (const auto& p : m.named_parameters(/*recurse=*/false)) jm.register_parameter(p.key(), p.value(), false);
+  for (const auto& p : m.named_parameters(/*recurse=*/false))
+    jm.register_parameter(p.key(), p.value(), false);
   for (const auto& b : m.named_buffers(/*recurse=*/false)) jm.register_buffer(b.key(), b.value());
   // Packed weights (int8 Linears): attributes the tracer maps to prim::GetAttr.
   if (const auto* h = dynamic_cast<const models::HasObjects*>(&m))
@@ -42,8 +45,8 @@ torch::jit::Module mirror(const torch::nn::Module& m, const std::shared_ptr<torc
 // Token ids to avoid: the special tokens of config.json and tokenizer.json.
 std::set<int64_t> special_ids(const ModelConfig& c, const std::string& dir) {
   std::set<int64_t> ids;
-  for (const char* k : {"pad_token_id", "bos_token_id", "eos_token_id", "sep_token_id", "cls_token_id",
-                        "mask_token_id", "unk_token_id", "decoder_start_token_id"})
+  for (const char* k : {"pad_token_id", "bos_token_id", "eos_token_id", "sep_token_id",
+                        "cls_token_id", "mask_token_id", "unk_token_id", "decoder_start_token_id"})
     if (c.has(k) && c.raw[k].is_number_integer()) ids.insert(c.raw[k].get<int64_t>());
   const fs::path tj = fs::path(dir) / "tokenizer.json";
   std::error_code ec;
@@ -64,9 +67,12 @@ std::set<int64_t> special_ids(const ModelConfig& c, const std::string& dir) {
 }  // namespace
 
 Tracer::Tracer(const models::BuiltModel& built)
-    : built_(built), cu_(std::make_shared<torch::jit::CompilationUnit>()), module_(mirror(*built.module, cu_)) {}
+    : built_(built),
+      cu_(std::make_shared<torch::jit::CompilationUnit>()),
+      module_(mirror(*built.module, cu_)) {}
 
-std::vector<at::Tensor> Tracer::add_method(const std::string& name, const std::vector<at::Tensor>& inputs) {
+std::vector<at::Tensor> Tracer::add_method(const std::string& name,
+                                           const std::vector<at::Tensor>& inputs) {
   torch::NoGradGuard no_grad;
   torch::jit::Stack stack(inputs.begin(), inputs.end());
   auto traced_fn = [&](torch::jit::Stack in) -> torch::jit::Stack {
@@ -115,28 +121,38 @@ DummyInputs::DummyInputs(const ModelConfig& config, const std::string& model_dir
   const std::set<int64_t> specials = special_ids(config, model_dir);
   for (int64_t id = 0; id < config.vocab_size; ++id)
     if (!specials.count(id)) allowed_.push_back(id);
-  if (allowed_.empty()) throw Error(context(config.path, "vocab_size leaves no token ids for dummy inputs"));
+  if (allowed_.empty())
+    throw Error(context(config.path, "vocab_size leaves no token ids for dummy inputs"));
 }
 
-DummyInputs::DummyInputs(std::vector<std::string> input_names, int64_t vocab_size, int64_t pad_id, uint64_t seed)
-    : names_(std::move(input_names)), pad_id_(pad_id), gen_(at::make_generator<at::CPUGeneratorImpl>(seed)) {
+DummyInputs::DummyInputs(std::vector<std::string> input_names, int64_t vocab_size, int64_t pad_id,
+                         uint64_t seed)
+    : names_(std::move(input_names)),
+      pad_id_(pad_id),
+      gen_(at::make_generator<at::CPUGeneratorImpl>(seed)) {
   for (int64_t id = 0; id < vocab_size; ++id)
     if (id != pad_id) allowed_.push_back(id);
   if (allowed_.empty()) throw Error("vocab_size leaves no token ids for dummy inputs");
 }
 
-std::vector<at::Tensor> DummyInputs::full(int64_t batch, int64_t length) { return make(batch, length, false); }
-std::vector<at::Tensor> DummyInputs::padded(int64_t batch, int64_t length) { return make(batch, length, true); }
+std::vector<at::Tensor> DummyInputs::full(int64_t batch, int64_t length) {
+  return make(batch, length, false);
+}
+std::vector<at::Tensor> DummyInputs::padded(int64_t batch, int64_t length) {
+  return make(batch, length, true);
+}
 
 std::vector<at::Tensor> DummyInputs::make(int64_t batch, int64_t length, bool padded) {
-  at::Tensor pick = at::randint(static_cast<int64_t>(allowed_.size()), {batch, length}, gen_, at::kLong);
+  at::Tensor pick =
+      at::randint(static_cast<int64_t>(allowed_.size()), {batch, length}, gen_, at::kLong);
   at::Tensor table = at::tensor(allowed_, at::kLong);
   at::Tensor ids = table.index_select(0, pick.flatten()).view({batch, length});
   at::Tensor mask = at::ones({batch, length}, at::kLong);
   at::Tensor types = at::zeros({batch, length}, at::kLong);
   if (padded) {
     for (int64_t b = 0; b < batch; ++b) {
-      int64_t keep = std::max<int64_t>(1, length - length / 3 - b % std::max<int64_t>(1, length / 3));
+      int64_t keep =
+          std::max<int64_t>(1, length - length / 3 - b % std::max<int64_t>(1, length / 3));
       mask[b].slice(0, keep).fill_(0);
       ids[b].slice(0, keep).fill_(pad_id_);
       if (type_vocab_ > 1) types[b].slice(0, keep / 2, keep).fill_(1);
@@ -144,10 +160,14 @@ std::vector<at::Tensor> DummyInputs::make(int64_t batch, int64_t length, bool pa
   }
   std::vector<at::Tensor> out;
   for (const auto& n : names_) {
-    if (n == "input_ids") out.push_back(ids);
-    else if (n == "attention_mask") out.push_back(mask);
-    else if (n == "token_type_ids") out.push_back(types);
-    else throw Error("no synthetic input for \"" + n + "\"");
+    if (n == "input_ids")
+      out.push_back(ids);
+    else if (n == "attention_mask")
+      out.push_back(mask);
+    else if (n == "token_type_ids")
+      out.push_back(types);
+    else
+      throw Error("no synthetic input for \"" + n + "\"");
   }
   return out;
 }

@@ -44,7 +44,8 @@ UntieReport untie_torchscript(const std::string& input, const std::string& outpu
       const auto& [name, t] = members[i];
       report.untied.push_back({name, members[0].first, t.sizes().vec(),
                                dtype_name(from_scalar_type(t.scalar_type(), name)),
-                               static_cast<uint64_t>(t.numel() * t.element_size()), "shared storage"});
+                               static_cast<uint64_t>(t.numel() * t.element_size()),
+                               "shared storage"});
       to_clone.emplace_back(name, t);
     }
   }

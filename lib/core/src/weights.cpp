@@ -148,7 +148,8 @@ at::Tensor WeightLoader::copy(const std::string& key, at::IntArrayRef shape) con
   const at::ScalarType dtype = state_->options.dtype;
   // Always a copy: the checkpoint's tensors view a file mapping, whose pages
   // are then dropped so that peak memory is one copy of the weights, not two.
-  at::Tensor out = t.scalar_type() == dtype ? t.clone(at::MemoryFormat::Contiguous) : t.to(dtype).contiguous();
+  at::Tensor out =
+      t.scalar_type() == dtype ? t.clone(at::MemoryFormat::Contiguous) : t.to(dtype).contiguous();
   ckpt.release(key);
   return out;
 }

@@ -16,7 +16,9 @@ struct Reader {
   const json& j;
   std::string where;
 
-  [[noreturn]] void fail(const std::string& what) const { throw Error(where + ": hfjit/meta.json: " + what); }
+  [[noreturn]] void fail(const std::string& what) const {
+    throw Error(where + ": hfjit/meta.json: " + what);
+  }
 
   std::string str(const char* key, const std::string& fallback) const {
     auto it = j.find(key);
@@ -28,9 +30,11 @@ struct Reader {
   std::optional<int64_t> integer(const char* key, int64_t lo, int64_t hi) const {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return std::nullopt;
-    if (!it->is_number_integer() || (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(hi)) ||
+    if (!it->is_number_integer() ||
+        (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(hi)) ||
         it->get<int64_t>() < lo || it->get<int64_t>() > hi)
-      fail(std::string("\"") + key + "\" must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+      fail(std::string("\"") + key + "\" must be an integer from " + std::to_string(lo) + " to " +
+           std::to_string(hi));
     return it->get<int64_t>();
   }
   bool boolean(const char* key, bool fallback) const {
@@ -43,7 +47,9 @@ struct Reader {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return nullptr;
     if (!it->is_array()) fail(std::string("\"") + key + "\" must be a list");
-    if (it->size() > kMaxEntries) fail(std::string("\"") + key + "\" has more than " + std::to_string(kMaxEntries) + " entries");
+    if (it->size() > kMaxEntries)
+      fail(std::string("\"") + key + "\" has more than " + std::to_string(kMaxEntries) +
+           " entries");
     return &*it;
   }
 };
@@ -55,8 +61,10 @@ std::vector<std::string> names_of(const Reader& r, const char* key) {
     for (size_t i = 0; i < list->size(); ++i) {
       const json& e = (*list)[i];
       const auto name = e.is_object() ? e.find("name") : e.end();
-      if (!e.is_object() || name == e.end() || !name->is_string() || name->get<std::string>().empty())
-        r.fail(std::string("\"") + key + "\" entry " + std::to_string(i) + " needs a \"name\" string");
+      if (!e.is_object() || name == e.end() || !name->is_string() ||
+          name->get<std::string>().empty())
+        r.fail(std::string("\"") + key + "\" entry " + std::to_string(i) +
+               " needs a \"name\" string");
       out.push_back(name->get<std::string>());
     }
   return out;
@@ -88,14 +96,17 @@ ArtifactMeta parse_artifact_meta(const std::string& text, const std::string& whe
       const Reader er{e, where};
       ArtifactMethod method;
       method.name = er.str("name", "");
-      if (method.name.empty()) r.fail("\"methods\" entry " + std::to_string(i) + " needs a \"name\" string");
+      if (method.name.empty())
+        r.fail("\"methods\" entry " + std::to_string(i) + " needs a \"name\" string");
       std::optional<int64_t> len;
       try {
         len = er.integer("length", 1, kMaxShape);
       } catch (const Error&) {
         // named with its entry below
       }
-      if (!len) r.fail("\"methods\" entry " + std::to_string(i) + " needs a \"length\" from 1 to " + std::to_string(kMaxShape));
+      if (!len)
+        r.fail("\"methods\" entry " + std::to_string(i) + " needs a \"length\" from 1 to " +
+               std::to_string(kMaxShape));
       method.length = *len;
       m.methods.push_back(std::move(method));
     }

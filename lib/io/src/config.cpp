@@ -26,7 +26,8 @@ int64_t as_int(const json& v, const std::string& where, const std::string& key) 
   return v.get<int64_t>();
 }
 
-int64_t int_field(const json& j, std::initializer_list<const char*> keys, const std::string& where) {
+int64_t int_field(const json& j, std::initializer_list<const char*> keys,
+                  const std::string& where) {
   const json* v = first_of(j, keys);
   return v ? as_int(*v, where, *keys.begin()) : 0;
 }
@@ -93,15 +94,20 @@ ModelConfig parse_config(const std::string& text, const std::string& where) {
   }
   c.vocab_size = int_field(j, {"vocab_size"}, where);
   c.hidden_size = int_field(j, {"hidden_size", "n_embd", "d_model", "dim"}, where);
-  c.num_hidden_layers = int_field(j, {"num_hidden_layers", "n_layer", "num_layers", "n_layers"}, where);
-  c.num_attention_heads = int_field(j, {"num_attention_heads", "n_head", "num_heads", "n_heads"}, where);
+  c.num_hidden_layers =
+      int_field(j, {"num_hidden_layers", "n_layer", "num_layers", "n_layers"}, where);
+  c.num_attention_heads =
+      int_field(j, {"num_attention_heads", "n_head", "num_heads", "n_heads"}, where);
   c.max_position_embeddings = int_field(j, {"max_position_embeddings", "n_positions"}, where);
-  if (const json* v = first_of(j, {"pad_token_id"})) c.pad_token_id = as_int(*v, where, "pad_token_id");
+  if (const json* v = first_of(j, {"pad_token_id"}))
+    c.pad_token_id = as_int(*v, where, "pad_token_id");
   if (j.contains("tie_word_embeddings") && !j["tie_word_embeddings"].is_null()) {
-    if (!j["tie_word_embeddings"].is_boolean()) bad_type(where, "tie_word_embeddings", "true or false");
+    if (!j["tie_word_embeddings"].is_boolean())
+      bad_type(where, "tie_word_embeddings", "true or false");
     c.tie_word_embeddings = j["tie_word_embeddings"].get<bool>();
   }
-  if (j.contains("id2label") && j["id2label"].is_object()) c.id2label = parse_id2label(j["id2label"], where);
+  if (j.contains("id2label") && j["id2label"].is_object())
+    c.id2label = parse_id2label(j["id2label"], where);
   return c;
 }
 

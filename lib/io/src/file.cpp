@@ -18,7 +18,9 @@ namespace fs = std::filesystem;
 namespace hfjit {
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 }  // namespace
 
@@ -47,8 +49,8 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
     data = static_cast<const uint8_t*>(p);
   }
   ::close(fd);
-  return std::shared_ptr<MappedFile>(
-      new MappedFile(path, data, size, static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)));
+  return std::shared_ptr<MappedFile>(new MappedFile(
+      path, data, size, static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)));
 }
 
 int MappedFile::reopen() const {
@@ -87,7 +89,8 @@ TempDir::TempDir(const std::string& path) : path_(path) {
   std::string tmpl = (dir / ("." + p.filename().string() + ".tmp-XXXXXX")).string();
   if (::mkdtemp(tmpl.data()) == nullptr) {
     std::error_code ec;
-    if (!fs::is_directory(dir, ec)) throw Error(context(path, "output folder " + dir.string() + " does not exist"));
+    if (!fs::is_directory(dir, ec))
+      throw Error(context(path, "output folder " + dir.string() + " does not exist"));
     throw Error(context(path, "cannot create output: " + errno_text()));
   }
   ::chmod(tmpl.c_str(), 0755);
@@ -185,7 +188,8 @@ bool AtomicFile::copy_from(int source_fd, uint64_t offset, uint64_t size) {
 }
 
 void AtomicFile::write_at(uint64_t offset, const void* data, size_t size) {
-  if (offset + size > written_) throw Error(context(path_, "write_at past the end of what was written"));
+  if (offset + size > written_)
+    throw Error(context(path_, "write_at past the end of what was written"));
   const char* p = static_cast<const char*>(data);
   while (size > 0) {
     ssize_t n = ::pwrite(fd_, p, size, static_cast<off_t>(offset));
@@ -237,7 +241,9 @@ void check_writable_destination(const std::string& path) {
   // Try it: permission bits do not stop root, read-only mounts and sysfs do.
   std::string probe = (dir / ".hfjit-probe-XXXXXX").string();
   int fd = ::mkstemp(probe.data());
-  if (fd < 0) throw Error(context(path, "output folder " + dir.string() + " is not writable (" + errno_text() + ")"));
+  if (fd < 0)
+    throw Error(
+        context(path, "output folder " + dir.string() + " is not writable (" + errno_text() + ")"));
   ::close(fd);
   ::unlink(probe.c_str());
 }

@@ -30,7 +30,8 @@ bool looks_like_hub_id(const std::string& s) {
   if (s.empty() || s[0] == '/' || s[0] == '.' || s.find("..") != std::string::npos) return false;
   if (std::count(s.begin(), s.end(), '/') > 1) return false;
   for (char c : s)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '/'))
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+          c == '/'))
       return false;
   return true;
 }
@@ -68,7 +69,8 @@ ModelDir resolve_model(const std::string& model, const std::string& revision) {
       throw Error(context(model, "not a model folder (no config.json)"));
     return {model, model, ""};
   }
-  if (fs::exists(model, ec)) throw Error(context(model, "is a file, expected a model folder or a hub id"));
+  if (fs::exists(model, ec))
+    throw Error(context(model, "is a file, expected a model folder or a hub id"));
   if (!looks_like_hub_id(model))
     throw Error(context(model, "no such folder, and not a hub id (expected org/name)"));
 
@@ -85,7 +87,8 @@ ModelDir resolve_model(const std::string& model, const std::string& revision) {
       fs::path ref = root / "refs" / rev;
       if (!is_file(ref)) continue;
       commit = trim(read_text_file(ref.string()));
-      if (!is_commit_hash(commit)) throw Error(context(ref.string(), "does not hold a commit hash"));
+      if (!is_commit_hash(commit))
+        throw Error(context(ref.string(), "does not hold a commit hash"));
     }
     fs::path snap = root / "snapshots" / commit;
     if (fs::is_directory(snap, ec) && is_file(snap / "config.json"))
@@ -136,8 +139,7 @@ WeightFiles find_weights(const std::string& dir) {
       if (escapes)
         throw Error(context(w.index, "shard \"" + shard + "\" is outside the model folder"));
       if (seen.insert(shard).second) {
-        if (!is_file(d / sp))
-          throw Error(context(w.index, "shard \"" + shard + "\" is missing"));
+        if (!is_file(d / sp)) throw Error(context(w.index, "shard \"" + shard + "\" is missing"));
         w.files.push_back((d / sp).string());
       }
     }
@@ -145,9 +147,10 @@ WeightFiles find_weights(const std::string& dir) {
     std::sort(w.files.begin(), w.files.end());
     return w;
   }
-  throw Error(context(dir, "no weights found (looked for model.safetensors, "
-                           "model.safetensors.index.json, pytorch_model.bin, "
-                           "pytorch_model.bin.index.json)"));
+  throw Error(context(dir,
+                      "no weights found (looked for model.safetensors, "
+                      "model.safetensors.index.json, pytorch_model.bin, "
+                      "pytorch_model.bin.index.json)"));
 }
 
 }  // namespace hfjit

@@ -17,14 +17,14 @@ struct Value {
   Kind kind = Kind::None;
   int64_t i = 0;
   double f = 0;
-  std::string s;               // Str, Bytes; Global "module.name"; Storage key
-  std::vector<size_t> items;   // Tuple/List; Dict as k0, v0, k1, v1, ...
-  DType dtype = DType::F32;    // Storage, Tensor
-  uint64_t numel = 0;          // Storage
-  size_t storage = 0;          // Tensor: index of its Storage
-  int64_t offset = 0;          // Tensor
-  std::vector<int64_t> shape;  // Tensor
-  std::vector<int64_t> stride; // Tensor
+  std::string s;                // Str, Bytes; Global "module.name"; Storage key
+  std::vector<size_t> items;    // Tuple/List; Dict as k0, v0, k1, v1, ...
+  DType dtype = DType::F32;     // Storage, Tensor
+  uint64_t numel = 0;           // Storage
+  size_t storage = 0;           // Tensor: index of its Storage
+  int64_t offset = 0;           // Tensor
+  std::vector<int64_t> shape;   // Tensor
+  std::vector<int64_t> stride;  // Tensor
 };
 
 struct StorageType {
@@ -32,14 +32,15 @@ struct StorageType {
   DType dtype;
 };
 constexpr StorageType kStorageTypes[] = {
-    {"torch.FloatStorage", DType::F32},   {"torch.DoubleStorage", DType::F64},
-    {"torch.HalfStorage", DType::F16},    {"torch.BFloat16Storage", DType::BF16},
-    {"torch.LongStorage", DType::I64},    {"torch.IntStorage", DType::I32},
-    {"torch.ShortStorage", DType::I16},   {"torch.CharStorage", DType::I8},
-    {"torch.ByteStorage", DType::U8},     {"torch.BoolStorage", DType::BOOL}};
+    {"torch.FloatStorage", DType::F32}, {"torch.DoubleStorage", DType::F64},
+    {"torch.HalfStorage", DType::F16},  {"torch.BFloat16Storage", DType::BF16},
+    {"torch.LongStorage", DType::I64},  {"torch.IntStorage", DType::I32},
+    {"torch.ShortStorage", DType::I16}, {"torch.CharStorage", DType::I8},
+    {"torch.ByteStorage", DType::U8},   {"torch.BoolStorage", DType::BOOL}};
 
-constexpr const char* kAllowedGlobals[] = {
-    "collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter"};
+constexpr const char* kAllowedGlobals[] = {"collections.OrderedDict",
+                                           "torch._utils._rebuild_tensor_v2",
+                                           "torch._utils._rebuild_parameter"};
 
 class Unpickler {
  public:
@@ -123,7 +124,8 @@ class Unpickler {
     memo_[key] = v;
   }
   size_t memo_get(uint64_t key) {
-    if (key >= memo_.size() || memo_[key] == SIZE_MAX) fail("memo key " + std::to_string(key) + " is not defined");
+    if (key >= memo_.size() || memo_[key] == SIZE_MAX)
+      fail("memo key " + std::to_string(key) + " is not defined");
     return memo_[key];
   }
   void set_items(size_t dict, const std::vector<size_t>& kv) {
@@ -201,7 +203,8 @@ size_t Unpickler::persistent_load(size_t pid) {
 }
 
 size_t Unpickler::rebuild_tensor(const std::vector<size_t>& args) {
-  // _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
+  // _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[,
+  // metadata])
   if (args.size() < 4) fail("_rebuild_tensor_v2 takes at least 4 arguments");
   const Value& st = at(args[0]);
   if (st.kind != Kind::Storage) fail("_rebuild_tensor_v2: first argument is not a storage");
@@ -259,12 +262,17 @@ std::vector<PickledTensor> Unpickler::run() {
     op_pos_ = p_;
     const uint8_t op = *take(1);
     switch (op) {
-      case 0x80: take(1); break;                 // PROTO
-      case 0x95: take(8); break;                 // FRAME
-      case '.': {                                // STOP
+      case 0x80:
+        take(1);
+        break;  // PROTO
+      case 0x95:
+        take(8);
+        break;     // FRAME
+      case '.': {  // STOP
         size_t result = pop();
         const Value& dict = at(result);
-        if (dict.kind != Kind::Dict) fail("the pickle is not a state dict (top level is not a dict)");
+        if (dict.kind != Kind::Dict)
+          fail("the pickle is not a state dict (top level is not a dict)");
         std::vector<PickledTensor> out;
         for (size_t k = 0; k + 1 < dict.items.size(); k += 2) {
           const Value& key = at(dict.items[k]);
@@ -276,22 +284,42 @@ std::vector<PickledTensor> Unpickler::run() {
         }
         return out;
       }
-      case '(': marks_.push_back(stack_.size()); break;  // MARK
-      case '0': pop(); break;                             // POP
-      case '1': pop_mark(); break;                        // POP_MARK
-      case '2': push(top()); break;                       // DUP
-      case '}': push(make_kind(Kind::Dict)); break;       // EMPTY_DICT
-      case ']': push(make_kind(Kind::List)); break;       // EMPTY_LIST
-      case ')': push(make_kind(Kind::Tuple)); break;      // EMPTY_TUPLE
-      case 't': case 'l': case 'd': {                     // TUPLE, LIST, DICT
+      case '(':
+        marks_.push_back(stack_.size());
+        break;  // MARK
+      case '0':
+        pop();
+        break;  // POP
+      case '1':
+        pop_mark();
+        break;  // POP_MARK
+      case '2':
+        push(top());
+        break;  // DUP
+      case '}':
+        push(make_kind(Kind::Dict));
+        break;  // EMPTY_DICT
+      case ']':
+        push(make_kind(Kind::List));
+        break;  // EMPTY_LIST
+      case ')':
+        push(make_kind(Kind::Tuple));
+        break;  // EMPTY_TUPLE
+      case 't':
+      case 'l':
+      case 'd': {  // TUPLE, LIST, DICT
         std::vector<size_t> items = pop_mark();
         size_t v = make_kind(op == 't' ? Kind::Tuple : op == 'l' ? Kind::List : Kind::Dict);
-        if (op == 'd') set_items(v, items);
-        else at(v).items = std::move(items);
+        if (op == 'd')
+          set_items(v, items);
+        else
+          at(v).items = std::move(items);
         push(v);
         break;
       }
-      case 0x85: case 0x86: case 0x87: {  // TUPLE1..3
+      case 0x85:
+      case 0x86:
+      case 0x87: {  // TUPLE1..3
         size_t k = op - 0x84u;
         std::vector<size_t> items(k);
         for (size_t j = k; j-- > 0;) items[j] = pop();
@@ -300,14 +328,49 @@ std::vector<PickledTensor> Unpickler::run() {
         push(v);
         break;
       }
-      case 'a': { size_t x = pop(); append_items(top(), {x}); break; }   // APPEND
-      case 'e': { auto xs = pop_mark(); append_items(top(), xs); break; }  // APPENDS
-      case 's': { size_t v = pop(), k = pop(); set_items(top(), {k, v}); break; }  // SETITEM
-      case 'u': { auto kv = pop_mark(); set_items(top(), kv); break; }  // SETITEMS
-      case 'J': { Value v; v.kind = Kind::Int; v.i = static_cast<int32_t>(le(4)); push(make(std::move(v))); break; }
-      case 'K': { Value v; v.kind = Kind::Int; v.i = static_cast<int64_t>(le(1)); push(make(std::move(v))); break; }
-      case 'M': { Value v; v.kind = Kind::Int; v.i = static_cast<int64_t>(le(2)); push(make(std::move(v))); break; }
-      case 0x8a: case 0x8b: {  // LONG1, LONG4: little-endian two's complement
+      case 'a': {
+        size_t x = pop();
+        append_items(top(), {x});
+        break;
+      }  // APPEND
+      case 'e': {
+        auto xs = pop_mark();
+        append_items(top(), xs);
+        break;
+      }  // APPENDS
+      case 's': {
+        size_t v = pop(), k = pop();
+        set_items(top(), {k, v});
+        break;
+      }  // SETITEM
+      case 'u': {
+        auto kv = pop_mark();
+        set_items(top(), kv);
+        break;
+      }  // SETITEMS
+      case 'J': {
+        Value v;
+        v.kind = Kind::Int;
+        v.i = static_cast<int32_t>(le(4));
+        push(make(std::move(v)));
+        break;
+      }
+      case 'K': {
+        Value v;
+        v.kind = Kind::Int;
+        v.i = static_cast<int64_t>(le(1));
+        push(make(std::move(v)));
+        break;
+      }
+      case 'M': {
+        Value v;
+        v.kind = Kind::Int;
+        v.i = static_cast<int64_t>(le(2));
+        push(make(std::move(v)));
+        break;
+      }
+      case 0x8a:
+      case 0x8b: {  // LONG1, LONG4: little-endian two's complement
         uint64_t len = le(op == 0x8a ? 1 : 4);
         if (len > 8) fail("integer wider than 64 bits");
         uint64_t u = len == 0 ? 0 : le(static_cast<size_t>(len));
@@ -318,8 +381,17 @@ std::vector<PickledTensor> Unpickler::run() {
         push(make(std::move(v)));
         break;
       }
-      case 'N': push(make_kind(Kind::None)); break;
-      case 0x88: case 0x89: { Value v; v.kind = Kind::Bool; v.i = op == 0x88; push(make(std::move(v))); break; }
+      case 'N':
+        push(make_kind(Kind::None));
+        break;
+      case 0x88:
+      case 0x89: {
+        Value v;
+        v.kind = Kind::Bool;
+        v.i = op == 0x88;
+        push(make(std::move(v)));
+        break;
+      }
       case 'G': {  // BINFLOAT, big-endian
         const uint8_t* b = take(8);
         uint64_t u = 0;
@@ -330,22 +402,40 @@ std::vector<PickledTensor> Unpickler::run() {
         push(make(std::move(v)));
         break;
       }
-      case 'X': push(string_value(Kind::Str, le(4))); break;     // BINUNICODE
-      case 0x8c: push(string_value(Kind::Str, le(1))); break;    // SHORT_BINUNICODE
-      case 0x8d: push(string_value(Kind::Str, le(8))); break;    // BINUNICODE8
-      case 'T': push(string_value(Kind::Str, le(4))); break;     // BINSTRING
-      case 'U': push(string_value(Kind::Str, le(1))); break;     // SHORT_BINSTRING
-      case 'B': push(string_value(Kind::Bytes, le(4))); break;   // BINBYTES
-      case 'C': push(string_value(Kind::Bytes, le(1))); break;   // SHORT_BINBYTES
-      case 0x8e: push(string_value(Kind::Bytes, le(8))); break;  // BINBYTES8
-      case 'c': case 0x93: {  // GLOBAL, STACK_GLOBAL
+      case 'X':
+        push(string_value(Kind::Str, le(4)));
+        break;  // BINUNICODE
+      case 0x8c:
+        push(string_value(Kind::Str, le(1)));
+        break;  // SHORT_BINUNICODE
+      case 0x8d:
+        push(string_value(Kind::Str, le(8)));
+        break;  // BINUNICODE8
+      case 'T':
+        push(string_value(Kind::Str, le(4)));
+        break;  // BINSTRING
+      case 'U':
+        push(string_value(Kind::Str, le(1)));
+        break;  // SHORT_BINSTRING
+      case 'B':
+        push(string_value(Kind::Bytes, le(4)));
+        break;  // BINBYTES
+      case 'C':
+        push(string_value(Kind::Bytes, le(1)));
+        break;  // SHORT_BINBYTES
+      case 0x8e:
+        push(string_value(Kind::Bytes, le(8)));
+        break;  // BINBYTES8
+      case 'c':
+      case 0x93: {  // GLOBAL, STACK_GLOBAL
         std::string module, name;
         if (op == 'c') {
           module = line();
           name = line();
         } else {
           size_t nm = pop(), mod = pop();
-          if (at(nm).kind != Kind::Str || at(mod).kind != Kind::Str) fail("STACK_GLOBAL needs two strings");
+          if (at(nm).kind != Kind::Str || at(mod).kind != Kind::Str)
+            fail("STACK_GLOBAL needs two strings");
           module = at(mod).s;
           name = at(nm).s;
         }
@@ -360,8 +450,13 @@ std::vector<PickledTensor> Unpickler::run() {
         push(make(std::move(v)));
         break;
       }
-      case 'R': { size_t args = pop(), fn = pop(); push(call(fn, args)); break; }  // REDUCE
-      case 0x81: fail("NEWOBJ is not allowed in a state dict");
+      case 'R': {
+        size_t args = pop(), fn = pop();
+        push(call(fn, args));
+        break;
+      }  // REDUCE
+      case 0x81:
+        fail("NEWOBJ is not allowed in a state dict");
       case 'b': {  // BUILD: only state on a dict (OrderedDict's _metadata), which we drop
         size_t state = pop();
         (void)state;
@@ -369,12 +464,24 @@ std::vector<PickledTensor> Unpickler::run() {
           fail("BUILD on an object that is not a dict");
         break;
       }
-      case 'q': memo_put(le(1), top()); break;  // BINPUT
-      case 'r': memo_put(le(4), top()); break;  // LONG_BINPUT
-      case 0x94: memo_put(memo_.size(), top()); break;  // MEMOIZE
-      case 'h': push(memo_get(le(1))); break;  // BINGET
-      case 'j': push(memo_get(le(4))); break;  // LONG_BINGET
-      case 'Q': push(persistent_load(pop())); break;  // BINPERSID
+      case 'q':
+        memo_put(le(1), top());
+        break;  // BINPUT
+      case 'r':
+        memo_put(le(4), top());
+        break;  // LONG_BINPUT
+      case 0x94:
+        memo_put(memo_.size(), top());
+        break;  // MEMOIZE
+      case 'h':
+        push(memo_get(le(1)));
+        break;  // BINGET
+      case 'j':
+        push(memo_get(le(4)));
+        break;  // LONG_BINGET
+      case 'Q':
+        push(persistent_load(pop()));
+        break;  // BINPERSID
       default: {
         char hex[8];
         std::snprintf(hex, sizeof hex, "0x%02x", op);

@@ -19,7 +19,8 @@ int64_t RawTensor::numel() const {
 
 std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape) {
   std::vector<int64_t> strides(shape.size(), 1);
-  for (size_t k = shape.size(); k-- > 1;) strides[k - 1] = strides[k] * std::max<int64_t>(shape[k], 1);
+  for (size_t k = shape.size(); k-- > 1;)
+    strides[k - 1] = strides[k] * std::max<int64_t>(shape[k], 1);
   return strides;
 }
 
@@ -65,11 +66,14 @@ std::vector<uint8_t> contiguous_bytes(const RawTensor& t) {
 bool equal_bytes(const RawTensor& a, const RawTensor& b) {
   if (a.dtype != b.dtype || a.shape != b.shape) return false;
   if (a.same_view(b)) return true;
-  if (a.is_contiguous() && b.is_contiguous()) return std::memcmp(a.data(), b.data(), a.nbytes()) == 0;
+  if (a.is_contiguous() && b.is_contiguous())
+    return std::memcmp(a.data(), b.data(), a.nbytes()) == 0;
   return contiguous_bytes(a) == contiguous_bytes(b);
 }
 
-RawCheckpoint RawCheckpoint::load(const std::string& dir) { return load(find_weights(dir)); }
+RawCheckpoint RawCheckpoint::load(const std::string& dir) {
+  return load(find_weights(dir));
+}
 
 RawCheckpoint RawCheckpoint::load(const WeightFiles& files) {
   RawCheckpoint c;
@@ -88,7 +92,7 @@ RawCheckpoint RawCheckpoint::load_file(const std::string& path) {
   w.files = {path};
   auto file = MappedFile::open(path);
   w.format = looks_like_zip(file->data(), file->size()) ? WeightFormat::PytorchBin
-                                                         : WeightFormat::Safetensors;
+                                                        : WeightFormat::Safetensors;
   if (w.format == WeightFormat::Safetensors && path.size() >= 4 &&
       path.compare(path.size() - 4, 4, ".bin") == 0)
     w.format = WeightFormat::PytorchBin;  // let the .bin reader explain what is wrong
@@ -127,8 +131,9 @@ void RawCheckpoint::add_pytorch_bin(const std::string& path) {
   if (!looks_like_zip(d, n)) {
     // The pre-1.6 format starts with a pickled magic number after PROTO 2.
     if (n >= 2 && d[0] == 0x80 && d[1] == 0x02)
-      throw Error(context(path, "legacy (pre-1.6) torch.save format is not supported; re-save it "
-                                "with a current torch.save or convert it to safetensors"));
+      throw Error(context(path,
+                          "legacy (pre-1.6) torch.save format is not supported; re-save it "
+                          "with a current torch.save or convert it to safetensors"));
     throw Error(context(path, "not a PyTorch checkpoint (not a torch.save zip archive)"));
   }
   std::vector<ZipEntry> entries = read_zip_directory(d, n, path);
@@ -151,7 +156,8 @@ void RawCheckpoint::add_pytorch_bin(const std::string& path) {
   for (const auto& p : pickled) {
     const std::string where = path + ": tensor \"" + p.name + "\"";
     auto rec = records.find(prefix + "data/" + p.storage_key);
-    if (rec == records.end()) throw Error(where + ": storage record data/" + p.storage_key + " is missing");
+    if (rec == records.end())
+      throw Error(where + ": storage record data/" + p.storage_key + " is missing");
     if (rec->second->compressed)
       throw Error(where + ": storage record data/" + p.storage_key + " is compressed");
     if (rec->second->size != p.storage_numel * dtype_size(p.dtype))

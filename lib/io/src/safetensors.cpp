@@ -36,7 +36,8 @@ SafetensorsHeader parse_safetensors(const uint8_t* data, size_t size, const std:
   const uint64_t n = read_u64_le(data);
   if (n > kMaxSafetensorsHeader)
     throw Error(context(where, "safetensors header length " + std::to_string(n) +
-                                   " exceeds the limit of " + std::to_string(kMaxSafetensorsHeader)));
+                                   " exceeds the limit of " +
+                                   std::to_string(kMaxSafetensorsHeader)));
   if (n > size - 8)
     throw Error(context(where, "safetensors header length " + std::to_string(n) +
                                    " is beyond the end of the file (" + std::to_string(size) +
@@ -165,7 +166,7 @@ Layout layout(const std::vector<TensorBytes>& tensors,
 }  // namespace
 
 std::string safetensors_header_json(const std::vector<TensorBytes>& tensors,
-                                     const std::map<std::string, std::string>& metadata) {
+                                    const std::map<std::string, std::string>& metadata) {
   return layout(tensors, metadata).header;
 }
 

@@ -51,15 +51,18 @@ std::vector<ZipEntry> read_zip_directory(const uint8_t* data, size_t size,
     cd_size = le(data + e64 + 40, 8);
     cd_offset = le(data + e64 + 48, 8);
   }
-  if (count > kMaxEntries) throw fail("zip archive lists too many entries (" + std::to_string(count) + ")");
-  if (cd_offset > size || cd_size > size - cd_offset) throw fail("zip central directory is out of range");
+  if (count > kMaxEntries)
+    throw fail("zip archive lists too many entries (" + std::to_string(count) + ")");
+  if (cd_offset > size || cd_size > size - cd_offset)
+    throw fail("zip central directory is out of range");
 
   std::vector<ZipEntry> entries;
   entries.reserve(count);
   uint64_t p = cd_offset;
   const uint64_t cd_end = cd_offset + cd_size;
   for (uint64_t i = 0; i < count; ++i) {
-    if (cd_end - p < 46 || le(data + p, 4) != kCentralSig) throw fail("zip central directory is corrupt");
+    if (cd_end - p < 46 || le(data + p, 4) != kCentralSig)
+      throw fail("zip central directory is corrupt");
     const uint64_t method = le(data + p + 10, 2);
     uint64_t csize = le(data + p + 20, 4);
     uint64_t usize = le(data + p + 24, 4);
@@ -67,7 +70,8 @@ std::vector<ZipEntry> read_zip_directory(const uint8_t* data, size_t size,
     const uint64_t extra_len = le(data + p + 30, 2);
     const uint64_t comment_len = le(data + p + 32, 2);
     uint64_t local = le(data + p + 42, 4);
-    if (cd_end - p - 46 < name_len + extra_len + comment_len) throw fail("zip central directory is corrupt");
+    if (cd_end - p - 46 < name_len + extra_len + comment_len)
+      throw fail("zip central directory is corrupt");
     std::string name(reinterpret_cast<const char*>(data + p + 46), name_len);
     // ZIP64 extra field: the 64-bit values present are those whose 32-bit field is all ones.
     const uint8_t* x = data + p + 46 + name_len;
@@ -91,7 +95,8 @@ std::vector<ZipEntry> read_zip_directory(const uint8_t* data, size_t size,
     if (method != 0 && method != 8)
       throw fail("zip entry \"" + name + "\" uses compression method " + std::to_string(method) +
                  " (only stored and deflated entries exist in PyTorch archives)");
-    if (method == 0 && csize != usize) throw fail("zip entry \"" + name + "\" has inconsistent sizes");
+    if (method == 0 && csize != usize)
+      throw fail("zip entry \"" + name + "\" has inconsistent sizes");
     if (local > size || size - local < 30 || le(data + local, 4) != kLocalSig)
       throw fail("zip entry \"" + name + "\" has a bad local header offset");
     uint64_t start = local + 30 + le(data + local + 26, 2) + le(data + local + 28, 2);

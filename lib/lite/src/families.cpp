@@ -28,13 +28,15 @@ std::string class_for(const Family& f, const std::string& hf_class, const std::s
 
 }  // namespace
 
-std::optional<std::string> Family::hf_class(const std::string& task, const std::string& model_type) const {
+std::optional<std::string> Family::hf_class(const std::string& task,
+                                            const std::string& model_type) const {
   for (const TaskClass& t : tasks)
     if (t.task == task) return class_for(*this, t.hf_class, model_type);
   return std::nullopt;
 }
 
-std::optional<std::string> Family::task_for(const std::string& architecture, const std::string& model_type) const {
+std::optional<std::string> Family::task_for(const std::string& architecture,
+                                            const std::string& model_type) const {
   for (const auto* list : {&tasks, &architectures})
     for (const TaskClass& t : *list)
       if (class_for(*this, t.hf_class, model_type) == architecture) return t.task;
@@ -48,7 +50,8 @@ std::vector<std::string> Family::task_names() const {
 }
 
 std::string Family::word_embeddings() const {
-  return base_prefix + "." + (embeddings.empty() ? std::string("embeddings.word_embeddings.weight") : embeddings[0]);
+  return base_prefix + "." +
+         (embeddings.empty() ? std::string("embeddings.word_embeddings.weight") : embeddings[0]);
 }
 
 const std::vector<Family>& families() {
@@ -68,7 +71,8 @@ const std::vector<Family>& families() {
 const Family* find_family(const std::string& model_type) {
   for (const Family& f : families())
     if (f.model_type == model_type ||
-        std::any_of(f.aliases.begin(), f.aliases.end(), [&](const Alias& a) { return a.model_type == model_type; }))
+        std::any_of(f.aliases.begin(), f.aliases.end(),
+                    [&](const Alias& a) { return a.model_type == model_type; }))
       return &f;
   return nullptr;
 }
@@ -114,8 +118,8 @@ const std::vector<std::string>& all_embedding_names() {
 
 bool is_embedding_table(const std::string& tensor_name) {
   for (const std::string& e : all_embedding_names())
-    if (tensor_name == e ||
-        (tensor_name.size() > e.size() && tensor_name.ends_with(e) && tensor_name[tensor_name.size() - e.size() - 1] == '.'))
+    if (tensor_name == e || (tensor_name.size() > e.size() && tensor_name.ends_with(e) &&
+                             tensor_name[tensor_name.size() - e.size() - 1] == '.'))
       return true;
   return false;
 }

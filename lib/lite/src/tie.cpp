@@ -7,7 +7,9 @@
 
 namespace hfjit {
 
-const std::vector<TieRule>& tie_rules() { return all_tie_rules(); }
+const std::vector<TieRule>& tie_rules() {
+  return all_tie_rules();
+}
 
 std::vector<TiedGroup> find_tied_groups(const RawCheckpoint& ckpt, const ModelConfig& config) {
   const auto& tensors = ckpt.tensors();
@@ -43,12 +45,11 @@ std::vector<TiedGroup> find_tied_groups(const RawCheckpoint& ckpt, const ModelCo
     if (in == tensors.end()) continue;
     auto out = tensors.find(r.output);
     if (out == tensors.end()) {
-      const bool has_head =
-          r.witness.empty()
-              ? !config.architectures.empty() &&
-                    std::find(r.architectures.begin(), r.architectures.end(), config.architectures[0]) !=
-                        r.architectures.end()
-              : tensors.count(r.witness) != 0;
+      const bool has_head = r.witness.empty()
+                                ? !config.architectures.empty() &&
+                                      std::find(r.architectures.begin(), r.architectures.end(),
+                                                config.architectures[0]) != r.architectures.end()
+                                : tensors.count(r.witness) != 0;
       if (!has_head) continue;
     } else if (!equal_bytes(in->second, out->second)) {
       continue;
@@ -65,14 +66,15 @@ std::vector<TiedGroup> find_tied_groups(const RawCheckpoint& ckpt, const ModelCo
   for (auto& [root, g] : groups) {
     if (g.names.size() < 2) continue;
     // The source: the first name present in the checkpoint, preferring an input-side name.
-    std::stable_sort(g.names.begin(), g.names.end(), [&](const std::string& a, const std::string& b) {
-      auto rank = [&](const std::string& n) {
-        bool is_input = false;
-        for (const TieRule& r : tie_rules()) is_input = is_input || n == r.input;
-        return (tensors.count(n) ? 0 : 2) + (is_input ? 0 : 1);
-      };
-      return rank(a) < rank(b);
-    });
+    std::stable_sort(g.names.begin(), g.names.end(),
+                     [&](const std::string& a, const std::string& b) {
+                       auto rank = [&](const std::string& n) {
+                         bool is_input = false;
+                         for (const TieRule& r : tie_rules()) is_input = is_input || n == r.input;
+                         return (tensors.count(n) ? 0 : 2) + (is_input ? 0 : 1);
+                       };
+                       return rank(a) < rank(b);
+                     });
     g.source = g.names.front();
     if (!tensors.count(g.source)) continue;  // nothing to take the values from
     for (const auto& n : g.names) g.present.push_back(tensors.count(n) != 0);

@@ -16,8 +16,8 @@
 #include "hfjit/io/raw_checkpoint.h"
 #include "hfjit/io/safetensors.h"
 #include "hfjit/tie.h"
-#include "hfjit/untie.h"
 #include "hfjit/timing.h"
+#include "hfjit/untie.h"
 
 namespace fs = std::filesystem;
 
@@ -25,7 +25,8 @@ namespace hfjit {
 
 void check_untie_output(const std::string& input, const std::string& output, bool force) {
   if (output.empty()) throw Error("no output given (-o OUT)");
-  if (same_path(input, output)) throw Error(context(output, "output is the input; choose another path"));
+  if (same_path(input, output))
+    throw Error(context(output, "output is the input; choose another path"));
   std::error_code ec;
   if (fs::is_directory(input, ec)) {
     fs::path in = fs::weakly_canonical(input, ec);
@@ -64,7 +65,7 @@ UntieReport untie_folder(const std::string& input, const std::string& output,
   RawCheckpoint ckpt = RawCheckpoint::load(dir.path);
   std::vector<TiedGroup> groups = find_tied_groups(ckpt, config);
   spdlog::debug("loaded {} tensors ({:.1f} MB) from {} in {:.1f} ms", ckpt.tensors().size(),
-               ckpt.total_bytes() / 1e6, dir.path, ms_since(t0));
+                ckpt.total_bytes() / 1e6, dir.path, ms_since(t0));
 
   UntieReport report;
   report.input = input;
@@ -73,7 +74,8 @@ UntieReport untie_folder(const std::string& input, const std::string& output,
   for (const TiedGroup& g : groups) {
     const RawTensor& src = ckpt.at(g.source);
     for (size_t i = 1; i < g.names.size(); ++i)
-      report.untied.push_back({g.names[i], g.source, src.shape, dtype_name(src.dtype), src.nbytes(), g.reason});
+      report.untied.push_back(
+          {g.names[i], g.source, src.shape, dtype_name(src.dtype), src.nbytes(), g.reason});
   }
   if (opts.dry_run) return report;
 
@@ -86,7 +88,8 @@ UntieReport untie_folder(const std::string& input, const std::string& output,
   auto add = [&](const std::string& name, const RawTensor& t) {
     if (t.is_contiguous()) {
       const uint64_t skip = static_cast<uint64_t>(t.offset) * dtype_size(t.dtype);
-      out.push_back({name, t.dtype, t.shape, t.data(), t.nbytes(), t.file.get(), t.storage_file_offset + skip});
+      out.push_back({name, t.dtype, t.shape, t.data(), t.nbytes(), t.file.get(),
+                     t.storage_file_offset + skip});
     } else {
       const std::vector<uint8_t>& c = keep.emplace_back(contiguous_bytes(t));
       out.push_back({name, t.dtype, t.shape, c.data(), c.size()});
@@ -105,21 +108,24 @@ UntieReport untie_folder(const std::string& input, const std::string& output,
   });
   report.bytes_written = fs::file_size(weights);
   const double write_ms = ms_since(t1);
-  spdlog::debug("wrote model.safetensors ({:.1f} MB) in {:.1f} ms ({:.0f} MB/s)", report.bytes_written / 1e6,
-               write_ms, report.bytes_written / 1e3 / std::max(write_ms, 1e-3));
+  spdlog::debug("wrote model.safetensors ({:.1f} MB) in {:.1f} ms ({:.0f} MB/s)",
+                report.bytes_written / 1e6, write_ms,
+                report.bytes_written / 1e3 / std::max(write_ms, 1e-3));
 
   // config.json, keys kept in their order.
-  auto cfg = nlohmann::ordered_json::parse(read_text_file((fs::path(dir.path) / "config.json").string()));
+  auto cfg =
+      nlohmann::ordered_json::parse(read_text_file((fs::path(dir.path) / "config.json").string()));
   // T5 and its kin rescale the decoder output by d_model^-0.5 only while the
   // embeddings are tied, so they keep the flag: the file still stores lm_head
   // as its own bytes, and torchscript: true makes transformers clone it.
   static const std::set<std::string> kScaledWhenTied = {"t5", "mt5", "umt5", "longt5",
                                                         "switch_transformers"};
   if (kScaledWhenTied.count(config.model_type) && config.tie_word_embeddings.value_or(true)) {
-    report.notes.push_back(config.model_type +
-                           ": tie_word_embeddings kept true, since the model scales its decoder output "
-                           "only when tied; lm_head.weight is stored as its own tensor and "
-                           "torchscript: true makes transformers clone it");
+    report.notes.push_back(
+        config.model_type +
+        ": tie_word_embeddings kept true, since the model scales its decoder output "
+        "only when tied; lm_head.weight is stored as its own tensor and "
+        "torchscript: true makes transformers clone it");
   } else {
     cfg["tie_word_embeddings"] = false;
   }

@@ -6,8 +6,12 @@
 
 namespace hfjit {
 
-std::string version() { return HFJIT_VERSION; }
+std::string version() {
+  return HFJIT_VERSION;
+}
 
-std::string torch_version() { return HFJIT_TORCH_VERSION; }
+std::string torch_version() {
+  return HFJIT_TORCH_VERSION;
+}
 
 }  // namespace hfjit

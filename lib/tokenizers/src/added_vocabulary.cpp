@@ -15,11 +15,12 @@ void AddedVocabulary::add_tokens(const std::vector<AddedToken>& tokens, const Mo
     }
   }
   auto key = [](const AddedToken& t) {
-    return t.content + '\0' + char('0' + t.single_word) + char('0' + t.lstrip) + char('0' + t.rstrip) +
-           char('0' + t.normalized) + char('0' + t.special);
+    return t.content + '\0' + char('0' + t.single_word) + char('0' + t.lstrip) +
+           char('0' + t.rstrip) + char('0' + t.normalized) + char('0' + t.special);
   };
   for (const AddedToken& t : tokens) {
-    if (t.content.empty() || !seen_.insert(key(t)).second) continue;  // the same token twice is ignored
+    if (t.content.empty() || !seen_.insert(key(t)).second)
+      continue;  // the same token twice is ignored
     uint32_t new_id;
     if (const auto id = token_to_id(t.content)) {
       new_id = *id;
@@ -48,8 +49,9 @@ const std::string* AddedVocabulary::id_to_token(uint32_t id) const {
 }
 
 void AddedVocabulary::Matcher::build() {
-  std::stable_sort(patterns.begin(), patterns.end(),
-                   [](const Pattern& a, const Pattern& b) { return a.text.size() > b.text.size(); });
+  std::stable_sort(patterns.begin(), patterns.end(), [](const Pattern& a, const Pattern& b) {
+    return a.text.size() > b.text.size();
+  });
   by_byte.assign(256, {});
   for (size_t i = 0; i < patterns.size(); ++i)
     if (!patterns[i].text.empty())
@@ -95,7 +97,8 @@ bool starts_with_word(const std::string& s, size_t start) {
 
 }  // namespace
 
-std::vector<AddedVocabulary::Match> AddedVocabulary::find_matches(const std::string& text, const Matcher& m) const {
+std::vector<AddedVocabulary::Match> AddedVocabulary::find_matches(const std::string& text,
+                                                                  const Matcher& m) const {
   std::vector<Match> out;
   if (text.empty()) {
     out.push_back({false, 0, 0, 0});
@@ -171,7 +174,8 @@ void AddedVocabulary::split_with(PreTokenizedString& p, const Matcher& m) const 
   });
 }
 
-PreTokenizedString AddedVocabulary::extract_and_normalize(const Normalizer* normalizer, std::string_view text) const {
+PreTokenizedString AddedVocabulary::extract_and_normalize(const Normalizer* normalizer,
+                                                          std::string_view text) const {
   PreTokenizedString p{NormalizedString(text)};
   if (!raw_.patterns.empty()) split_with(p, raw_);
   if (normalizer) p.normalize([&](NormalizedString& n) { normalizer->normalize(n); });

@@ -1,6 +1,5 @@
 #include "hfjit/tokenizers/decoders.h"
 
-
 #include "hfjit/tokenizers/unicode.h"
 
 namespace hfjit::tokenizers {
@@ -21,7 +20,9 @@ void replace_all(std::string& s, std::string_view from, std::string_view to) {
   s = std::move(out);
 }
 
-std::string lossy_utf8(const std::string& bytes) { return sanitize_utf8(bytes); }
+std::string lossy_utf8(const std::string& bytes) {
+  return sanitize_utf8(bytes);
+}
 
 }  // namespace
 
@@ -33,18 +34,33 @@ std::string Decoder::decode(std::vector<std::string> tokens) const {
 
 std::string wordpiece_cleanup(const std::string& text) {
   std::string s = text;
-  for (const auto& [from, to] : {std::pair<const char*, const char*>{" .", "."}, {" ?", "?"}, {" !", "!"},
-                                 {" ,", ","}, {" ' ", "'"}, {" n't", "n't"}, {" 'm", "'m"}, {" do not", " don't"},
-                                 {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}})
+  for (const auto& [from, to] : {std::pair<const char*, const char*>{" .", "."},
+                                 {" ?", "?"},
+                                 {" !", "!"},
+                                 {" ,", ","},
+                                 {" ' ", "'"},
+                                 {" n't", "n't"},
+                                 {" 'm", "'m"},
+                                 {" do not", " don't"},
+                                 {" 's", "'s"},
+                                 {" 've", "'ve"},
+                                 {" 're", "'re"}})
     replace_all(s, from, to);
   return s;
 }
 
 std::string clean_up_tokenization(const std::string& text) {
   std::string s = text;
-  for (const auto& [from, to] : {std::pair<const char*, const char*>{" .", "."}, {" ?", "?"}, {" !", "!"},
-                                 {" ,", ","}, {" ' ", "'"}, {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"},
-                                 {" 've", "'ve"}, {" 're", "'re"}})
+  for (const auto& [from, to] : {std::pair<const char*, const char*>{" .", "."},
+                                 {" ?", "?"},
+                                 {" !", "!"},
+                                 {" ,", ","},
+                                 {" ' ", "'"},
+                                 {" n't", "n't"},
+                                 {" 'm", "'m"},
+                                 {" 's", "'s"},
+                                 {" 've", "'ve"},
+                                 {" 're", "'re"}})
     replace_all(s, from, to);
   return s;
 }
@@ -53,8 +69,10 @@ std::vector<std::string> WordPieceDecoder::decode_chain(std::vector<std::string>
   for (size_t i = 0; i < tokens.size(); ++i) {
     std::string& t = tokens[i];
     if (i != 0) {
-      if (t.compare(0, prefix_.size(), prefix_) == 0) t.erase(0, prefix_.size());
-      else t.insert(0, " ");
+      if (t.compare(0, prefix_.size(), prefix_) == 0)
+        t.erase(0, prefix_.size());
+      else
+        t.insert(0, " ");
     }
     if (cleanup_) t = wordpiece_cleanup(t);
   }
@@ -68,8 +86,10 @@ std::vector<std::string> ByteLevelDecoder::decode_chain(std::vector<std::string>
     bool ok = true;
     for (size_t i = 0; i < t.size() && ok;) {
       const int b = char_to_byte(next_char(t, i));
-      if (b < 0) ok = false;
-      else mapped.push_back(static_cast<char>(b));
+      if (b < 0)
+        ok = false;
+      else
+        mapped.push_back(static_cast<char>(b));
     }
     bytes += ok ? mapped : t;
   }
@@ -94,7 +114,8 @@ std::vector<std::string> MetaspaceDecoder::decode_chain(std::vector<std::string>
 }
 
 std::vector<std::string> BpeDecoder::decode_chain(std::vector<std::string> tokens) const {
-  for (size_t i = 0; i < tokens.size(); ++i) replace_all(tokens[i], suffix_, i + 1 == tokens.size() ? "" : " ");
+  for (size_t i = 0; i < tokens.size(); ++i)
+    replace_all(tokens[i], suffix_, i + 1 == tokens.size() ? "" : " ");
   return tokens;
 }
 
@@ -117,7 +138,9 @@ std::vector<std::string> StripDecoder::decode_chain(std::vector<std::string> tok
       if (chars[index] != content_) break;
       stop_cut = index;
     }
-    t = stop_cut > start_cut ? to_utf8(std::u32string_view(chars).substr(start_cut, stop_cut - start_cut)) : "";
+    t = stop_cut > start_cut
+            ? to_utf8(std::u32string_view(chars).substr(start_cut, stop_cut - start_cut))
+            : "";
   }
   return tokens;
 }
@@ -147,7 +170,8 @@ std::vector<std::string> ByteFallbackDecoder::decode_chain(std::vector<std::stri
     return -1;
   };
   for (std::string& t : tokens) {
-    if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' && hex(t[3]) >= 0 && hex(t[4]) >= 0) {
+    if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' && hex(t[3]) >= 0 &&
+        hex(t[4]) >= 0) {
       pending.push_back(static_cast<char>(hex(t[3]) * 16 + hex(t[4])));
     } else {
       flush();

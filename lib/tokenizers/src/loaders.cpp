@@ -60,7 +60,8 @@ SplitBehavior behavior_of(const std::string& s, const std::string& where) {
 
 // {"String": "..."} or {"Regex": "..."}: a literal (regex null) or a compiled regex.
 std::pair<std::string, std::unique_ptr<Regex>> pattern_of(const json& j, const std::string& where) {
-  if (j.is_object() && j.contains("String") && j["String"].is_string()) return {j["String"].get<std::string>(), nullptr};
+  if (j.is_object() && j.contains("String") && j["String"].is_string())
+    return {j["String"].get<std::string>(), nullptr};
   if (j.is_object() && j.contains("Regex") && j["Regex"].is_string()) {
     try {
       return {"", std::make_unique<Regex>(j["Regex"].get<std::string>())};
@@ -79,7 +80,8 @@ char32_t single_char(const std::string& s, const std::string& where, const char*
 
 std::string content_of(const json& v) {
   if (v.is_string()) return v.get<std::string>();
-  if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+  if (v.is_object() && v.contains("content") && v["content"].is_string())
+    return v["content"].get<std::string>();
   return "";
 }
 
@@ -89,7 +91,8 @@ std::unique_ptr<Normalizer> make_normalizer(const json& j, const std::string& wh
   const std::string type = type_of(j, where, "normalizer");
   if (type == "BertNormalizer") {
     std::optional<bool> strip;
-    if (j.contains("strip_accents") && !j["strip_accents"].is_null()) strip = get_or(j, "strip_accents", false, where);
+    if (j.contains("strip_accents") && !j["strip_accents"].is_null())
+      strip = get_or(j, "strip_accents", false, where);
     return std::make_unique<BertNormalizer>(get_or(j, "clean_text", true, where),
                                             get_or(j, "handle_chinese_chars", true, where), strip,
                                             get_or(j, "lowercase", true, where));
@@ -101,22 +104,28 @@ std::unique_ptr<Normalizer> make_normalizer(const json& j, const std::string& wh
   if (type == "NFKC") return std::make_unique<UnicodeNormalizer>(UnicodeNormalizer::Form::NFKC);
   if (type == "StripAccents") return std::make_unique<StripAccentsNormalizer>();
   if (type == "Strip")
-    return std::make_unique<StripNormalizer>(get_or(j, "strip_left", true, where), get_or(j, "strip_right", true, where));
+    return std::make_unique<StripNormalizer>(get_or(j, "strip_left", true, where),
+                                             get_or(j, "strip_right", true, where));
   if (type == "Replace") {
     auto [literal, regex] = pattern_of(j.value("pattern", json()), where + ": Replace");
-    return std::make_unique<ReplaceNormalizer>(literal, std::move(regex), get_or(j, "content", std::string(), where));
+    return std::make_unique<ReplaceNormalizer>(literal, std::move(regex),
+                                               get_or(j, "content", std::string(), where));
   }
-  if (type == "Prepend") return std::make_unique<PrependNormalizer>(get_or(j, "prepend", std::string(), where));
+  if (type == "Prepend")
+    return std::make_unique<PrependNormalizer>(get_or(j, "prepend", std::string(), where));
   if (type == "Nmt") return std::make_unique<NmtNormalizer>();
   if (type == "ByteLevel") return std::make_unique<ByteLevelNormalizer>();
   if (type == "Precompiled") {
     const std::string b64 = get_or(j, "precompiled_charsmap", std::string(), where);
-    if (b64.empty()) return std::make_unique<SequenceNormalizer>(std::vector<std::unique_ptr<Normalizer>>{});
-    return std::make_unique<PrecompiledNormalizer>(base64_decode(b64, where + ": precompiled_charsmap"), where);
+    if (b64.empty())
+      return std::make_unique<SequenceNormalizer>(std::vector<std::unique_ptr<Normalizer>>{});
+    return std::make_unique<PrecompiledNormalizer>(
+        base64_decode(b64, where + ": precompiled_charsmap"), where);
   }
   if (type == "Sequence") {
     std::vector<std::unique_ptr<Normalizer>> parts;
-    for (const json& p : j.value("normalizers", json::array())) parts.push_back(make_normalizer(p, where));
+    for (const json& p : j.value("normalizers", json::array()))
+      parts.push_back(make_normalizer(p, where));
     return std::make_unique<SequenceNormalizer>(std::move(parts));
   }
   throw Error(where + ": unknown normalizer type '" + type + "'");
@@ -124,7 +133,8 @@ std::unique_ptr<Normalizer> make_normalizer(const json& j, const std::string& wh
 
 MetaspacePreTokenizer::Prepend prepend_scheme(const json& j, const std::string& where) {
   std::string scheme = get_or(j, "prepend_scheme", std::string("always"), where);
-  if (j.contains("add_prefix_space") && j["add_prefix_space"].is_boolean() && !j["add_prefix_space"].get<bool>())
+  if (j.contains("add_prefix_space") && j["add_prefix_space"].is_boolean() &&
+      !j["add_prefix_space"].get<bool>())
     scheme = "never";
   if (scheme == "always") return MetaspacePreTokenizer::Prepend::Always;
   if (scheme == "first") return MetaspacePreTokenizer::Prepend::First;
@@ -142,24 +152,27 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& j, const std::strin
   if (type == "WhitespaceSplit") return std::make_unique<WhitespaceSplitPreTokenizer>();
   if (type == "Metaspace")
     return std::make_unique<MetaspacePreTokenizer>(
-        single_char(get_or(j, "replacement", std::string("\xE2\x96\x81"), where), where, "replacement"),
+        single_char(get_or(j, "replacement", std::string("\xE2\x96\x81"), where), where,
+                    "replacement"),
         prepend_scheme(j, where), get_or(j, "split", true, where));
   if (type == "Punctuation")
     return std::make_unique<PunctuationPreTokenizer>(
         behavior_of(get_or(j, "behavior", std::string("Isolated"), where), where));
   if (type == "Split") {
     auto [literal, regex] = pattern_of(j.value("pattern", json()), where + ": Split");
-    return std::make_unique<SplitPreTokenizer>(literal, std::move(regex),
-                                               behavior_of(get_or(j, "behavior", std::string(), where), where),
-                                               get_or(j, "invert", false, where));
+    return std::make_unique<SplitPreTokenizer>(
+        literal, std::move(regex), behavior_of(get_or(j, "behavior", std::string(), where), where),
+        get_or(j, "invert", false, where));
   }
-  if (type == "Digits") return std::make_unique<DigitsPreTokenizer>(get_or(j, "individual_digits", false, where));
+  if (type == "Digits")
+    return std::make_unique<DigitsPreTokenizer>(get_or(j, "individual_digits", false, where));
   if (type == "CharDelimiterSplit")
     return std::make_unique<CharDelimiterSplitPreTokenizer>(
         single_char(get_or(j, "delimiter", std::string(), where), where, "delimiter"));
   if (type == "Sequence") {
     std::vector<std::unique_ptr<PreTokenizer>> parts;
-    for (const json& p : j.value("pretokenizers", json::array())) parts.push_back(make_pre_tokenizer(p, where));
+    for (const json& p : j.value("pretokenizers", json::array()))
+      parts.push_back(make_pre_tokenizer(p, where));
     return std::make_unique<SequencePreTokenizer>(std::move(parts));
   }
   throw Error(where + ": unknown pre_tokenizer type '" + type + "'");
@@ -172,7 +185,8 @@ Vocab vocab_from_object(const json& j, const std::string& where) {
     if (!it.value().is_number_unsigned() && !it.value().is_number_integer())
       throw Error(where + ": the id of token '" + it.key() + "' is not an integer");
     const int64_t id = it.value().get<int64_t>();
-    if (id < 0 || id > UINT32_MAX) throw Error(where + ": the id of token '" + it.key() + "' is out of range");
+    if (id < 0 || id > UINT32_MAX)
+      throw Error(where + ": the id of token '" + it.key() + "' is out of range");
     v.insert(it.key(), static_cast<uint32_t>(id));
   }
   return v;
@@ -180,19 +194,25 @@ Vocab vocab_from_object(const json& j, const std::string& where) {
 
 std::unique_ptr<Model> make_model(const json& j, const std::string& where) {
   if (!j.is_object()) throw Error(where + ": \"model\" is missing or not an object");
-  std::string type = j.contains("type") && j["type"].is_string() ? j["type"].get<std::string>() : "";
+  std::string type =
+      j.contains("type") && j["type"].is_string() ? j["type"].get<std::string>() : "";
   if (type.empty()) {  // untagged, as serde tries them
-    if (j.contains("merges")) type = "BPE";
-    else if (j.contains("vocab") && j["vocab"].is_array()) type = "Unigram";
-    else if (j.contains("continuing_subword_prefix")) type = "WordPiece";
-    else type = "WordLevel";
+    if (j.contains("merges"))
+      type = "BPE";
+    else if (j.contains("vocab") && j["vocab"].is_array())
+      type = "Unigram";
+    else if (j.contains("continuing_subword_prefix"))
+      type = "WordPiece";
+    else
+      type = "WordLevel";
   }
   const std::string mwhere = where + ": " + type + " model";
   if (type == "WordPiece") {
-    return std::make_unique<WordPieceModel>(vocab_from_object(j.value("vocab", json()), mwhere),
-                                            get_or(j, "unk_token", std::string("[UNK]"), mwhere),
-                                            get_or(j, "continuing_subword_prefix", std::string("##"), mwhere),
-                                            get_or(j, "max_input_chars_per_word", size_t(100), mwhere));
+    return std::make_unique<WordPieceModel>(
+        vocab_from_object(j.value("vocab", json()), mwhere),
+        get_or(j, "unk_token", std::string("[UNK]"), mwhere),
+        get_or(j, "continuing_subword_prefix", std::string("##"), mwhere),
+        get_or(j, "max_input_chars_per_word", size_t(100), mwhere));
   }
   if (type == "BPE") {
     Vocab vocab = vocab_from_object(j.value("vocab", json()), mwhere);
@@ -204,16 +224,19 @@ std::unique_ptr<Model> make_model(const json& j, const std::string& where) {
         const std::string line = m[i].get<std::string>();
         const size_t sp = line.find(' ');
         if (sp == std::string::npos || line.find(' ', sp + 1) != std::string::npos)
-          throw Error(mwhere + ": merge " + std::to_string(i + 1) + " '" + line + "' is not two tokens");
+          throw Error(mwhere + ": merge " + std::to_string(i + 1) + " '" + line +
+                      "' is not two tokens");
         merges.emplace_back(line.substr(0, sp), line.substr(sp + 1));
-      } else if (m[i].is_array() && m[i].size() == 2 && m[i][0].is_string() && m[i][1].is_string()) {
+      } else if (m[i].is_array() && m[i].size() == 2 && m[i][0].is_string() &&
+                 m[i][1].is_string()) {
         merges.emplace_back(m[i][0].get<std::string>(), m[i][1].get<std::string>());
       } else {
         throw Error(mwhere + ": merge " + std::to_string(i + 1) + " is not two tokens");
       }
     }
     BpeModel::Options o;
-    if (j.contains("unk_token") && j["unk_token"].is_string()) o.unk_token = j["unk_token"].get<std::string>();
+    if (j.contains("unk_token") && j["unk_token"].is_string())
+      o.unk_token = j["unk_token"].get<std::string>();
     o.continuing_subword_prefix = get_or(j, "continuing_subword_prefix", std::string(), mwhere);
     o.end_of_word_suffix = get_or(j, "end_of_word_suffix", std::string(), mwhere);
     o.fuse_unk = get_or(j, "fuse_unk", false, mwhere);
@@ -233,7 +256,8 @@ std::unique_ptr<Model> make_model(const json& j, const std::string& where) {
     }
     std::optional<uint32_t> unk;
     if (j.contains("unk_id") && j["unk_id"].is_number_integer()) unk = j["unk_id"].get<uint32_t>();
-    return std::make_unique<UnigramModel>(std::move(pieces), unk, get_or(j, "byte_fallback", false, mwhere), mwhere);
+    return std::make_unique<UnigramModel>(std::move(pieces), unk,
+                                          get_or(j, "byte_fallback", false, mwhere), mwhere);
   }
   if (type == "WordLevel")
     return std::make_unique<WordLevelModel>(vocab_from_object(j.value("vocab", json()), mwhere),
@@ -241,7 +265,8 @@ std::unique_ptr<Model> make_model(const json& j, const std::string& where) {
   throw Error(where + ": unknown model type '" + type + "'");
 }
 
-std::pair<std::string, int64_t> token_pair(const json& j, const std::string& where, const char* key) {
+std::pair<std::string, int64_t> token_pair(const json& j, const std::string& where,
+                                           const char* key) {
   const json v = j.value(key, json());
   if (!v.is_array() || v.size() != 2 || !v[0].is_string() || !v[1].is_number_integer())
     throw Error(where + ": '" + key + "' must be [token, id]");
@@ -254,10 +279,12 @@ std::vector<TemplateProcessor::Piece> template_pieces(const json& j, const std::
   for (const json& p : j) {
     if (p.contains("Sequence")) {
       const json& s = p["Sequence"];
-      out.push_back({true, get_or(s, "id", std::string("A"), where), get_or(s, "type_id", uint32_t(0), where)});
+      out.push_back({true, get_or(s, "id", std::string("A"), where),
+                     get_or(s, "type_id", uint32_t(0), where)});
     } else if (p.contains("SpecialToken")) {
       const json& s = p["SpecialToken"];
-      out.push_back({false, get_or(s, "id", std::string(), where), get_or(s, "type_id", uint32_t(0), where)});
+      out.push_back(
+          {false, get_or(s, "id", std::string(), where), get_or(s, "type_id", uint32_t(0), where)});
     } else {
       throw Error(where + ": a template piece must be Sequence or SpecialToken");
     }
@@ -275,8 +302,9 @@ std::unique_ptr<PostProcessor> make_post_processor(const json& j, const std::str
       t.ids = get_or(it.value(), "ids", std::vector<int64_t>(), where);
       t.tokens = get_or(it.value(), "tokens", std::vector<std::string>(), where);
       if (t.ids.size() != t.tokens.size())
-        throw Error(where + ": special token '" + it.key() + "' has " + std::to_string(t.ids.size()) + " ids and " +
-                    std::to_string(t.tokens.size()) + " tokens");
+        throw Error(where + ": special token '" + it.key() + "' has " +
+                    std::to_string(t.ids.size()) + " ids and " + std::to_string(t.tokens.size()) +
+                    " tokens");
       special[it.key()] = std::move(t);
     }
     auto single = template_pieces(j.value("single", json::array()), where);
@@ -284,21 +312,25 @@ std::unique_ptr<PostProcessor> make_post_processor(const json& j, const std::str
     for (const auto* tpl : {&single, &pair})
       for (const auto& p : *tpl)
         if (!p.is_sequence && !special.count(p.id))
-          throw Error(where + ": template uses special token '" + p.id + "', which special_tokens lacks");
-    return std::make_unique<TemplateProcessor>(std::move(single), std::move(pair), std::move(special));
+          throw Error(where + ": template uses special token '" + p.id +
+                      "', which special_tokens lacks");
+    return std::make_unique<TemplateProcessor>(std::move(single), std::move(pair),
+                                               std::move(special));
   }
   if (type == "BertProcessing")
-    return std::make_unique<BertProcessor>(token_pair(j, where, "sep"), token_pair(j, where, "cls"), false);
+    return std::make_unique<BertProcessor>(token_pair(j, where, "sep"), token_pair(j, where, "cls"),
+                                           false);
   if (type == "RobertaProcessing")
-    return std::make_unique<BertProcessor>(token_pair(j, where, "sep"), token_pair(j, where, "cls"), true,
-                                           get_or(j, "trim_offsets", true, where),
+    return std::make_unique<BertProcessor>(token_pair(j, where, "sep"), token_pair(j, where, "cls"),
+                                           true, get_or(j, "trim_offsets", true, where),
                                            get_or(j, "add_prefix_space", true, where));
   if (type == "ByteLevel")
     return std::make_unique<ByteLevelProcessor>(get_or(j, "trim_offsets", true, where),
                                                 get_or(j, "add_prefix_space", true, where));
   if (type == "Sequence") {
     std::vector<std::unique_ptr<PostProcessor>> parts;
-    for (const json& p : j.value("processors", json::array())) parts.push_back(make_post_processor(p, where));
+    for (const json& p : j.value("processors", json::array()))
+      parts.push_back(make_post_processor(p, where));
     return std::make_unique<SequenceProcessor>(std::move(parts));
   }
   throw Error(where + ": unknown post_processor type '" + type + "'");
@@ -312,17 +344,20 @@ std::unique_ptr<Decoder> make_decoder(const json& j, const std::string& where) {
   if (type == "ByteLevel") return std::make_unique<ByteLevelDecoder>();
   if (type == "Metaspace")
     return std::make_unique<MetaspaceDecoder>(
-        single_char(get_or(j, "replacement", std::string("\xE2\x96\x81"), where), where, "replacement"),
+        single_char(get_or(j, "replacement", std::string("\xE2\x96\x81"), where), where,
+                    "replacement"),
         prepend_scheme(j, where) != MetaspacePreTokenizer::Prepend::Never);
-  if (type == "BPEDecoder") return std::make_unique<BpeDecoder>(get_or(j, "suffix", std::string("</w>"), where));
+  if (type == "BPEDecoder")
+    return std::make_unique<BpeDecoder>(get_or(j, "suffix", std::string("</w>"), where));
   if (type == "Replace") {
     auto [literal, regex] = pattern_of(j.value("pattern", json()), where + ": Replace");
-    return std::make_unique<ReplaceDecoder>(
-        std::make_unique<ReplaceNormalizer>(literal, std::move(regex), get_or(j, "content", std::string(), where)));
+    return std::make_unique<ReplaceDecoder>(std::make_unique<ReplaceNormalizer>(
+        literal, std::move(regex), get_or(j, "content", std::string(), where)));
   }
   if (type == "Strip")
-    return std::make_unique<StripDecoder>(single_char(get_or(j, "content", std::string(" "), where), where, "content"),
-                                          get_or(j, "start", size_t(0), where), get_or(j, "stop", size_t(0), where));
+    return std::make_unique<StripDecoder>(
+        single_char(get_or(j, "content", std::string(" "), where), where, "content"),
+        get_or(j, "start", size_t(0), where), get_or(j, "stop", size_t(0), where));
   if (type == "Fuse") return std::make_unique<FuseDecoder>();
   if (type == "ByteFallback") return std::make_unique<ByteFallbackDecoder>();
   if (type == "CTC")
@@ -331,7 +366,8 @@ std::unique_ptr<Decoder> make_decoder(const json& j, const std::string& where) {
                                         get_or(j, "cleanup", true, where));
   if (type == "Sequence") {
     std::vector<std::unique_ptr<Decoder>> parts;
-    for (const json& p : j.value("decoders", json::array())) parts.push_back(make_decoder(p, where));
+    for (const json& p : j.value("decoders", json::array()))
+      parts.push_back(make_decoder(p, where));
     return std::make_unique<SequenceDecoder>(std::move(parts));
   }
   throw Error(where + ": unknown decoder type '" + type + "'");
@@ -371,7 +407,8 @@ json config_of(const TokenizerFiles& files, const std::string& origin) {
 }
 
 // The special token strings of tokenizer_config.json, completed by special_tokens_map.json.
-std::map<std::string, std::string> special_token_names(const TokenizerFiles& files, const std::string& origin) {
+std::map<std::string, std::string> special_token_names(const TokenizerFiles& files,
+                                                       const std::string& origin) {
   std::map<std::string, std::string> out;
   const json config = config_of(files, origin);
   json map = json::object();
@@ -379,7 +416,8 @@ std::map<std::string, std::string> special_token_names(const TokenizerFiles& fil
     map = parse_json(*text, origin + "special_tokens_map.json");
     if (!map.is_object()) throw Error(origin + "special_tokens_map.json: not a JSON object");
   }
-  for (const char* key : {"pad_token", "cls_token", "sep_token", "mask_token", "unk_token", "bos_token", "eos_token"}) {
+  for (const char* key : {"pad_token", "cls_token", "sep_token", "mask_token", "unk_token",
+                          "bos_token", "eos_token"}) {
     std::string v;
     if (config.contains(key)) v = content_of(config[key]);
     if (v.empty() && map.contains(key)) v = content_of(map[key]);
@@ -402,7 +440,8 @@ std::vector<AddedToken> config_added_tokens(const json& config, const std::strin
     }
     items.emplace_back(id, added_token_of(it.value(), where));
   }
-  std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(items.begin(), items.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<AddedToken> out;
   for (auto& [id, t] : items) out.push_back(std::move(t));
   return out;
@@ -430,7 +469,8 @@ void resolve_special_ids(Pipeline& p, const TokenizerFiles& files, const std::st
     if (const auto id = p.model->token_to_id(token)) return *id;
     return std::nullopt;
   };
-  auto pick = [&](const char* key, std::initializer_list<const char*> guesses) -> std::optional<int64_t> {
+  auto pick = [&](const char* key,
+                  std::initializer_list<const char*> guesses) -> std::optional<int64_t> {
     auto it = names.find(key);
     if (it != names.end()) return id_of(it->second);
     for (const char* g : guesses)
@@ -446,7 +486,8 @@ void resolve_special_ids(Pipeline& p, const TokenizerFiles& files, const std::st
   p.special.eos = pick("eos_token", {"</s>", "<|endoftext|>", "[SEP]"});
 }
 
-// Python's str.splitlines-like split on \n, \r\n and \r (universal newlines), as readlines() sees them.
+// Python's str.splitlines-like split on \n, \r\n and \r (universal newlines), as readlines() sees
+// them.
 std::vector<std::string> universal_lines(const std::string& text) {
   std::vector<std::string> out;
   std::string cur;
@@ -466,12 +507,14 @@ std::vector<std::string> universal_lines(const std::string& text) {
 
 void check_utf8(const std::string& text, const std::string& where) {
   const size_t bad = find_invalid_utf8(text);
-  if (bad != std::string::npos) throw Error(where + ": invalid UTF-8 at byte " + std::to_string(bad));
+  if (bad != std::string::npos)
+    throw Error(where + ": invalid UTF-8 at byte " + std::to_string(bad));
 }
 
-std::unique_ptr<TemplateProcessor> make_template(const std::vector<std::pair<std::string, uint32_t>>& single,
-                                                 const std::vector<std::pair<std::string, uint32_t>>& pair,
-                                                 const Pipeline& p, const std::string& where) {
+std::unique_ptr<TemplateProcessor> make_template(
+    const std::vector<std::pair<std::string, uint32_t>>& single,
+    const std::vector<std::pair<std::string, uint32_t>>& pair, const Pipeline& p,
+    const std::string& where) {
   std::map<std::string, TemplateProcessor::SpecialToken> special;
   auto pieces = [&](const std::vector<std::pair<std::string, uint32_t>>& spec) {
     std::vector<TemplateProcessor::Piece> out;
@@ -501,13 +544,20 @@ std::string base64_decode(const std::string& text, const std::string& what) {
   int bits = 0;
   for (char ch : text) {
     int v;
-    if (ch >= 'A' && ch <= 'Z') v = ch - 'A';
-    else if (ch >= 'a' && ch <= 'z') v = ch - 'a' + 26;
-    else if (ch >= '0' && ch <= '9') v = ch - '0' + 52;
-    else if (ch == '+') v = 62;
-    else if (ch == '/') v = 63;
-    else if (ch == '=') break;
-    else throw Error(what + ": invalid base64");
+    if (ch >= 'A' && ch <= 'Z')
+      v = ch - 'A';
+    else if (ch >= 'a' && ch <= 'z')
+      v = ch - 'a' + 26;
+    else if (ch >= '0' && ch <= '9')
+      v = ch - '0' + 52;
+    else if (ch == '+')
+      v = 62;
+    else if (ch == '/')
+      v = 63;
+    else if (ch == '=')
+      break;
+    else
+      throw Error(what + ": invalid base64");
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -518,19 +568,22 @@ std::string base64_decode(const std::string& text, const std::string& what) {
   return out;
 }
 
-std::unique_ptr<Pipeline> pipeline_from_tokenizer_json(const std::string& text, const std::string& origin) {
+std::unique_ptr<Pipeline> pipeline_from_tokenizer_json(const std::string& text,
+                                                       const std::string& origin) {
   const json j = parse_json(text, origin);
   if (!j.is_object()) throw Error(origin + ": not a JSON object");
   if (j.contains("version") && j["version"] != "1.0")
     throw Error(origin + ": unknown tokenizer.json version " + j["version"].dump());
   auto p = std::make_unique<Pipeline>();
   p->model = make_model(j.value("model", json()), origin);
-  if (j.contains("normalizer") && !j["normalizer"].is_null()) p->normalizer = make_normalizer(j["normalizer"], origin);
+  if (j.contains("normalizer") && !j["normalizer"].is_null())
+    p->normalizer = make_normalizer(j["normalizer"], origin);
   if (j.contains("pre_tokenizer") && !j["pre_tokenizer"].is_null())
     p->pre_tokenizer = make_pre_tokenizer(j["pre_tokenizer"], origin);
   if (j.contains("post_processor") && !j["post_processor"].is_null())
     p->post_processor = make_post_processor(j["post_processor"], origin);
-  if (j.contains("decoder") && !j["decoder"].is_null()) p->decoder = make_decoder(j["decoder"], origin);
+  if (j.contains("decoder") && !j["decoder"].is_null())
+    p->decoder = make_decoder(j["decoder"], origin);
   std::vector<AddedToken> added;
   const json at = j.value("added_tokens", json::array());
   if (!at.is_array()) throw Error(origin + ": added_tokens must be a list");
@@ -544,17 +597,22 @@ std::unique_ptr<Pipeline> pipeline_from_tokenizer_json(const std::string& text, 
     tp.stride = get_or(t, "stride", size_t(0), origin);
     tp.direction = direction_of(t, "direction", origin);
     const std::string s = get_or(t, "strategy", std::string("LongestFirst"), origin);
-    if (s == "LongestFirst") tp.strategy = TruncationStrategy::LongestFirst;
-    else if (s == "OnlyFirst") tp.strategy = TruncationStrategy::OnlyFirst;
-    else if (s == "OnlySecond") tp.strategy = TruncationStrategy::OnlySecond;
-    else throw Error(origin + ": unknown truncation strategy '" + s + "'");
+    if (s == "LongestFirst")
+      tp.strategy = TruncationStrategy::LongestFirst;
+    else if (s == "OnlyFirst")
+      tp.strategy = TruncationStrategy::OnlyFirst;
+    else if (s == "OnlySecond")
+      tp.strategy = TruncationStrategy::OnlySecond;
+    else
+      throw Error(origin + ": unknown truncation strategy '" + s + "'");
     p->truncation = tp;
   }
   if (j.contains("padding") && j["padding"].is_object()) {
     const json& t = j["padding"];
     PaddingParams pp;
     const json strategy = t.value("strategy", json("BatchLongest"));
-    if (strategy.is_object() && strategy.contains("Fixed")) pp.length = strategy["Fixed"].get<size_t>();
+    if (strategy.is_object() && strategy.contains("Fixed"))
+      pp.length = strategy["Fixed"].get<size_t>();
     pp.direction = direction_of(t, "direction", origin);
     if (t.contains("pad_to_multiple_of") && t["pad_to_multiple_of"].is_number())
       pp.pad_to_multiple_of = t["pad_to_multiple_of"].get<size_t>();
@@ -566,7 +624,8 @@ std::unique_ptr<Pipeline> pipeline_from_tokenizer_json(const std::string& text, 
   return p;
 }
 
-std::unique_ptr<Pipeline> pipeline_from_wordpiece_files(const TokenizerFiles& files, const std::string& origin) {
+std::unique_ptr<Pipeline> pipeline_from_wordpiece_files(const TokenizerFiles& files,
+                                                        const std::string& origin) {
   const std::string where = origin + "vocab.txt";
   const std::string& text = files.at("vocab.txt");
   check_utf8(text, where);
@@ -576,17 +635,28 @@ std::unique_ptr<Pipeline> pipeline_from_wordpiece_files(const TokenizerFiles& fi
   for (size_t i = 0; i < lines.size(); ++i) vocab.insert(lines[i], static_cast<uint32_t>(i));
   const json config = config_of(files, origin);
   const std::string cwhere = origin + "tokenizer_config.json";
-  const auto names = special_token_names(files, origin);
+  auto names = special_token_names(files, origin);
+  // MPNetTokenizer: its own default special tokens, <s> A </s></s> B </s> (RobertaProcessing), and
+  // the mask token with lstrip (it "comprises the space before it").
+  const bool mpnet =
+      get_or(config, "tokenizer_class", std::string(), cwhere).starts_with("MPNetTokenizer");
+  static const std::pair<const char*, const char*> kMPNetDefaults[] = {
+      {"bos_token", "<s>"},   {"eos_token", "</s>"},  {"sep_token", "</s>"},   {"cls_token", "<s>"},
+      {"unk_token", "[UNK]"}, {"pad_token", "<pad>"}, {"mask_token", "<mask>"}};
+  if (mpnet)  // where the config names none
+    for (const auto& [key, value] : kMPNetDefaults) names.emplace(key, value);
   auto name = [&](const char* key, const char* fallback) {
     auto it = names.find(key);
     return it == names.end() ? std::string(fallback) : it->second;
   };
   const bool lower = get_or(config, "do_lower_case", true, cwhere);
   std::optional<bool> strip;
-  if (config.contains("strip_accents") && config["strip_accents"].is_boolean()) strip = config["strip_accents"].get<bool>();
+  if (config.contains("strip_accents") && config["strip_accents"].is_boolean())
+    strip = config["strip_accents"].get<bool>();
   const bool chinese = get_or(config, "tokenize_chinese_chars", true, cwhere);
   const std::string unk = name("unk_token", "[UNK]");
-  if (!vocab.find(unk)) throw Error(where + ": the unknown token '" + unk + "' is not in the vocabulary");
+  if (!vocab.find(unk))
+    throw Error(where + ": the unknown token '" + unk + "' is not in the vocabulary");
 
   auto p = std::make_unique<Pipeline>();
   p->normalizer = std::make_unique<BertNormalizer>(true, chinese, strip, lower);
@@ -594,18 +664,34 @@ std::unique_ptr<Pipeline> pipeline_from_wordpiece_files(const TokenizerFiles& fi
   p->model = std::make_unique<WordPieceModel>(std::move(vocab), unk, "##", 100);
   p->decoder = std::make_unique<WordPieceDecoder>("##", true);
   std::vector<AddedToken> added = config_added_tokens(config, cwhere);
-  if (added.empty())
-    added = default_specials(names, {"pad_token", "unk_token", "cls_token", "sep_token", "mask_token"});
+  if (added.empty()) {
+    added =
+        default_specials(names, {"pad_token", "unk_token", "cls_token", "sep_token", "mask_token"});
+    for (AddedToken& t : added)
+      if (mpnet && t.content == names.at("mask_token")) t.lstrip = true;
+  }
   p->added.add_tokens(added, *p->model);
   p->added.rebuild(p->normalizer.get());
   const std::string cls = name("cls_token", "[CLS]"), sep = name("sep_token", "[SEP]");
-  p->post_processor = make_template({{cls, 0}, {"$A", 0}, {sep, 0}}, {{cls, 0}, {"$A", 0}, {sep, 0}, {"$B", 1}, {sep, 1}},
-                                    *p, where);
+  if (mpnet) {
+    auto id_of = [&](const std::string& token) {
+      std::optional<uint32_t> id = p->added.token_to_id(token);
+      if (!id) id = p->model->token_to_id(token);
+      if (!id) throw Error(where + ": special token '" + token + "' is not in the vocabulary");
+      return std::make_pair(token, static_cast<int64_t>(*id));
+    };
+    p->post_processor = std::make_unique<BertProcessor>(id_of(sep), id_of(cls), true, true, false);
+  } else {
+    p->post_processor =
+        make_template({{cls, 0}, {"$A", 0}, {sep, 0}},
+                      {{cls, 0}, {"$A", 0}, {sep, 0}, {"$B", 1}, {sep, 1}}, *p, where);
+  }
   resolve_special_ids(*p, files, origin);
   return p;
 }
 
-std::unique_ptr<Pipeline> pipeline_from_bpe_files(const TokenizerFiles& files, const std::string& origin) {
+std::unique_ptr<Pipeline> pipeline_from_bpe_files(const TokenizerFiles& files,
+                                                  const std::string& origin) {
   const std::string vwhere = origin + "vocab.json", mwhere = origin + "merges.txt";
   auto mit = files.find("merges.txt");
   if (mit == files.end()) throw Error(mwhere + ": missing (vocab.json needs merges.txt)");
@@ -632,7 +718,8 @@ std::unique_ptr<Pipeline> pipeline_from_bpe_files(const TokenizerFiles& files, c
     std::vector<std::string> parts;
     for (std::string w; in >> w;) parts.push_back(w);
     if (parts.size() != 2)
-      throw Error(mwhere + ": line " + std::to_string(i + 1) + " is not two tokens: '" + lines[i] + "'");
+      throw Error(mwhere + ": line " + std::to_string(i + 1) + " is not two tokens: '" + lines[i] +
+                  "'");
     auto key = std::make_pair(parts[0], parts[1]);
     if (seen.count(key)) continue;  // dict keys: the first position wins
     seen[key] = merges.size();
@@ -640,8 +727,10 @@ std::unique_ptr<Pipeline> pipeline_from_bpe_files(const TokenizerFiles& files, c
   }
   const json config = config_of(files, origin);
   const std::string cwhere = origin + "tokenizer_config.json";
-  const std::string cls_name = get_or(config, "tokenizer_class", std::string("GPT2Tokenizer"), cwhere);
-  const bool roberta = cls_name.find("Roberta") != std::string::npos || cls_name.find("Bart") != std::string::npos ||
+  const std::string cls_name =
+      get_or(config, "tokenizer_class", std::string("GPT2Tokenizer"), cwhere);
+  const bool roberta = cls_name.find("Roberta") != std::string::npos ||
+                       cls_name.find("Bart") != std::string::npos ||
                        cls_name.find("Longformer") != std::string::npos ||
                        cls_name.find("Camembert") != std::string::npos;
   const bool add_prefix_space = get_or(config, "add_prefix_space", false, cwhere);
@@ -653,7 +742,8 @@ std::unique_ptr<Pipeline> pipeline_from_bpe_files(const TokenizerFiles& files, c
   p->decoder = std::make_unique<ByteLevelDecoder>();
   std::vector<AddedToken> added = config_added_tokens(config, cwhere);
   if (added.empty())
-    added = default_specials(names, {"bos_token", "pad_token", "eos_token", "unk_token", "mask_token"});
+    added =
+        default_specials(names, {"bos_token", "pad_token", "eos_token", "unk_token", "mask_token"});
   p->added.add_tokens(added, *p->model);
   p->added.rebuild(nullptr);
   if (roberta) {
@@ -664,11 +754,12 @@ std::unique_ptr<Pipeline> pipeline_from_bpe_files(const TokenizerFiles& files, c
       if (!id) throw Error(vwhere + ": special token '" + tok + "' is not in the vocabulary");
       return std::make_pair(tok, static_cast<int64_t>(*id));
     };
-    p->post_processor =
-        std::make_unique<BertProcessor>(id_of("sep_token", "</s>"), id_of("cls_token", "<s>"), true, true, add_prefix_space);
+    p->post_processor = std::make_unique<BertProcessor>(
+        id_of("sep_token", "</s>"), id_of("cls_token", "<s>"), true, true, add_prefix_space);
   } else if (get_or(config, "add_bos_token", false, cwhere) && names.count("bos_token")) {
     const std::string bos = names.at("bos_token");
-    p->post_processor = make_template({{bos, 0}, {"$A", 0}}, {{bos, 0}, {"$A", 0}, {"$B", 1}}, *p, vwhere);
+    p->post_processor =
+        make_template({{bos, 0}, {"$A", 0}}, {{bos, 0}, {"$A", 0}, {"$B", 1}}, *p, vwhere);
   } else {
     p->post_processor = std::make_unique<ByteLevelProcessor>(false, true);
   }
@@ -719,14 +810,25 @@ class ProtoReader {
   std::string_view length_delimited() { return bytes(varint()); }
   void skip(int wire) {
     switch (wire) {
-      case 0: varint(); break;
-      case 1: bytes(8); break;
-      case 2: length_delimited(); break;
-      case 5: bytes(4); break;
-      default: fail();
+      case 0:
+        varint();
+        break;
+      case 1:
+        bytes(8);
+        break;
+      case 2:
+        length_delimited();
+        break;
+      case 5:
+        bytes(4);
+        break;
+      default:
+        fail();
     }
   }
-  [[noreturn]] void fail() const { throw Error(where_ + ": not a SentencePiece model (malformed protobuf)"); }
+  [[noreturn]] void fail() const {
+    throw Error(where_ + ": not a SentencePiece model (malformed protobuf)");
+  }
 
  private:
   std::string_view d_;
@@ -796,6 +898,251 @@ std::vector<std::string> config_token_list(const json& config, const char* key) 
   return out;
 }
 
+// A special token as a tokenizer_config.json / special_tokens_map.json value gives it: a plain
+// string is special and not normalized; an AddedToken object keeps its flags.
+AddedToken special_token_of(const json& v, const std::string& where) {
+  AddedToken t;
+  if (v.is_object()) {
+    t = added_token_of(v, where);
+  } else {
+    t.content = content_of(v);
+    t.normalized = false;
+  }
+  t.special = true;
+  return t;
+}
+
+// Normal (1), unknown (2), control (3), user-defined (4), unused (5) and byte (6) pieces.
+constexpr int kControlPiece = 3, kUserDefinedPiece = 4;
+
+// The special tokens of XLMRobertaTokenizer / CamembertTokenizer, by attribute in
+// transformers' order: tokenizer_config.json's, else special_tokens_map.json's, else the
+// class's default. CamembertTokenizer wraps a plain-string mask token as AddedToken(lstrip=True).
+using NamedTokens = std::vector<std::pair<std::string, AddedToken>>;
+NamedTokens fairseq_named_tokens(const TokenizerFiles& files, const json& config, bool camembert,
+                                 const std::string& origin) {
+  const std::string cwhere = origin + "tokenizer_config.json",
+                    mwhere = origin + "special_tokens_map.json";
+  json map = json::object();
+  if (const std::string* text = find_file(files, "special_tokens_map.json"))
+    map = parse_json(*text, mwhere);
+  NamedTokens named;
+  for (const auto& [key, fallback] : {std::pair{"bos_token", "<s>"},
+                                      {"eos_token", "</s>"},
+                                      {"unk_token", "<unk>"},
+                                      {"sep_token", "</s>"},
+                                      {"pad_token", "<pad>"},
+                                      {"cls_token", "<s>"},
+                                      {"mask_token", "<mask>"}}) {
+    AddedToken t;
+    if (config.contains(key) && !content_of(config[key]).empty())
+      t = special_token_of(config[key], cwhere);
+    else if (map.is_object() && map.contains(key) && !content_of(map[key]).empty())
+      t = special_token_of(map[key], mwhere);
+    else
+      t = special_token_of(json(fallback), cwhere);
+    if (camembert && std::string(key) == "mask_token" &&
+        !(config.contains(key) && config[key].is_object()))
+      t.lstrip = true;
+    named.emplace_back(key, t);
+  }
+  return named;
+}
+
+std::string named_token(const NamedTokens& named, const std::string& key) {
+  for (const auto& [k, t] : named)
+    if (k == key) return t.content;
+  return "";
+}
+
+// XLMRobertaConverter.convert_from_spm / CamembertConverter.convert_from_spm: fairseq's
+// numbering of the proto's pieces, and the unknown id the class gives Unigram.
+std::pair<std::vector<std::pair<std::string, double>>, uint32_t> fairseq_vocab(
+    const SpmProto& proto, const NamedTokens& named, bool camembert) {
+  const std::string unk = named_token(named, "unk_token"), pad = named_token(named, "pad_token");
+  std::vector<std::pair<std::string, double>> vocab;
+  if (camembert)
+    vocab = {{"<s>NOTUSED", 0.0},
+             {pad, 0.0},
+             {"</s>NOTUSED", 0.0},
+             {unk, 0.0},
+             {"<unk>NOTUSED", -100.0}};
+  else
+    vocab = {{named_token(named, "bos_token"), 0.0},
+             {pad, 0.0},
+             {named_token(named, "eos_token"), 0.0},
+             {unk, 0.0}};
+  for (size_t i = camembert ? 1 : 3; i < proto.pieces.size(); ++i)
+    vocab.emplace_back(proto.pieces[i].piece, static_cast<double>(proto.pieces[i].score));
+  vocab.emplace_back(named_token(named, "mask_token"), 0.0);
+  uint32_t unk_id = 3;  // XLM-R's is fixed; CamemBERT's is the first piece named unk_token, else 0
+  if (camembert) {
+    auto it =
+        std::find_if(vocab.begin(), vocab.end(), [&](const auto& v) { return v.first == unk; });
+    unk_id = it == vocab.end() ? 0 : static_cast<uint32_t>(it - vocab.begin());
+  }
+  return {std::move(vocab), unk_id};
+}
+
+// What transformers 5 builds for XLMRobertaTokenizer / CamembertTokenizer from a
+// sentencepiece.bpe.model (no tokenizer.json): SentencePieceExtractor reads the pieces,
+// XLMRobertaConverter / CamembertConverter.convert_from_spm lay them out as fairseq
+// numbered them, and the class's __init__ builds the pipeline around a Unigram model:
+//   XLM-R:     <s>=0 <pad>=1 </s>=2 <unk>=3, the pieces after the proto's first three
+//              (<unk> <s> </s>) from 4 (sentencepiece id + 1), <mask> last; unk_id 3.
+//   CamemBERT: <s>NOTUSED=0 <pad>=1 </s>NOTUSED=2 <unk>=3 <unk>NOTUSED=4 (score -100), the
+//              pieces after the proto's first from 5 (id + 4: its <s> is 5, </s> 6), <mask>
+//              last (lstrip); unk_id: the first <unk>.
+// Both: Precompiled (the proto's charsmap); WhitespaceSplit + Metaspace (prepend unless
+// add_prefix_space is false); <s> A </s> / <s> A </s> </s> B </s> (types 0); Metaspace decoder.
+// Added tokens as TokenizersBackend.__init__ adds them: added_tokens_decoder, then the named
+// special tokens, then the extra special tokens (the config's lists, else the proto's control
+// and user-defined pieces), each once.
+std::unique_ptr<Pipeline> fairseq_pipeline(const TokenizerFiles& files, const SpmProto& proto,
+                                           bool camembert, const std::string& where,
+                                           const std::string& origin) {
+  const json config = config_of(files, origin);
+  const std::string cwhere = origin + "tokenizer_config.json";
+  const NamedTokens named = fairseq_named_tokens(files, config, camembert, origin);
+  auto [vocab, unk_id] = fairseq_vocab(proto, named, camembert);
+  auto p = std::make_unique<Pipeline>();
+  p->model = std::make_unique<UnigramModel>(std::move(vocab), unk_id, false, where);
+  if (!proto.precompiled_charsmap.empty())
+    p->normalizer = std::make_unique<PrecompiledNormalizer>(proto.precompiled_charsmap, where);
+  const bool prefix = get_or(config, "add_prefix_space", true, cwhere);
+  std::vector<std::unique_ptr<PreTokenizer>> pre;
+  pre.push_back(std::make_unique<WhitespaceSplitPreTokenizer>());
+  pre.push_back(std::make_unique<MetaspacePreTokenizer>(
+      U'\u2581',
+      prefix ? MetaspacePreTokenizer::Prepend::Always : MetaspacePreTokenizer::Prepend::Never,
+      true));
+  p->pre_tokenizer = std::make_unique<SequencePreTokenizer>(std::move(pre));
+  p->decoder = std::make_unique<MetaspaceDecoder>(U'\u2581', prefix);
+
+  std::vector<AddedToken> added = config_added_tokens(config, cwhere);
+  std::set<std::string> seen;
+  for (const AddedToken& t : added) seen.insert(t.content);
+  auto add = [&](const AddedToken& t) {
+    if (!t.content.empty() && seen.insert(t.content).second) added.push_back(t);
+  };
+  for (const auto& [key, t] : named) add(t);
+  bool config_extras = false;
+  for (const char* key : {"additional_special_tokens", "extra_special_tokens"})
+    if (config.contains(key) && config[key].is_array()) {
+      config_extras = true;
+      for (const json& v : config[key]) add(special_token_of(v, cwhere));
+    }
+  for (const auto& piece : proto.pieces)
+    if (!config_extras && (piece.type == kControlPiece || piece.type == kUserDefinedPiece)) {
+      AddedToken t;
+      t.content = piece.piece;
+      t.special = piece.type == kControlPiece;
+      t.normalized = false;
+      add(t);
+    }
+  p->added.add_tokens(added, *p->model);
+  p->added.rebuild(p->normalizer.get());
+
+  const std::string bos = named_token(named, "bos_token"), eos = named_token(named, "eos_token");
+  p->post_processor =
+      make_template({{bos, 0}, {"$A", 0}, {eos, 0}},
+                    {{bos, 0}, {"$A", 0}, {eos, 0}, {eos, 0}, {"$B", 0}, {eos, 0}}, *p, where);
+  resolve_special_ids(*p, files, origin);
+  return p;
+}
+
+// DebertaV2Tokenizer.__init__'s normalizer, pre-tokenizer and decoder, after
+// tokenizer_config.json's do_lower_case, split_by_punct and add_prefix_space (see
+// deberta_v2_pipeline).
+void set_deberta_v2_components(Pipeline& p, const json& config, const std::string& cwhere) {
+  std::vector<std::unique_ptr<Normalizer>> norms;
+  if (get_or(config, "do_lower_case", false, cwhere))
+    norms.push_back(std::make_unique<LowercaseNormalizer>());
+  norms.push_back(
+      std::make_unique<ReplaceNormalizer>("", std::make_unique<Regex>("\\s{2,}|[\\n\\r\\t]"), " "));
+  norms.push_back(std::make_unique<UnicodeNormalizer>(UnicodeNormalizer::Form::NFC));
+  norms.push_back(std::make_unique<StripNormalizer>(false, true));
+  p.normalizer = std::make_unique<SequenceNormalizer>(std::move(norms));
+
+  const bool prefix = get_or(config, "add_prefix_space", true, cwhere);
+  const auto prepend =
+      prefix ? MetaspacePreTokenizer::Prepend::Always : MetaspacePreTokenizer::Prepend::First;
+  std::vector<std::unique_ptr<PreTokenizer>> pre;
+  if (get_or(config, "split_by_punct", false, cwhere))
+    pre.push_back(std::make_unique<PunctuationPreTokenizer>(SplitBehavior::Isolated));
+  pre.push_back(std::make_unique<MetaspacePreTokenizer>(U'\u2581', prepend, true));
+  p.pre_tokenizer = std::make_unique<SequencePreTokenizer>(std::move(pre));
+  p.decoder = std::make_unique<MetaspaceDecoder>(U'\u2581', true);
+}
+
+// What transformers 5 builds for DebertaV2Tokenizer from spm.model (no tokenizer.json):
+// SentencePieceExtractor gives the pieces and scores, the unknown id and the control and
+// user-defined pieces; DebertaV2Tokenizer.__init__ builds its own pipeline around them
+// (the proto's precompiled charsmap is not used):
+//   Unigram(pieces, unk_id: the index of (unk_token, 0.0) among them, else the proto's);
+//   [Lowercase if do_lower_case], Replace(/\s{2,}|[\n\r\t]/, " "), NFC, Strip(right);
+//   [Punctuation(isolated) if split_by_punct], Metaspace(prepend "always", or "first" when
+//   add_prefix_space is false); [CLS] A [SEP] / [CLS] A [SEP] B:1 [SEP]:1; Metaspace decoder.
+// Added tokens: added_tokens_decoder, the named special tokens ([CLS] [SEP] [UNK] [SEP] [PAD]
+// [CLS] [MASK] by default; [MASK] is no piece in the v3 models: it is added after them),
+// the proto's control (special) and user-defined pieces, the config's lists; each once.
+std::unique_ptr<Pipeline> deberta_v2_pipeline(const TokenizerFiles& files, const SpmProto& proto,
+                                              const std::string& where, const std::string& origin) {
+  const json config = config_of(files, origin);
+  const std::string cwhere = origin + "tokenizer_config.json";
+  const auto names = special_token_names(files, origin);
+  auto name = [&](const char* key, const char* fallback) {
+    auto it = names.find(key);
+    return it == names.end() ? std::string(fallback) : it->second;
+  };
+  static const std::vector<std::pair<const char*, const char*>> kNamed = {
+      {"bos_token", "[CLS]"},  {"eos_token", "[SEP]"}, {"unk_token", "[UNK]"},
+      {"sep_token", "[SEP]"},  {"pad_token", "[PAD]"}, {"cls_token", "[CLS]"},
+      {"mask_token", "[MASK]"}};
+
+  std::vector<std::pair<std::string, double>> vocab;
+  uint32_t unk = static_cast<uint32_t>(std::max<int64_t>(proto.unk_id, 0));
+  const std::string unk_token = name("unk_token", "[UNK]");
+  bool found = false;
+  for (const auto& piece : proto.pieces) {
+    // vocab.index((unk_token, 0.0)): the first such piece
+    if (!found && piece.piece == unk_token && piece.score == 0.0f) {
+      unk = static_cast<uint32_t>(vocab.size());
+      found = true;
+    }
+    vocab.emplace_back(piece.piece, static_cast<double>(piece.score));
+  }
+  auto p = std::make_unique<Pipeline>();
+  p->model = std::make_unique<UnigramModel>(std::move(vocab), unk, false, where);
+  set_deberta_v2_components(*p, config, cwhere);
+
+  std::vector<AddedToken> added = config_added_tokens(config, cwhere);
+  std::set<std::string> seen;
+  for (const AddedToken& t : added) seen.insert(t.content);
+  auto add = [&](const std::string& content, bool special) {
+    if (content.empty() || !seen.insert(content).second) return;
+    AddedToken t;
+    t.content = content;
+    t.special = special;
+    t.normalized = false;
+    added.push_back(t);
+  };
+  for (const auto& [key, fallback] : kNamed) add(name(key, fallback), true);
+  for (const auto& piece : proto.pieces)
+    if (piece.type == 3 || piece.type == 4) add(piece.piece, piece.type == 3);
+  for (const char* key : {"additional_special_tokens", "extra_special_tokens"})
+    for (const std::string& c : config_token_list(config, key)) add(c, true);
+  p->added.add_tokens(added, *p->model);
+  p->added.rebuild(p->normalizer.get());
+
+  const std::string cls = name("cls_token", "[CLS]"), sep = name("sep_token", "[SEP]");
+  p->post_processor =
+      make_template({{cls, 0}, {"$A", 0}, {sep, 0}},
+                    {{cls, 0}, {"$A", 0}, {sep, 0}, {"$B", 1}, {sep, 1}}, *p, where);
+  resolve_special_ids(*p, files, origin);
+  return p;
+}
+
 }  // namespace
 
 // What transformers 5 builds for a folder with spiece.model and no tokenizer.json:
@@ -809,13 +1156,22 @@ std::vector<std::string> config_token_list(const json& config, const char* key) 
 //           Metaspace decoder.
 //   T5:     Precompiled; WhitespaceSplit + Metaspace; Unigram(unk_id=2);
 //           A </s> / A </s> B </s> (types 0); Metaspace decoder.
+// XLMRobertaTokenizer / CamembertTokenizer: fairseq's layout (fairseq_pipeline).
+// DebertaV2Tokenizer, or spm.model without a tokenizer_class: deberta_v2_pipeline.
 // Other classes: the bare SentencePiece model (libsentencepiece), no special tokens added.
-std::unique_ptr<Pipeline> pipeline_from_sentencepiece_files(const TokenizerFiles& files, const std::string& model_file,
+std::unique_ptr<Pipeline> pipeline_from_sentencepiece_files(const TokenizerFiles& files,
+                                                            const std::string& model_file,
                                                             const std::string& origin) {
   const std::string where = origin + model_file;
   const json config = config_of(files, origin);
   const std::string cwhere = origin + "tokenizer_config.json";
   const std::string cls_name = get_or(config, "tokenizer_class", std::string(), cwhere);
+  // spm.model is DeBERTa-v2's file name; microsoft/deberta-v3-* name no tokenizer_class.
+  if (cls_name.starts_with("DebertaV2") || (cls_name.empty() && model_file == "spm.model"))
+    return deberta_v2_pipeline(files, parse_spm_proto(files.at(model_file), where), where, origin);
+  if (cls_name.starts_with("XLMRoberta") || cls_name.starts_with("Camembert"))
+    return fairseq_pipeline(files, parse_spm_proto(files.at(model_file), where),
+                            cls_name.starts_with("Camembert"), where, origin);
   const auto names = special_token_names(files, origin);
   const bool albert = cls_name.rfind("Albert", 0) == 0, t5 = cls_name.rfind("T5", 0) == 0;
   auto p = std::make_unique<Pipeline>();
@@ -825,7 +1181,8 @@ std::unique_ptr<Pipeline> pipeline_from_sentencepiece_files(const TokenizerFiles
     p->model = std::move(model);
     std::vector<AddedToken> added = config_added_tokens(config, cwhere);
     if (added.empty())
-      added = default_specials(names, {"pad_token", "unk_token", "cls_token", "sep_token", "mask_token", "eos_token"});
+      added = default_specials(
+          names, {"pad_token", "unk_token", "cls_token", "sep_token", "mask_token", "eos_token"});
     p->added.add_tokens(added, *p->model);
     p->added.rebuild(nullptr);
     resolve_special_ids(*p, files, origin);
@@ -835,7 +1192,8 @@ std::unique_ptr<Pipeline> pipeline_from_sentencepiece_files(const TokenizerFiles
   const SpmProto proto = parse_spm_proto(files.at(model_file), where);
   std::vector<std::pair<std::string, double>> vocab;
   vocab.reserve(proto.pieces.size());
-  for (const auto& piece : proto.pieces) vocab.emplace_back(piece.piece, static_cast<double>(piece.score));
+  for (const auto& piece : proto.pieces)
+    vocab.emplace_back(piece.piece, static_cast<double>(piece.score));
   std::vector<std::string> extra_ids;
   if (t5) {
     const int64_t n = get_or(config, "extra_ids", int64_t(100), cwhere);
@@ -845,7 +1203,8 @@ std::unique_ptr<Pipeline> pipeline_from_sentencepiece_files(const TokenizerFiles
     }
   }
   // The classes pass a fixed unk_id to Unigram (the proto's is not used).
-  p->model = std::make_unique<UnigramModel>(std::move(vocab), uint32_t(albert ? 1 : 2), false, where);
+  p->model =
+      std::make_unique<UnigramModel>(std::move(vocab), uint32_t(albert ? 1 : 2), false, where);
 
   std::vector<std::unique_ptr<Normalizer>> norms;
   if (albert) {
@@ -855,7 +1214,8 @@ std::unique_ptr<Pipeline> pipeline_from_sentencepiece_files(const TokenizerFiles
       norms.push_back(std::make_unique<UnicodeNormalizer>(UnicodeNormalizer::Form::NFKD));
       norms.push_back(std::make_unique<StripAccentsNormalizer>());
     }
-    if (get_or(config, "do_lower_case", true, cwhere)) norms.push_back(std::make_unique<LowercaseNormalizer>());
+    if (get_or(config, "do_lower_case", true, cwhere))
+      norms.push_back(std::make_unique<LowercaseNormalizer>());
   }
   if (!proto.precompiled_charsmap.empty())
     norms.push_back(std::make_unique<PrecompiledNormalizer>(proto.precompiled_charsmap, where));
@@ -865,7 +1225,9 @@ std::unique_ptr<Pipeline> pipeline_from_sentencepiece_files(const TokenizerFiles
   std::vector<std::unique_ptr<PreTokenizer>> pre;
   pre.push_back(std::make_unique<WhitespaceSplitPreTokenizer>());
   pre.push_back(std::make_unique<MetaspacePreTokenizer>(
-      U'\u2581', prefix ? MetaspacePreTokenizer::Prepend::Always : MetaspacePreTokenizer::Prepend::Never, true));
+      U'\u2581',
+      prefix ? MetaspacePreTokenizer::Prepend::Always : MetaspacePreTokenizer::Prepend::Never,
+      true));
   p->pre_tokenizer = std::make_unique<SequencePreTokenizer>(std::move(pre));
   p->decoder = std::make_unique<MetaspaceDecoder>(U'\u2581', prefix);
 
@@ -883,7 +1245,8 @@ std::unique_ptr<Pipeline> pipeline_from_sentencepiece_files(const TokenizerFiles
       t.normalized = false;
       added.push_back(t);
     };
-    for (const char* key : {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"})
+    for (const char* key : {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token",
+                            "cls_token", "mask_token"})
       if (auto it = names.find(key); it != names.end()) add(it->second, true);
     for (const char* key : {"extra_special_tokens", "additional_special_tokens"})
       for (const std::string& c : config_token_list(config, key)) add(c, true);
@@ -901,16 +1264,19 @@ std::unique_ptr<Pipeline> pipeline_from_sentencepiece_files(const TokenizerFiles
   if (albert) {
     const std::string cls = name("cls_token", "[CLS]"), sep = name("sep_token", "[SEP]");
     p->post_processor =
-        make_template({{cls, 0}, {"$A", 0}, {sep, 0}}, {{cls, 0}, {"$A", 0}, {sep, 0}, {"$B", 1}, {sep, 1}}, *p, where);
+        make_template({{cls, 0}, {"$A", 0}, {sep, 0}},
+                      {{cls, 0}, {"$A", 0}, {sep, 0}, {"$B", 1}, {sep, 1}}, *p, where);
   } else {
     const std::string eos = name("eos_token", "</s>");
-    p->post_processor = make_template({{"$A", 0}, {eos, 0}}, {{"$A", 0}, {eos, 0}, {"$B", 0}, {eos, 0}}, *p, where);
+    p->post_processor =
+        make_template({{"$A", 0}, {eos, 0}}, {{"$A", 0}, {eos, 0}, {"$B", 0}, {eos, 0}}, *p, where);
   }
   resolve_special_ids(*p, files, origin);
   return p;
 }
 
-std::unique_ptr<Tokenizer> sentencepiece_tokenizer(const std::string& proto, const std::string& origin) {
+std::unique_ptr<Tokenizer> sentencepiece_tokenizer(const std::string& proto,
+                                                   const std::string& origin) {
   auto p = std::make_unique<Pipeline>();
   auto model = std::make_unique<SentencePieceModel>(proto, origin);
   p->decoder = std::make_unique<SentencePieceDecoder>(model->processor());
@@ -923,24 +1289,43 @@ std::unique_ptr<Tokenizer> sentencepiece_tokenizer(const std::string& proto, con
 }  // namespace tokenizers
 
 const std::vector<std::string>& tokenizer_file_names() {
-  static const std::vector<std::string> names = {
-      "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.txt",
-      "vocab.json",     "merges.txt",            "spiece.model",            "tokenizer.model",   "sentencepiece.bpe.model"};
+  static const std::vector<std::string> names = {"tokenizer.json",
+                                                 "tokenizer_config.json",
+                                                 "special_tokens_map.json",
+                                                 "added_tokens.json",
+                                                 "vocab.txt",
+                                                 "vocab.json",
+                                                 "merges.txt",
+                                                 "spiece.model",
+                                                 "tokenizer.model",
+                                                 "sentencepiece.bpe.model",
+                                                 "spm.model"};
   return names;
 }
 
-std::unique_ptr<Tokenizer> load_tokenizer_from_files(const TokenizerFiles& files, const std::string& origin) {
+std::unique_ptr<Tokenizer> load_tokenizer_from_files(const TokenizerFiles& files,
+                                                     const std::string& origin) {
   using namespace tokenizers;
   std::unique_ptr<Pipeline> p;
   if (auto it = files.find("tokenizer.json"); it != files.end()) {
     p = pipeline_from_tokenizer_json(it->second, origin + "tokenizer.json");
+    // transformers 5's DebertaV2Tokenizer keeps tokenizer.json's vocabulary, added tokens and
+    // post-processor but builds its own normalizer, pre-tokenizer and decoder (transformers 4
+    // converted spm.model with others: Strip, the proto's charsmap, Replace(" {2,}", " ")).
+    const json config = config_of(files, origin);
+    const std::string cwhere = origin + "tokenizer_config.json";
+    if (get_or(config, "tokenizer_class", std::string(), cwhere).starts_with("DebertaV2")) {
+      set_deberta_v2_components(*p, config, cwhere);
+      p->added.rebuild(p->normalizer.get());
+    }
     resolve_special_ids(*p, files, origin);
   } else if (files.count("vocab.txt")) {
     p = pipeline_from_wordpiece_files(files, origin);
   } else if (files.count("vocab.json")) {
     p = pipeline_from_bpe_files(files, origin);
   } else {
-    for (const char* model : {"spiece.model", "tokenizer.model", "sentencepiece.bpe.model"})
+    for (const char* model :
+         {"spiece.model", "tokenizer.model", "sentencepiece.bpe.model", "spm.model"})
       if (files.count(model)) {
         p = pipeline_from_sentencepiece_files(files, model, origin);
         break;
@@ -948,7 +1333,8 @@ std::unique_ptr<Tokenizer> load_tokenizer_from_files(const TokenizerFiles& files
   }
   if (!p)
     throw Error((origin.empty() ? std::string("tokenizer") : origin) +
-                ": no tokenizer files (tokenizer.json, vocab.txt, vocab.json + merges.txt or spiece.model)");
+                ": no tokenizer files (tokenizer.json, vocab.txt, vocab.json + merges.txt or "
+                "spiece.model)");
   return std::make_unique<Tokenizer>(std::move(p));
 }
 

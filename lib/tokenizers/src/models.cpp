@@ -11,7 +11,8 @@ namespace hfjit::tokenizers {
 
 // ---------------------------------------------------------------- WordPiece
 
-WordPieceModel::WordPieceModel(Vocab vocab, std::string unk_token, std::string continuing_subword_prefix,
+WordPieceModel::WordPieceModel(Vocab vocab, std::string unk_token,
+                               std::string continuing_subword_prefix,
                                size_t max_input_chars_per_word)
     : vocab_(std::move(vocab)),
       unk_token_(std::move(unk_token)),
@@ -23,7 +24,8 @@ WordPieceModel::WordPieceModel(Vocab vocab, std::string unk_token, std::string c
 void WordPieceModel::tokenize(std::string_view seq, std::vector<Token>& out) const {
   auto unk = [&]() {
     const auto id = vocab_.find(unk_token_);
-    if (!id) throw Error("WordPiece: the unknown token '" + unk_token_ + "' is not in the vocabulary");
+    if (!id)
+      throw Error("WordPiece: the unknown token '" + unk_token_ + "' is not in the vocabulary");
     out.push_back({*id, unk_token_, 0, seq.size()});
   };
   if (count_chars(seq) > max_chars_) return unk();
@@ -70,11 +72,13 @@ void WordPieceModel::tokenize(std::string_view seq, std::vector<Token>& out) con
 // ---------------------------------------------------------------- BPE
 
 namespace {
-inline uint64_t pair_key(uint32_t a, uint32_t b) { return (uint64_t(a) << 32) | b; }
+inline uint64_t pair_key(uint32_t a, uint32_t b) {
+  return (uint64_t(a) << 32) | b;
+}
 }  // namespace
 
-BpeModel::BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::string>>& merges, Options options,
-                   const std::string& origin)
+BpeModel::BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::string>>& merges,
+                   Options options, const std::string& origin)
     : vocab_(std::move(vocab)), opt_(std::move(options)) {
   merges_.reserve(merges.size() * 2);
   const size_t prefix_len = opt_.continuing_subword_prefix.size();
@@ -88,7 +92,8 @@ BpeModel::BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::st
     if (!a_id) throw Error(where() + " uses '" + a + "', which is not in the vocabulary");
     const auto b_id = vocab_.find(b);
     if (!b_id) throw Error(where() + " uses '" + b + "', which is not in the vocabulary");
-    if (b.size() < prefix_len) throw Error(where() + " is shorter than the continuing subword prefix");
+    if (b.size() < prefix_len)
+      throw Error(where() + " is shorter than the continuing subword prefix");
     const std::string merged = a + b.substr(prefix_len);
     const auto new_id = vocab_.find(merged);
     if (!new_id) throw Error(where() + " makes '" + merged + "', which is not in the vocabulary");
@@ -152,7 +157,8 @@ std::vector<BpeModel::Symbol> BpeModel::merge_word(std::string_view w) const {
     if (opt_.unk_token) {
       const auto find_unk = [&]() {
         const auto id = vocab_.find(*opt_.unk_token);
-        if (!id) throw Error("BPE: the unknown token '" + *opt_.unk_token + "' is not in the vocabulary");
+        if (!id)
+          throw Error("BPE: the unknown token '" + *opt_.unk_token + "' is not in the vocabulary");
         return *id;
       };
       if (have_unk && opt_.fuse_unk) {
@@ -176,7 +182,8 @@ std::vector<BpeModel::Symbol> BpeModel::merge_word(std::string_view w) const {
   };
   std::priority_queue<Merge> queue;
   for (size_t i = 0; i + 1 < syms.size(); ++i)
-    if (const MergeEntry* m = find_merge(syms[i].c, syms[i + 1].c)) queue.push({i, m->rank, m->new_id});
+    if (const MergeEntry* m = find_merge(syms[i].c, syms[i + 1].c))
+      queue.push({i, m->rank, m->new_id});
   while (!queue.empty()) {
     const Merge top = queue.top();
     queue.pop();
@@ -190,13 +197,15 @@ std::vector<BpeModel::Symbol> BpeModel::merge_word(std::string_view w) const {
     cur.len += right.len;
     cur.next = right.next;
     syms[next_pos].len = 0;
-    if (right.next > -1 && static_cast<size_t>(right.next) < syms.size()) syms[right.next].prev = top.pos;
+    if (right.next > -1 && static_cast<size_t>(right.next) < syms.size())
+      syms[right.next].prev = top.pos;
     if (cur.prev >= 0) {
       if (const MergeEntry* p = find_merge(syms[cur.prev].c, cur.c))
         queue.push({static_cast<size_t>(cur.prev), p->rank, p->new_id});
     }
     if (cur.next >= 0 && static_cast<size_t>(cur.next) < syms.size()) {
-      if (const MergeEntry* p = find_merge(cur.c, syms[cur.next].c)) queue.push({top.pos, p->rank, p->new_id});
+      if (const MergeEntry* p = find_merge(cur.c, syms[cur.next].c))
+        queue.push({top.pos, p->rank, p->new_id});
     }
   }
   std::vector<Symbol> out;
@@ -241,14 +250,16 @@ void BpeModel::tokenize(std::string_view seq, std::vector<Token>& out) const {
 
 // ---------------------------------------------------------------- Unigram
 
-UnigramModel::UnigramModel(std::vector<std::pair<std::string, double>> pieces, std::optional<uint32_t> unk_id,
-                           bool byte_fallback, const std::string& origin)
+UnigramModel::UnigramModel(std::vector<std::pair<std::string, double>> pieces,
+                           std::optional<uint32_t> unk_id, bool byte_fallback,
+                           const std::string& origin)
     : pieces_(std::move(pieces)), unk_id_(unk_id), byte_fallback_(byte_fallback) {
   if (unk_id_) {
-    if (pieces_.empty()) throw Error(origin + ": the unigram vocabulary is empty but at least <unk> is needed");
+    if (pieces_.empty())
+      throw Error(origin + ": the unigram vocabulary is empty but at least <unk> is needed");
     if (*unk_id_ >= pieces_.size())
-      throw Error(origin + ": unk_id " + std::to_string(*unk_id_) + " is larger than the vocabulary size " +
-                  std::to_string(pieces_.size()));
+      throw Error(origin + ": unk_id " + std::to_string(*unk_id_) +
+                  " is larger than the vocabulary size " + std::to_string(pieces_.size()));
   }
   min_score_ = std::numeric_limits<double>::infinity();
   for (size_t id = 0; id < pieces_.size(); ++id) {
@@ -260,7 +271,8 @@ UnigramModel::UnigramModel(std::vector<std::pair<std::string, double>> pieces, s
   trie_.finish();
 }
 
-void UnigramModel::encode(std::string_view sentence, std::vector<std::pair<size_t, size_t>>& result) const {
+void UnigramModel::encode(std::string_view sentence,
+                          std::vector<std::pair<size_t, size_t>>& result) const {
   // tokenizers' Unigram::encode_optimized (SentencePiece's Viterbi).
   struct Node {
     uint32_t id = 0;
@@ -289,7 +301,8 @@ void UnigramModel::encode(std::string_view sentence, std::vector<std::pair<size_
       Node& target = best[std::min(size, starts_at + mblen)];
       const double candidate = unk_score + here;
       if (target.starts_at < 0 || candidate > target.score) {
-        if (!unk_id_) throw Error("Unigram: an unknown piece was found but the model has no unk_id");
+        if (!unk_id_)
+          throw Error("Unigram: an unknown piece was found but the model has no unk_id");
         target.score = candidate;
         target.starts_at = static_cast<int64_t>(starts_at);
         target.id = *unk_id_;
@@ -358,7 +371,8 @@ void WordLevelModel::tokenize(std::string_view seq, std::vector<Token>& out) con
     return;
   }
   const auto unk = vocab_.find(unk_token_);
-  if (!unk) throw Error("WordLevel: the unknown token '" + unk_token_ + "' is not in the vocabulary");
+  if (!unk)
+    throw Error("WordLevel: the unknown token '" + unk_token_ + "' is not in the vocabulary");
   out.push_back({*unk, unk_token_, 0, seq.size()});
 }
 

@@ -17,7 +17,8 @@ NormalizedString::NormalizedString(std::string_view original, size_t shift)
   }
 }
 
-bool NormalizedString::original_range(size_t start, size_t end, size_t& out_start, size_t& out_end) const {
+bool NormalizedString::original_range(size_t start, size_t end, size_t& out_start,
+                                      size_t& out_end) const {
   if (start == end) {  // tokenizers returns the target itself, in normalized coordinates
     out_start = orig_start_ + start;
     out_end = orig_start_ + end;
@@ -68,8 +69,8 @@ void NormalizedString::transform(const std::vector<CharChange>& dest, size_t ini
   transform_range(start, end, dest, initial_offset);
 }
 
-void NormalizedString::transform_range(size_t n_start, size_t n_end, const std::vector<CharChange>& dest,
-                                       size_t initial_offset) {
+void NormalizedString::transform_range(size_t n_start, size_t n_end,
+                                       const std::vector<CharChange>& dest, size_t initial_offset) {
   // Byte sizes of the replaced chars, consumed in order.
   size_t cursor = n_start;
   auto next_replaced = [&]() -> size_t {
@@ -194,7 +195,8 @@ void NormalizedString::decompose(bool compat, std::vector<CharChange>& out) cons
   buf.reserve(normalized_.size() + 4);
   size_t pending = 0;
   auto sort_pending = [&]() {
-    std::stable_sort(buf.begin() + pending, buf.end(), [](const Item& a, const Item& b) { return a.ccc < b.ccc; });
+    std::stable_sort(buf.begin() + pending, buf.end(),
+                     [](const Item& a, const Item& b) { return a.ccc < b.ccc; });
     pending = buf.size();
   };
   std::u32string parts;
@@ -284,7 +286,8 @@ bool is_ascii(const std::string& s) {
 }  // namespace
 
 void NormalizedString::nfd() {
-  if (is_ascii(normalized_)) return;  // ASCII is its own normal form: transform would change nothing
+  if (is_ascii(normalized_))
+    return;  // ASCII is its own normal form: transform would change nothing
   std::vector<CharChange> dest;
   decompose(false, dest);
   transform(dest, 0);
@@ -398,7 +401,8 @@ void NormalizedString::strip(bool left, bool right) {
   if (leading == 0 && trailing == 0) return;
   const int64_t count = static_cast<int64_t>(chars.size());
   // tokenizers compares the char index with the *byte* length here; kept as is.
-  const int64_t last = static_cast<int64_t>(normalized_.size()) - static_cast<int64_t>(trailing) - 1;
+  const int64_t last =
+      static_cast<int64_t>(normalized_.size()) - static_cast<int64_t>(trailing) - 1;
   std::vector<CharChange> dest;
   dest.reserve(chars.size());
   for (int64_t i = 0; i < count; ++i) {

@@ -9,8 +9,12 @@ namespace hfjit::tokenizers {
 
 namespace {
 
-bool bert_is_whitespace(char32_t c) { return c == '\t' || c == '\n' || c == '\r' || is_whitespace(c); }
-bool bert_is_control(char32_t c) { return !(c == '\t' || c == '\n' || c == '\r') && is_other(c); }
+bool bert_is_whitespace(char32_t c) {
+  return c == '\t' || c == '\n' || c == '\r' || is_whitespace(c);
+}
+bool bert_is_control(char32_t c) {
+  return !(c == '\t' || c == '\n' || c == '\r') && is_other(c);
+}
 
 bool any_char(const std::string& s, bool (*pred)(char32_t)) {
   for (size_t i = 0; i < s.size();)
@@ -26,10 +30,13 @@ void BertNormalizer::normalize(NormalizedString& s) const {
     bool needs_filter = false, needs_map = false;
     for (size_t i = 0; i < text.size();) {
       const char32_t c = next_char(text, i);
-      if (c == 0 || c == 0xFFFD || bert_is_control(c)) needs_filter = true;
-      else if (c != ' ' && bert_is_whitespace(c)) needs_map = true;
+      if (c == 0 || c == 0xFFFD || bert_is_control(c))
+        needs_filter = true;
+      else if (c != ' ' && bert_is_whitespace(c))
+        needs_map = true;
     }
-    if (needs_filter) s.filter([](char32_t c) { return !(c == 0 || c == 0xFFFD || bert_is_control(c)); });
+    if (needs_filter)
+      s.filter([](char32_t c) { return !(c == 0 || c == 0xFFFD || bert_is_control(c)); });
     if (needs_map) s.map([](char32_t c) { return bert_is_whitespace(c) ? char32_t(' ') : c; });
   }
   if (chinese_ && any_char(s.get(), is_chinese_char)) {
@@ -50,17 +57,26 @@ void BertNormalizer::normalize(NormalizedString& s) const {
   }
   if (strip_accents_.value_or(lowercase_)) {
     s.nfd();
-    if (any_char(s.get(), is_mark_nonspacing)) s.filter([](char32_t c) { return !is_mark_nonspacing(c); });
+    if (any_char(s.get(), is_mark_nonspacing))
+      s.filter([](char32_t c) { return !is_mark_nonspacing(c); });
   }
   if (lowercase_) s.lowercase();
 }
 
 void UnicodeNormalizer::normalize(NormalizedString& s) const {
   switch (form_) {
-    case Form::NFD: s.nfd(); break;
-    case Form::NFKD: s.nfkd(); break;
-    case Form::NFC: s.nfc(); break;
-    case Form::NFKC: s.nfkc(); break;
+    case Form::NFD:
+      s.nfd();
+      break;
+    case Form::NFKD:
+      s.nfkd();
+      break;
+    case Form::NFC:
+      s.nfc();
+      break;
+    case Form::NFKC:
+      s.nfkc();
+      break;
   }
 }
 
@@ -72,24 +88,37 @@ std::vector<Span> ReplaceNormalizer::matches(const std::string& text) const {
   return regex_ ? regex_->find_matches(text) : find_literal_matches(text, literal_);
 }
 
-void ReplaceNormalizer::normalize(NormalizedString& s) const { s.replace(matches(s.get()), content_); }
+void ReplaceNormalizer::normalize(NormalizedString& s) const {
+  s.replace(matches(s.get()), content_);
+}
 
 std::string ReplaceNormalizer::apply(const std::string& text) const {
   std::string out;
   for (const Span& m : matches(text)) {
-    if (m.is_match) out += content_;
-    else out.append(text, m.start, m.end - m.start);
+    if (m.is_match)
+      out += content_;
+    else
+      out.append(text, m.start, m.end - m.start);
   }
   return out;
 }
 
 void NmtNormalizer::normalize(NormalizedString& s) const {
   s.filter([](char32_t c) {
-    return !((c >= 0x1 && c <= 0x8) || c == 0xB || (c >= 0xE && c <= 0x1F) || c == 0x7F || c == 0x8F || c == 0x9F);
+    return !((c >= 0x1 && c <= 0x8) || c == 0xB || (c >= 0xE && c <= 0x1F) || c == 0x7F ||
+             c == 0x8F || c == 0x9F);
   });
   s.map([](char32_t c) -> char32_t {
     switch (c) {
-      case 0x9: case 0xA: case 0xC: case 0xD: case 0x1680: case 0x2028: case 0x2029: case 0x2581: case 0xFEFF:
+      case 0x9:
+      case 0xA:
+      case 0xC:
+      case 0xD:
+      case 0x1680:
+      case 0x2028:
+      case 0x2029:
+      case 0x2581:
+      case 0xFEFF:
       case 0xFFFD:
         return ' ';
       default:
@@ -105,7 +134,8 @@ void ByteLevelNormalizer::normalize(NormalizedString& s) const {
   dest.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
     const size_t n = utf8_len(static_cast<unsigned char>(text[i]));
-    for (size_t k = 0; k < n; ++k) dest.push_back({byte_to_char(static_cast<unsigned char>(text[i + k])), k > 0});
+    for (size_t k = 0; k < n; ++k)
+      dest.push_back({byte_to_char(static_cast<unsigned char>(text[i + k])), k > 0});
     i += n;
   }
   s.transform(dest, 0);
@@ -114,8 +144,9 @@ void ByteLevelNormalizer::normalize(NormalizedString& s) const {
 // ---------------------------------------------------------------- Precompiled
 
 PrecompiledNormalizer::PrecompiledNormalizer(const std::string& blob, const std::string& origin) {
-  if (blob.size() < 4) throw Error(origin + ": precompiled_charsmap is too short (" + std::to_string(blob.size()) +
-                                   " bytes)");
+  if (blob.size() < 4)
+    throw Error(origin + ": precompiled_charsmap is too short (" + std::to_string(blob.size()) +
+                " bytes)");
   uint32_t trie_size = 0;
   for (int k = 3; k >= 0; --k) trie_size = (trie_size << 8) | static_cast<unsigned char>(blob[k]);
   if (trie_size % 4 != 0 || 4 + uint64_t(trie_size) > blob.size())
@@ -154,7 +185,8 @@ bool PrecompiledNormalizer::transform(std::string_view chunk, std::string_view& 
       const size_t index = value(trie_[node]);
       if (index > normalized_.size()) return false;
       const size_t stop = normalized_.find('\0', index);
-      out = std::string_view(normalized_).substr(index, (stop == std::string::npos ? normalized_.size() : stop) - index);
+      out = std::string_view(normalized_)
+                .substr(index, (stop == std::string::npos ? normalized_.size() : stop) - index);
       return true;
     }
   }
@@ -165,13 +197,15 @@ namespace {
 
 // tokenizers' precompiled `replace`: new chars replace old ones; extra new
 // chars are marked inserted, missing ones are removed by the last change.
-void replace_part(std::vector<CharChange>& tr, std::string_view old_part, std::string_view new_part) {
+void replace_part(std::vector<CharChange>& tr, std::string_view old_part,
+                  std::string_view new_part) {
   const int64_t old_count = static_cast<int64_t>(count_chars(old_part));
   const int64_t new_count = static_cast<int64_t>(count_chars(new_part));
   const int64_t diff = new_count - old_count;
   for (size_t i = 0; i < new_part.size();) tr.push_back({next_char(new_part, i), 0});
   if (diff > 0) {
-    for (int64_t k = 0; k < diff && k < static_cast<int64_t>(tr.size()); ++k) tr[tr.size() - 1 - k].change = 1;
+    for (int64_t k = 0; k < diff && k < static_cast<int64_t>(tr.size()); ++k)
+      tr[tr.size() - 1 - k].change = 1;
   } else if (diff < 0 && !tr.empty()) {
     tr.back().change += diff;
   }

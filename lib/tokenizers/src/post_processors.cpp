@@ -9,7 +9,9 @@ namespace hfjit::tokenizers {
 
 // ---------------------------------------------------------------- Encoding ops
 
-void set_sequence_id(Encoding& e, size_t id) { e.sequence_ranges[id] = {0, e.size()}; }
+void set_sequence_id(Encoding& e, size_t id) {
+  e.sequence_ranges[id] = {0, e.size()};
+}
 
 void merge_into(Encoding& self, const Encoding& pair) {
   std::vector<Encoding> overflowings;
@@ -29,7 +31,8 @@ void merge_into(Encoding& self, const Encoding& pair) {
     overflowings.push_back(std::move(n));
   }
   const size_t len = self.size();
-  for (const auto& [seq, range] : pair.sequence_ranges) self.sequence_ranges[seq] = {len + range.first, len + range.second};
+  for (const auto& [seq, range] : pair.sequence_ranges)
+    self.sequence_ranges[seq] = {len + range.first, len + range.second};
   auto extend = [](auto& a, const auto& b) { a.insert(a.end(), b.begin(), b.end()); };
   extend(self.ids, pair.ids);
   extend(self.type_ids, pair.type_ids);
@@ -51,7 +54,9 @@ namespace {
 
 Encoding range_of(const Encoding& e, size_t start, size_t stop) {
   Encoding o;
-  auto cut = [&](auto& dst, const auto& src) { dst.assign(src.begin() + start, src.begin() + stop); };
+  auto cut = [&](auto& dst, const auto& src) {
+    dst.assign(src.begin() + start, src.begin() + stop);
+  };
   cut(o.ids, e.ids);
   cut(o.type_ids, e.type_ids);
   cut(o.tokens, e.tokens);
@@ -74,8 +79,10 @@ void truncate_encoding(Encoding& e, size_t max_len, size_t stride, Direction dir
     return;
   }
   if (stride >= max_len)
-    throw Error("truncation: stride (" + std::to_string(stride) + ") must be less than the length left for the "
-                "sequence (" + std::to_string(max_len) + ", after the special tokens)");
+    throw Error("truncation: stride (" + std::to_string(stride) +
+                ") must be less than the length left for the "
+                "sequence (" +
+                std::to_string(max_len) + ", after the special tokens)");
   e.sequence_ranges.clear();
   const size_t step = max_len - stride;
   std::vector<std::pair<size_t, size_t>> parts;
@@ -95,18 +102,22 @@ void truncate_encoding(Encoding& e, size_t max_len, size_t stride, Direction dir
     }
   }
   Encoding result = range_of(e, parts[0].first, parts[0].second);
-  for (size_t i = 1; i < parts.size(); ++i) result.overflowing.push_back(range_of(e, parts[i].first, parts[i].second));
+  for (size_t i = 1; i < parts.size(); ++i)
+    result.overflowing.push_back(range_of(e, parts[i].first, parts[i].second));
   e = std::move(result);
 }
 
-void pad_encoding(Encoding& e, size_t target, int64_t pad_id, int64_t pad_type_id, const std::string& pad_token,
-                  Direction direction) {
-  for (Encoding& o : e.overflowing) pad_encoding(o, target, pad_id, pad_type_id, pad_token, direction);
+void pad_encoding(Encoding& e, size_t target, int64_t pad_id, int64_t pad_type_id,
+                  const std::string& pad_token, Direction direction) {
+  for (Encoding& o : e.overflowing)
+    pad_encoding(o, target, pad_id, pad_type_id, pad_token, direction);
   if (e.size() >= target) return;
   const size_t n = target - e.size();
   auto grow = [&](auto& v, auto value) {
-    if (direction == Direction::Left) v.insert(v.begin(), n, value);
-    else v.insert(v.end(), n, value);
+    if (direction == Direction::Left)
+      v.insert(v.begin(), n, value);
+    else
+      v.insert(v.end(), n, value);
   };
   grow(e.ids, pad_id);
   grow(e.type_ids, pad_type_id);
@@ -133,13 +144,15 @@ void trim_offsets(Encoding& e, bool add_prefix_space) {
       if (is_first && add_prefix_space && leading == 1) leading = 0;
       off.first = std::min(off.first + leading, off.second);
     }
-    if (trailing > 0 && off.second >= trailing) off.second = std::max(off.second - trailing, off.first);
+    if (trailing > 0 && off.second >= trailing)
+      off.second = std::max(off.second - trailing, off.first);
   }
 }
 
 // ---------------------------------------------------------------- PostProcessor
 
-Encoding PostProcessor::process(Encoding encoding, std::optional<Encoding> pair, bool add_special_tokens) const {
+Encoding PostProcessor::process(Encoding encoding, std::optional<Encoding> pair,
+                                bool add_special_tokens) const {
   std::vector<Encoding> encodings;
   encodings.push_back(std::move(encoding));
   if (pair) encodings.push_back(std::move(*pair));
@@ -198,7 +211,8 @@ std::vector<Encoding> TemplateProcessor::process_encodings(std::vector<Encoding>
   return out;
 }
 
-std::vector<Encoding> BertProcessor::process_encodings(std::vector<Encoding> encodings, bool add_special_tokens) const {
+std::vector<Encoding> BertProcessor::process_encodings(std::vector<Encoding> encodings,
+                                                       bool add_special_tokens) const {
   if (roberta_) {
     if (trim_)
       for (Encoding& e : encodings) {
@@ -219,11 +233,14 @@ std::vector<Encoding> BertProcessor::process_encodings(std::vector<Encoding> enc
       out.offsets.push_back({0, 0});
       out.special_tokens_mask.push_back(1);
     };
-    if (first) push_special(cls_);
-    else if (roberta_) push_special(sep_);
+    if (first)
+      push_special(cls_);
+    else if (roberta_)
+      push_special(sep_);
     const size_t body = out.size();
     out.ids.insert(out.ids.end(), e.ids.begin(), e.ids.end());
-    for (size_t k = 0; k < e.size(); ++k) out.type_ids.push_back(roberta_ && !first ? 0 : e.type_ids[k]);
+    for (size_t k = 0; k < e.size(); ++k)
+      out.type_ids.push_back(roberta_ && !first ? 0 : e.type_ids[k]);
     out.tokens.insert(out.tokens.end(), e.tokens.begin(), e.tokens.end());
     out.word_ids.insert(out.word_ids.end(), e.word_ids.begin(), e.word_ids.end());
     out.offsets.insert(out.offsets.end(), e.offsets.begin(), e.offsets.end());
@@ -242,7 +259,8 @@ std::vector<Encoding> BertProcessor::process_encodings(std::vector<Encoding> enc
   return out;
 }
 
-std::vector<Encoding> ByteLevelProcessor::process_encodings(std::vector<Encoding> encodings, bool) const {
+std::vector<Encoding> ByteLevelProcessor::process_encodings(std::vector<Encoding> encodings,
+                                                            bool) const {
   if (trim_)
     for (Encoding& e : encodings) {
       trim_offsets(e, prefix_);
@@ -260,7 +278,8 @@ size_t SequenceProcessor::added_tokens(bool is_pair) const {
 
 std::vector<Encoding> SequenceProcessor::process_encodings(std::vector<Encoding> encodings,
                                                            bool add_special_tokens) const {
-  for (const auto& p : parts_) encodings = p->process_encodings(std::move(encodings), add_special_tokens);
+  for (const auto& p : parts_)
+    encodings = p->process_encodings(std::move(encodings), add_special_tokens);
   return encodings;
 }
 

@@ -8,10 +8,14 @@ namespace {
 
 template <typename Pred>
 void split_on_chars(PreTokenizedString& s, Pred pred, SplitBehavior behavior) {
-  s.split([&](NormalizedString&& n) { return as_splits(n.split(find_char_matches(n.get(), pred), behavior)); });
+  s.split([&](NormalizedString&& n) {
+    return as_splits(n.split(find_char_matches(n.get(), pred), behavior));
+  });
 }
 
-bool bert_punct(char32_t c) { return is_ascii_punctuation(c) || is_punctuation(c); }
+bool bert_punct(char32_t c) {
+  return is_ascii_punctuation(c) || is_punctuation(c);
+}
 
 }  // namespace
 
@@ -120,7 +124,8 @@ void PunctuationPreTokenizer::pre_tokenize(PreTokenizedString& s) const {
 
 void SplitPreTokenizer::pre_tokenize(PreTokenizedString& s) const {
   s.split([&](NormalizedString&& n) {
-    std::vector<Span> spans = regex_ ? regex_->find_matches(n.get()) : find_literal_matches(n.get(), literal_);
+    std::vector<Span> spans =
+        regex_ ? regex_->find_matches(n.get()) : find_literal_matches(n.get(), literal_);
     if (invert_)
       for (Span& sp : spans) sp.is_match = !sp.is_match;
     return as_splits(n.split(spans, behavior_));
@@ -133,7 +138,8 @@ void DigitsPreTokenizer::pre_tokenize(PreTokenizedString& s) const {
 
 void CharDelimiterSplitPreTokenizer::pre_tokenize(PreTokenizedString& s) const {
   const char32_t d = delimiter_;
-  split_on_chars(s, [d](char32_t c) { return c == d; }, SplitBehavior::Removed);
+  split_on_chars(
+      s, [d](char32_t c) { return c == d; }, SplitBehavior::Removed);
 }
 
 }  // namespace hfjit::tokenizers

@@ -12,7 +12,8 @@ namespace {
 
 // Oniguruma's \s (Unicode White_Space), as class members.
 constexpr const char* kSpaceMembers =
-    "\\t\\n\\x{0B}\\f\\r \\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}";
+    "\\t\\n\\x{0B}\\f\\r "
+    "\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}";
 // Oniguruma's Unicode \w: Letter, Mark, Decimal_Number, Connector_Punctuation.
 constexpr const char* kWordMembers = "\\p{L}\\p{M}\\p{Nd}\\p{Pc}";
 constexpr const char* kHexMembers = "0-9a-fA-F";
@@ -27,7 +28,7 @@ std::string onig_to_pcre2(const std::string& p) {
     const char c = p[i];
     if (c == '\\' && i + 1 < p.size()) {
       const char e = p[i + 1];
-      const char* members = e == 's' || e == 'S' ? kSpaceMembers
+      const char* members = e == 's' || e == 'S'   ? kSpaceMembers
                             : e == 'w' || e == 'W' ? kWordMembers
                             : e == 'h' || e == 'H' ? kHexMembers
                                                    : nullptr;
@@ -83,13 +84,13 @@ Regex::Regex(const std::string& pattern) : pattern_(pattern), impl_(std::make_un
   int err = 0;
   PCRE2_SIZE err_offset = 0;
   impl_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
-                              PCRE2_UTF | PCRE2_UCP | PCRE2_MULTILINE | PCRE2_NO_UTF_CHECK, &err, &err_offset,
-                              nullptr);
+                              PCRE2_UTF | PCRE2_UCP | PCRE2_MULTILINE | PCRE2_NO_UTF_CHECK, &err,
+                              &err_offset, nullptr);
   if (!impl_->code) {
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(err, msg, sizeof(msg));
-    throw Error("regex '" + pattern + "' does not compile: " + reinterpret_cast<const char*>(msg) + " at offset " +
-                std::to_string(err_offset));
+    throw Error("regex '" + pattern + "' does not compile: " + reinterpret_cast<const char*>(msg) +
+                " at offset " + std::to_string(err_offset));
   }
   impl_->jit = pcre2_jit_compile(impl_->code, PCRE2_JIT_COMPLETE) == 0;
 }
@@ -102,19 +103,22 @@ std::vector<std::pair<size_t, size_t>> Regex::find_all(std::string_view text) co
   struct FreeMatchData {
     void operator()(pcre2_match_data* m) const { pcre2_match_data_free(m); }
   };
-  thread_local std::unique_ptr<pcre2_match_data, FreeMatchData> block(pcre2_match_data_create(16, nullptr));
+  thread_local std::unique_ptr<pcre2_match_data, FreeMatchData> block(
+      pcre2_match_data_create(16, nullptr));
   pcre2_match_data* md = block.get();
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t last_end = 0;
   bool have_last_match = false;
   size_t last_match_end = 0;
   while (last_end <= text.size()) {
-    const int rc = impl_->jit ? pcre2_jit_match(impl_->code, subject, text.size(), last_end, 0, md, nullptr)
-                              : pcre2_match(impl_->code, subject, text.size(), last_end, PCRE2_NO_UTF_CHECK, md,
-                                            nullptr);
+    const int rc =
+        impl_->jit ? pcre2_jit_match(impl_->code, subject, text.size(), last_end, 0, md, nullptr)
+                   : pcre2_match(impl_->code, subject, text.size(), last_end, PCRE2_NO_UTF_CHECK,
+                                 md, nullptr);
     if (rc < 0) {
       if (rc == PCRE2_ERROR_NOMATCH) break;
-      throw Error("regex '" + pattern_ + "': match failed (PCRE2 error " + std::to_string(rc) + ")");
+      throw Error("regex '" + pattern_ + "': match failed (PCRE2 error " + std::to_string(rc) +
+                  ")");
     }
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
     const size_t s = ov[0], e = ov[1];
@@ -155,7 +159,8 @@ std::vector<Span> find_literal_matches(std::string_view text, std::string_view l
   }
   size_t prev = 0;
   if (!literal.empty()) {
-    for (size_t pos = text.find(literal); pos != std::string_view::npos; pos = text.find(literal, pos)) {
+    for (size_t pos = text.find(literal); pos != std::string_view::npos;
+         pos = text.find(literal, pos)) {
       if (prev != pos) out.push_back({prev, pos, false});
       out.push_back({pos, pos + literal.size(), true});
       pos += literal.size();

@@ -17,7 +17,9 @@ SentencePieceModel::SentencePieceModel(const std::string& proto, const std::stri
 
 SentencePieceModel::~SentencePieceModel() = default;
 
-std::optional<uint32_t> SentencePieceModel::token_to_id(std::string_view token) const { return vocab_.find(token); }
+std::optional<uint32_t> SentencePieceModel::token_to_id(std::string_view token) const {
+  return vocab_.find(token);
+}
 
 const std::string* SentencePieceModel::id_to_token(uint32_t id) const {
   return id < pieces_.size() ? &pieces_[id] : nullptr;

@@ -41,7 +41,8 @@ std::vector<std::string> candidates() {
   char exe[PATH_MAX];
   const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n > 0) {
-    const std::filesystem::path dir = std::filesystem::path(std::string(exe, static_cast<size_t>(n))).parent_path();
+    const std::filesystem::path dir =
+        std::filesystem::path(std::string(exe, static_cast<size_t>(n))).parent_path();
     out.push_back((dir / "libhfjit_spm.so").string());
     out.push_back((dir / ".." / "lib" / "libhfjit_spm.so").string());
   }

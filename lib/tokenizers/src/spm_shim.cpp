@@ -13,7 +13,8 @@ class Processor : public hfjit::tokenizers::SpmProcessor {
   int piece_size() const override { return sp.GetPieceSize(); }
   std::string id_to_piece(int id) const override { return sp.IdToPiece(id); }
   int unk_id() const override { return sp.unk_id(); }
-  void encode_pieces(std::string_view text, std::vector<hfjit::tokenizers::SpmPiece>& out) const override {
+  void encode_pieces(std::string_view text,
+                     std::vector<hfjit::tokenizers::SpmPiece>& out) const override {
     const auto spt = sp.EncodeAsImmutableProto(text);
     for (const auto& p : spt.pieces()) out.push_back({p.piece(), p.id(), p.begin(), p.end()});
   }

@@ -23,7 +23,8 @@ class CharOffsets {
     size_t c = 0;
     for (size_t i = 0; i < text.size();) {
       const size_t n = utf8_len(static_cast<unsigned char>(text[i]));
-      for (size_t k = 0; k < n && i + k < text.size(); ++k) char_of_[i + k] = static_cast<uint32_t>(c);
+      for (size_t k = 0; k < n && i + k < text.size(); ++k)
+        char_of_[i + k] = static_cast<uint32_t>(c);
       i += n;
       ++c;
     }
@@ -79,11 +80,13 @@ Encoding Pipeline::encode_sequence(std::string_view text, int64_t type_id) const
   return e;
 }
 
-Encoding Pipeline::post_process(Encoding encoding, std::optional<Encoding> pair, bool add_special_tokens) const {
+Encoding Pipeline::post_process(Encoding encoding, std::optional<Encoding> pair,
+                                bool add_special_tokens) const {
   if (truncation) {
     TruncationParams p = *truncation;
     const size_t added_n = post_processor ? post_processor->added_tokens(pair.has_value()) : 0;
-    if (add_special_tokens && added_n > 0) p.max_length -= added_n;  // wraps like the Rust release build
+    if (add_special_tokens && added_n > 0)
+      p.max_length -= added_n;  // wraps like the Rust release build
     if (p.max_length == 0) {
       truncate_encoding(encoding, 0, p.stride, p.direction);
       if (pair) truncate_encoding(*pair, 0, p.stride, p.direction);
@@ -96,8 +99,10 @@ Encoding Pipeline::post_process(Encoding encoding, std::optional<Encoding> pair,
             size_t n1 = encoding.size(), n2 = pair->size();
             const bool swap = n1 > n2;
             if (swap) std::swap(n1, n2);
-            if (n1 > p.max_length) n2 = n1;
-            else n2 = std::max(n1, p.max_length - n1);
+            if (n1 > p.max_length)
+              n2 = n1;
+            else
+              n2 = std::max(n1, p.max_length - n1);
             if (n1 + n2 > p.max_length) {
               n1 = p.max_length / 2;
               n2 = n1 + p.max_length % 2;
@@ -110,9 +115,12 @@ Encoding Pipeline::post_process(Encoding encoding, std::optional<Encoding> pair,
           }
         } else {
           Encoding* target = nullptr;
-          if (p.strategy == TruncationStrategy::OnlyFirst) target = &encoding;
-          else if (pair) target = &*pair;
-          else throw Error("truncation: only_second needs a second sequence");
+          if (p.strategy == TruncationStrategy::OnlyFirst)
+            target = &encoding;
+          else if (pair)
+            target = &*pair;
+          else
+            throw Error("truncation: only_second needs a second sequence");
           if (target->size() <= to_remove)
             throw Error("truncation: the sequence to truncate is too short to respect max_length " +
                         std::to_string(truncation->max_length));
@@ -138,14 +146,18 @@ Encoding Pipeline::post_process(Encoding encoding, std::optional<Encoding> pair,
   }
   if (padding && padding->length) {
     size_t target = *padding->length;
-    if (padding->pad_to_multiple_of && *padding->pad_to_multiple_of > 0 && target % *padding->pad_to_multiple_of)
+    if (padding->pad_to_multiple_of && *padding->pad_to_multiple_of > 0 &&
+        target % *padding->pad_to_multiple_of)
       target += *padding->pad_to_multiple_of - target % *padding->pad_to_multiple_of;
-    pad_encoding(out, target, padding->pad_id, padding->pad_type_id, padding->pad_token, padding->direction);
+    pad_encoding(out, target, padding->pad_id, padding->pad_type_id, padding->pad_token,
+                 padding->direction);
   } else if (padding) {  // the batch's longest is this encoding
     size_t target = out.size();
-    if (padding->pad_to_multiple_of && *padding->pad_to_multiple_of > 0 && target % *padding->pad_to_multiple_of)
+    if (padding->pad_to_multiple_of && *padding->pad_to_multiple_of > 0 &&
+        target % *padding->pad_to_multiple_of)
       target += *padding->pad_to_multiple_of - target % *padding->pad_to_multiple_of;
-    pad_encoding(out, target, padding->pad_id, padding->pad_type_id, padding->pad_token, padding->direction);
+    pad_encoding(out, target, padding->pad_id, padding->pad_type_id, padding->pad_token,
+                 padding->direction);
   }
   return out;
 }
@@ -159,11 +171,13 @@ std::vector<int64_t> Encoding::sequence_ids() const {
     return out;
   }
   for (const auto& [seq, range] : sequence_ranges)
-    for (size_t i = range.first; i < range.second && i < out.size(); ++i) out[i] = static_cast<int64_t>(seq);
+    for (size_t i = range.first; i < range.second && i < out.size(); ++i)
+      out[i] = static_cast<int64_t>(seq);
   return out;
 }
 
-Tokenizer::Tokenizer(std::unique_ptr<tokenizers::Pipeline> pipeline) : pipeline_(std::move(pipeline)) {}
+Tokenizer::Tokenizer(std::unique_ptr<tokenizers::Pipeline> pipeline)
+    : pipeline_(std::move(pipeline)) {}
 Tokenizer::~Tokenizer() = default;
 Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
@@ -172,8 +186,9 @@ namespace {
 
 // The text as valid UTF-8: `storage` holds the repaired copy when needed.
 std::string_view valid_text(std::string_view text, std::string& storage) {
-  if (text.size() >= (size_t(1) << 31)) throw Error("tokenizer: input of " + std::to_string(text.size()) +
-                                                    " bytes is over the 2 GiB limit");
+  if (text.size() >= (size_t(1) << 31))
+    throw Error("tokenizer: input of " + std::to_string(text.size()) +
+                " bytes is over the 2 GiB limit");
   if (tokenizers::find_invalid_utf8(text) == std::string_view::npos) return text;
   storage = tokenizers::sanitize_utf8(text);
   return storage;
@@ -187,7 +202,8 @@ Encoding Tokenizer::encode(std::string_view text, bool add_special_tokens) const
   return pipeline_->post_process(std::move(e), std::nullopt, add_special_tokens);
 }
 
-Encoding Tokenizer::encode_pair(std::string_view text, std::string_view pair, bool add_special_tokens) const {
+Encoding Tokenizer::encode_pair(std::string_view text, std::string_view pair,
+                                bool add_special_tokens) const {
   std::string s1, s2;
   Encoding a = pipeline_->encode_sequence(valid_text(text, s1), 0);
   Encoding b = pipeline_->encode_sequence(valid_text(pair, s2), 1);
@@ -196,14 +212,17 @@ Encoding Tokenizer::encode_pair(std::string_view text, std::string_view pair, bo
 
 Encoding Tokenizer::encode_input(std::string_view text, std::optional<std::string_view> pair,
                                  bool add_special_tokens) const {
-  // transformers (tokenization_utils_tokenizers.py): `[(text, text_pair)] if text_pair else [text]`.
+  // transformers (tokenization_utils_tokenizers.py): `[(text, text_pair)] if text_pair else
+  // [text]`.
   if (pair && !pair->empty()) return encode_pair(text, *pair, add_special_tokens);
   return encode(text, add_special_tokens);
 }
 
-std::vector<Encoding> Tokenizer::encode_windows(std::string_view text, std::optional<std::string_view> pair,
+std::vector<Encoding> Tokenizer::encode_windows(std::string_view text,
+                                                std::optional<std::string_view> pair,
                                                 bool add_special_tokens) const {
-  Encoding e = pair ? encode_pair(text, *pair, add_special_tokens) : encode(text, add_special_tokens);
+  Encoding e =
+      pair ? encode_pair(text, *pair, add_special_tokens) : encode(text, add_special_tokens);
   std::vector<Encoding> out;
   std::vector<Encoding> rest = std::move(e.overflowing);
   e.overflowing.clear();
@@ -212,7 +231,8 @@ std::vector<Encoding> Tokenizer::encode_windows(std::string_view text, std::opti
   return out;
 }
 
-std::vector<Encoding> Tokenizer::encode_batch(const std::vector<std::string>& texts, bool add_special_tokens) const {
+std::vector<Encoding> Tokenizer::encode_batch(const std::vector<std::string>& texts,
+                                              bool add_special_tokens) const {
   std::vector<Encoding> out;
   out.reserve(texts.size());
   for (const std::string& t : texts) out.push_back(encode(t, add_special_tokens));
@@ -220,10 +240,12 @@ std::vector<Encoding> Tokenizer::encode_batch(const std::vector<std::string>& te
   if (pad && !pad->length && !out.empty()) {
     size_t target = 0;
     for (const Encoding& e : out) target = std::max(target, e.size());
-    if (pad->pad_to_multiple_of && *pad->pad_to_multiple_of > 0 && target % *pad->pad_to_multiple_of)
+    if (pad->pad_to_multiple_of && *pad->pad_to_multiple_of > 0 &&
+        target % *pad->pad_to_multiple_of)
       target += *pad->pad_to_multiple_of - target % *pad->pad_to_multiple_of;
-    for (Encoding& e : out) tokenizers::pad_encoding(e, target, pad->pad_id, pad->pad_type_id, pad->pad_token,
-                                                     pad->direction);
+    for (Encoding& e : out)
+      tokenizers::pad_encoding(e, target, pad->pad_id, pad->pad_type_id, pad->pad_token,
+                               pad->direction);
   }
   return out;
 }
@@ -241,7 +263,10 @@ std::string Tokenizer::decode(const std::vector<int64_t>& ids, bool skip_special
     tokens.push_back(*t);
   }
   std::string text = convert_tokens_to_string(std::move(tokens));
-  return clean_up_tokenization_spaces ? tokenizers::clean_up_tokenization(text) : text;
+  // transformers 5 (TokenizersBackend._decode) skips the clean-up for BPE models, where it
+  // would strip real spaces before punctuation.
+  const bool bpe = dynamic_cast<const tokenizers::BpeModel*>(pipeline_->model.get()) != nullptr;
+  return clean_up_tokenization_spaces && !bpe ? tokenizers::clean_up_tokenization(text) : text;
 }
 
 std::string Tokenizer::convert_tokens_to_string(std::vector<std::string> tokens) const {
@@ -276,11 +301,23 @@ size_t Tokenizer::vocab_size(bool with_added_tokens) const {
   return n;
 }
 
-const SpecialTokenIds& Tokenizer::special_tokens() const { return pipeline_->special; }
-void Tokenizer::set_special_tokens(const SpecialTokenIds& ids) { pipeline_->special = ids; }
-const std::optional<TruncationParams>& Tokenizer::truncation() const { return pipeline_->truncation; }
-void Tokenizer::set_truncation(std::optional<TruncationParams> params) { pipeline_->truncation = std::move(params); }
-const std::optional<PaddingParams>& Tokenizer::padding() const { return pipeline_->padding; }
-void Tokenizer::set_padding(std::optional<PaddingParams> params) { pipeline_->padding = std::move(params); }
+const SpecialTokenIds& Tokenizer::special_tokens() const {
+  return pipeline_->special;
+}
+void Tokenizer::set_special_tokens(const SpecialTokenIds& ids) {
+  pipeline_->special = ids;
+}
+const std::optional<TruncationParams>& Tokenizer::truncation() const {
+  return pipeline_->truncation;
+}
+void Tokenizer::set_truncation(std::optional<TruncationParams> params) {
+  pipeline_->truncation = std::move(params);
+}
+const std::optional<PaddingParams>& Tokenizer::padding() const {
+  return pipeline_->padding;
+}
+void Tokenizer::set_padding(std::optional<PaddingParams> params) {
+  pipeline_->padding = std::move(params);
+}
 
 }  // namespace hfjit

@@ -103,7 +103,14 @@ std::string sanitize_utf8(std::string_view s) {
 bool is_whitespace(char32_t c) {
   if (c < 0x80) return (c >= 0x09 && c <= 0x0D) || c == 0x20;
   switch (c) {
-    case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
       return true;
     default:
       return c >= 0x2000 && c <= 0x200A;
@@ -111,30 +118,39 @@ bool is_whitespace(char32_t c) {
 }
 
 namespace {
-inline utf8proc_category_t category(char32_t c) { return utf8proc_category(static_cast<utf8proc_int32_t>(c)); }
+inline utf8proc_category_t category(char32_t c) {
+  return utf8proc_category(static_cast<utf8proc_int32_t>(c));
+}
 }  // namespace
 
 namespace {
 // True when c is in one of the sorted, inclusive ranges.
 template <size_t N>
 bool in_table(const tables::Range (&table)[N], char32_t c) {
-  const auto* it = std::upper_bound(table, table + N, c, [](char32_t x, const tables::Range& r) { return x < r.first; });
+  const auto* it = std::upper_bound(table, table + N, c,
+                                    [](char32_t x, const tables::Range& r) { return x < r.first; });
   return it != table && c <= (it - 1)->last;
 }
 }  // namespace
 
 // The four classes below use the tables of tokenizers' own crates, not utf8proc:
 // their Unicode data is older, and a character they do not know is in no class.
-bool is_punctuation(char32_t c) { return in_table(tables::punctuation, c); }
+bool is_punctuation(char32_t c) {
+  return in_table(tables::punctuation, c);
+}
 
 bool is_other(char32_t c) {
   if (c < 0x80) return c < 0x20 || c == 0x7F;
   return in_table(tables::other, c);
 }
 
-bool is_mark_nonspacing(char32_t c) { return c >= 0x300 && in_table(tables::mark_nonspacing, c); }
+bool is_mark_nonspacing(char32_t c) {
+  return c >= 0x300 && in_table(tables::mark_nonspacing, c);
+}
 
-bool is_combining_mark(char32_t c) { return c >= 0x300 && in_table(tables::combining_mark, c); }
+bool is_combining_mark(char32_t c) {
+  return c >= 0x300 && in_table(tables::combining_mark, c);
+}
 
 bool is_numeric(char32_t c) {
   if (c < 0x80) return c >= '0' && c <= '9';
@@ -143,22 +159,33 @@ bool is_numeric(char32_t c) {
 }
 
 bool is_word_char(char32_t c) {
-  if (c < 0x80) return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  if (c < 0x80)
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
   switch (category(c)) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LM:
-    case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC:
-    case UTF8PROC_CATEGORY_ME: case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_PC:
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC:
+    case UTF8PROC_CATEGORY_ME:
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_PC:
       return true;
     default:
       // Join_Control and the Other_Alphabetic symbols (circled and squared letters).
-      return c == 0x200C || c == 0x200D || (c >= 0x24B6 && c <= 0x24E9) || (c >= 0x1F130 && c <= 0x1F149) ||
-             (c >= 0x1F150 && c <= 0x1F169) || (c >= 0x1F170 && c <= 0x1F189);
+      return c == 0x200C || c == 0x200D || (c >= 0x24B6 && c <= 0x24E9) ||
+             (c >= 0x1F130 && c <= 0x1F149) || (c >= 0x1F150 && c <= 0x1F169) ||
+             (c >= 0x1F170 && c <= 0x1F189);
   }
 }
 
 bool is_chinese_char(char32_t c) {
-  return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||
-         (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
+  return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
+         (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
+         (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
          (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
@@ -202,8 +229,8 @@ char32_t compose_pair(char32_t a, char32_t b) {
 }
 
 bool grapheme_break(char32_t a, char32_t b, int32_t* state) {
-  return utf8proc_grapheme_break_stateful(static_cast<utf8proc_int32_t>(a), static_cast<utf8proc_int32_t>(b),
-                                          state);
+  return utf8proc_grapheme_break_stateful(static_cast<utf8proc_int32_t>(a),
+                                          static_cast<utf8proc_int32_t>(b), state);
 }
 
 }  // namespace hfjit::tokenizers
@@ -218,7 +245,8 @@ struct ByteLevelTables {
     for (int& b : to_byte) b = -1;
     int n = 0;
     for (int b = 0; b < 256; ++b) {
-      const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+      const bool printable =
+          (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
       to_char[b] = printable ? char32_t(b) : char32_t(256 + n++);
       to_byte[to_char[b]] = b;
     }
@@ -230,8 +258,12 @@ const ByteLevelTables& byte_level_tables() {
 }
 }  // namespace
 
-char32_t byte_to_char(unsigned char b) { return byte_level_tables().to_char[b]; }
+char32_t byte_to_char(unsigned char b) {
+  return byte_level_tables().to_char[b];
+}
 
-int char_to_byte(char32_t c) { return c < 512 ? byte_level_tables().to_byte[c] : -1; }
+int char_to_byte(char32_t c) {
+  return c < 512 ? byte_level_tables().to_byte[c] : -1;
+}
 
 }  // namespace hfjit::tokenizers

@@ -21,7 +21,8 @@ void Vocab::insert(std::string_view token, uint32_t id) {
   const uint64_t h = hash(token);
   const size_t mask = slots_.size() - 1;
   size_t i = h & mask;
-  while (slots_[i].str != UINT32_MAX && !(slots_[i].hash == h && strings_[slots_[i].str] == token)) i = (i + 1) & mask;
+  while (slots_[i].str != UINT32_MAX && !(slots_[i].hash == h && strings_[slots_[i].str] == token))
+    i = (i + 1) & mask;
   if (slots_[i].str == UINT32_MAX) {  // a new token
     slots_[i] = {h, static_cast<uint32_t>(strings_.size()), id};
     strings_.emplace_back(token);
@@ -39,7 +40,8 @@ void Vocab::insert(std::string_view token, uint32_t id) {
   }
 }
 
-std::optional<uint32_t> Vocab::find_hashed(uint64_t h, std::string_view prefix, std::string_view body) const {
+std::optional<uint32_t> Vocab::find_hashed(uint64_t h, std::string_view prefix,
+                                           std::string_view body) const {
   if (slots_.empty()) return std::nullopt;
   const size_t mask = slots_.size() - 1;
   for (size_t i = h & mask;; i = (i + 1) & mask) {
@@ -102,7 +104,8 @@ void PrefixTrie::finish() {
   for (size_t n = 0; n < nodes_.size(); ++n) {
     std::vector<Edge> kids;
     for (const auto& [label, child] : build_children_[n]) kids.push_back({label, child});
-    std::sort(kids.begin(), kids.end(), [](const Edge& a, const Edge& b) { return a.label < b.label; });
+    std::sort(kids.begin(), kids.end(),
+              [](const Edge& a, const Edge& b) { return a.label < b.label; });
     nodes_[n].first_edge = static_cast<uint32_t>(edges_.size());
     nodes_[n].n_edges = static_cast<uint32_t>(kids.size());
     edges_.insert(edges_.end(), kids.begin(), kids.end());
@@ -115,7 +118,8 @@ uint32_t PrefixTrie::child(uint32_t node, unsigned char label) const {
   const Node& n = nodes_[node];
   const Edge* lo = edges_.data() + n.first_edge;
   const Edge* hi = lo + n.n_edges;
-  const Edge* it = std::lower_bound(lo, hi, label, [](const Edge& e, unsigned char l) { return e.label < l; });
+  const Edge* it =
+      std::lower_bound(lo, hi, label, [](const Edge& e, unsigned char l) { return e.label < l; });
   return it != hi && it->label == label ? it->child : 0;
 }
 

@@ -25,16 +25,16 @@ struct BenchOptions {
 struct BenchPoint {
   std::string mode;  // "eager", "traced", "traced-bf16", "traced-int8"
   int64_t batch_size = 0;
-  int64_t length = 0;     // requested length
+  int64_t length = 0;          // requested length
   int64_t run_batch_size = 0;  // the batch it ran at (a static trace's own: >= batch_size; padding)
-  int64_t run_length = 0;  // the traced length it ran at (>= length; padding)
+  int64_t run_length = 0;      // the traced length it ran at (>= length; padding)
   int threads = 0;
   int iterations = 0;
   double min_ms = 0, mean_ms = 0, p50_ms = 0, p90_ms = 0, p99_ms = 0;
   double seqs_per_s = 0, tokens_per_s = 0;
   double peak_rss_mb = 0;
-  double gflop = 0;           // model FLOPs per call at run_batch_size x run_length (estimate), in GFLOP
-  double gflops_per_s = 0;    // achieved, at p50
+  double gflop = 0;  // model FLOPs per call at run_batch_size x run_length (estimate), in GFLOP
+  double gflops_per_s = 0;  // achieved, at p50
 };
 
 // Runs the sweep on a .pt written by `hfjit trace` (mode "traced") or a model
@@ -42,9 +42,10 @@ struct BenchPoint {
 // "traced-bf16", "traced-int8" (trace --dtype / --quantize), traced in memory
 // at each point). `on_point` is called as each point finishes,
 // `on_progress(done, total)` as iterations run.
-std::vector<BenchPoint> run_bench(const std::string& model, const BenchOptions& opts,
-                                  const std::function<void(const BenchPoint&)>& on_point = {},
-                                  const std::function<void(int, int, const std::string&)>& on_progress = {});
+std::vector<BenchPoint> run_bench(
+    const std::string& model, const BenchOptions& opts,
+    const std::function<void(const BenchPoint&)>& on_point = {},
+    const std::function<void(int, int, const std::string&)>& on_progress = {});
 
 // Times an n x n x n fp32 matmul: the machine's attainable GFLOP/s.
 double peak_gflops(int64_t n = 2048, double min_time_s = 1.0);

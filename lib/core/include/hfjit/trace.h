@@ -19,21 +19,23 @@
 namespace hfjit {
 
 struct TraceOptions {
-  std::string task;            // "" = from config.json's architectures[0]
-  std::string revision;        // for hub ids
+  std::string task;      // "" = from config.json's architectures[0]
+  std::string revision;  // for hub ids
   int64_t batch_size = 1;
-  std::optional<int64_t> max_length;  // unset: 128 (or the largest of lengths), capped by the model's positions
+  std::optional<int64_t>
+      max_length;  // unset: 128 (or the largest of lengths), capped by the model's positions
   std::vector<int64_t> lengths;  // extra traced lengths (methods forward_<L>), sharing weights
-  bool keep_tied = false;      // keep tied weights as one shared tensor instead of clones
-  bool dynamic = false;        // one shape-polymorphic trace, verified at three lengths and two batch sizes
-  bool optimize = false;       // torch.jit.freeze + optimize_for_inference, then verified as usual
+  bool keep_tied = false;        // keep tied weights as one shared tensor instead of clones
+  bool dynamic =
+      false;  // one shape-polymorphic trace, verified at three lengths and two batch sizes
+  bool optimize = false;  // torch.jit.freeze + optimize_for_inference, then verified as usual
   std::string dtype = "float32";  // or "bfloat16": weights and compute (outputs stay float32)
   std::string quantize = "none";  // or "int8": dynamic quantization of the Linear layers
-  double min_cosine = 0.99;    // bf16 / int8: the least cosine of any output to the float32 eager one
+  double min_cosine = 0.99;  // bf16 / int8: the least cosine of any output to the float32 eager one
   bool verify = true;
   double atol = 1e-5;
-  bool force = false;          // replace an existing output
-  uint64_t seed = 0;           // for the dummy and verification inputs
+  bool force = false;  // replace an existing output
+  uint64_t seed = 0;   // for the dummy and verification inputs
 };
 
 struct TraceStage {
@@ -78,7 +80,8 @@ nlohmann::json accuracy_json(const std::map<std::string, TraceReport::Accuracy>&
 // Runs the whole export. `on_stage` is called as each stage ends (for progress).
 // Throws Error for bad input, VerifyError when the trace differs from the
 // eager model by more than atol (nothing is written then).
-TraceReport trace_model(const std::string& model, const std::string& output, const TraceOptions& opts,
+TraceReport trace_model(const std::string& model, const std::string& output,
+                        const TraceOptions& opts,
                         const std::function<void(const TraceStage&)>& on_stage = {});
 
 // The files of a model folder that `run` needs besides the weights: tokenizer

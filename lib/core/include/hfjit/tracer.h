@@ -26,7 +26,8 @@ class Tracer {
   // Traces forward at `inputs` (in built.input_names order) as method `name`,
   // with the graph's arguments named after the inputs. Returns the outputs of
   // that traced call. Throws Error when tracing fails.
-  std::vector<at::Tensor> add_method(const std::string& name, const std::vector<at::Tensor>& inputs);
+  std::vector<at::Tensor> add_method(const std::string& name,
+                                     const std::vector<at::Tensor>& inputs);
   torch::jit::Module& module() { return module_; }
 
  private:
@@ -43,9 +44,10 @@ std::vector<at::Tensor> run_method(torch::jit::Module& module, const std::string
 // config.json and tokenizer.json), attention mask, token types.
 class DummyInputs {
  public:
-  DummyInputs(const ModelConfig& config, const std::string& model_dir, std::vector<std::string> input_names,
+  DummyInputs(const ModelConfig& config, const std::string& model_dir,
+              std::vector<std::string> input_names, uint64_t seed);
+  DummyInputs(std::vector<std::string> input_names, int64_t vocab_size, int64_t pad_id,
               uint64_t seed);
-  DummyInputs(std::vector<std::string> input_names, int64_t vocab_size, int64_t pad_id, uint64_t seed);
   // Full attention mask, token types zero.
   std::vector<at::Tensor> full(int64_t batch, int64_t length);
   // Padding in the tail of every row (rows of different lengths), token types

@@ -60,8 +60,7 @@ at::Tensor AlbertLayer::forward(const at::Tensor& hidden, const at::Tensor& mask
 AlbertLayerGroup::AlbertLayerGroup(const WeightLoader& w, const AlbertConfig& c) {
   Scope s(*this, w);
   albert_layers_ = s.list<AlbertLayer>("albert_layers");
-  for (int64_t i = 0; i < c.inner_group_num; ++i)
-    albert_layers_.push(c);
+  for (int64_t i = 0; i < c.inner_group_num; ++i) albert_layers_.push(c);
 }
 
 at::Tensor AlbertLayerGroup::forward(at::Tensor hidden, const at::Tensor& mask,
@@ -74,14 +73,12 @@ at::Tensor AlbertLayerGroup::forward(at::Tensor hidden, const at::Tensor& mask,
 }
 
 AlbertTransformer::AlbertTransformer(const WeightLoader& w, const AlbertConfig& c)
-    : num_hidden_layers_(c.bert.num_hidden_layers),
-      num_hidden_groups_(c.num_hidden_groups) {
+    : num_hidden_layers_(c.bert.num_hidden_layers), num_hidden_groups_(c.num_hidden_groups) {
   Scope s(*this, w);
   embedding_hidden_mapping_in_ =
       s.add<Linear>("embedding_hidden_mapping_in", c.embedding_size, c.bert.hidden_size);
   albert_layer_groups_ = s.list<AlbertLayerGroup>("albert_layer_groups");
-  for (int64_t g = 0; g < c.num_hidden_groups; ++g)
-    albert_layer_groups_.push(c);
+  for (int64_t g = 0; g < c.num_hidden_groups; ++g) albert_layer_groups_.push(c);
 }
 
 at::Tensor AlbertTransformer::forward(const at::Tensor& embeddings, const at::Tensor& mask,
@@ -108,7 +105,8 @@ AlbertModel::AlbertModel(const WeightLoader& w, const AlbertConfig& c, std::opti
 }
 
 BaseOutput AlbertModel::forward(const ModelInputs& in, std::vector<at::Tensor>* hidden) const {
-  at::Tensor token_type_ids = in.token_type_ids.defined() ? in.token_type_ids : at::zeros_like(in.input_ids);
+  at::Tensor token_type_ids =
+      in.token_type_ids.defined() ? in.token_type_ids : at::zeros_like(in.input_ids);
   at::Tensor embeddings = embeddings_->forward(in.input_ids, token_type_ids);
   at::Tensor mask = extended_attention_mask(in.attention_mask, embeddings.scalar_type());
   BaseOutput out;
@@ -126,7 +124,8 @@ FamilyParts albert_parts(const ModelConfig& config, const BuildOptions&) {
   p.base = [c](const WeightLoader& w, std::optional<bool> pooler) {
     return std::make_shared<AlbertModel>(w, c, pooler);
   };
-  LMHeadLayout lm;  // AlbertMLMHead: dense (hidden -> embedding_size), act, LayerNorm, decoder + bias
+  LMHeadLayout
+      lm;  // AlbertMLMHead: dense (hidden -> embedding_size), act, LayerNorm, decoder + bias
   lm.dense = "predictions.dense";
   lm.norm = "predictions.LayerNorm";
   lm.decoder = "predictions.decoder";
@@ -136,7 +135,8 @@ FamilyParts albert_parts(const ModelConfig& config, const BuildOptions&) {
   lm.eps = c.bert.layer_norm_eps;
   lm.vocab_size = c.bert.vocab_size;
   lm.tie = c.bert.tie_word_embeddings;
-  p.heads["fill-mask"] = {[lm](const HeadContext& h) { return std::make_unique<MaskedLMHead>(h, lm); }};
+  p.heads["fill-mask"] = {
+      [lm](const HeadContext& h) { return std::make_unique<MaskedLMHead>(h, lm); }};
   p.heads["text-classification"] = {
       [](const HeadContext& h) { return std::make_unique<PooledClassificationHead>(h); }, true};
   return p;

@@ -42,8 +42,7 @@ BertEmbeddings::BertEmbeddings(const WeightLoader& w, const BertConfig& c, int64
                                bool roberta_positions)
     : roberta_positions_(roberta_positions), padding_idx_(c.pad_token_id) {
   Scope s(*this, w);
-  word_embeddings =
-      s.add<Embedding>("word_embeddings", c.vocab_size, dim);
+  word_embeddings = s.add<Embedding>("word_embeddings", c.vocab_size, dim);
   position_embeddings_ = s.add<Embedding>("position_embeddings", c.max_position_embeddings, dim);
   token_type_embeddings_ = s.add<Embedding>("token_type_embeddings", c.type_vocab_size, dim);
   layer_norm_ = s.add<LayerNorm>("LayerNorm", dim, c.layer_norm_eps);
@@ -79,8 +78,7 @@ at::Tensor BertSelfAttention::forward(const at::Tensor& hidden, const at::Tensor
 BertSelfOutput::BertSelfOutput(const WeightLoader& w, const BertConfig& c, int64_t in) {
   Scope s(*this, w);
   dense_ = s.add<Linear>("dense", in, c.hidden_size);
-  layer_norm_ =
-      s.add<LayerNorm>("LayerNorm", c.hidden_size, c.layer_norm_eps);
+  layer_norm_ = s.add<LayerNorm>("LayerNorm", c.hidden_size, c.layer_norm_eps);
 }
 
 at::Tensor BertSelfOutput::forward(const at::Tensor& hidden, const at::Tensor& residual) const {
@@ -122,8 +120,7 @@ at::Tensor BertLayer::forward(const at::Tensor& hidden, const at::Tensor& mask) 
 BertEncoder::BertEncoder(const WeightLoader& w, const BertConfig& c) {
   Scope s(*this, w);
   layer_ = s.list<BertLayer>("layer");
-  for (int64_t i = 0; i < c.num_hidden_layers; ++i)
-    layer_.push(c);
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layer_.push(c);
 }
 
 at::Tensor BertEncoder::forward(at::Tensor hidden, const at::Tensor& mask,
@@ -193,7 +190,8 @@ FamilyParts bert_parts(const ModelConfig& config, const BuildOptions& options) {
   lm.eps = c.layer_norm_eps;
   lm.vocab_size = c.vocab_size;
   lm.tie = c.tie_word_embeddings;
-  p.heads["fill-mask"] = {[lm](const HeadContext& h) { return std::make_unique<MaskedLMHead>(h, lm); }};
+  p.heads["fill-mask"] = {
+      [lm](const HeadContext& h) { return std::make_unique<MaskedLMHead>(h, lm); }};
   p.heads["text-classification"] = {
       [](const HeadContext& h) { return std::make_unique<PooledClassificationHead>(h); }, true};
   (void)options;

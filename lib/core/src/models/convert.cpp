@@ -20,15 +20,22 @@ Precision parse_precision(const std::string& dtype, const std::string& quantize)
 
 const char* precision_label(Precision p) {
   switch (p) {
-    case Precision::BFloat16: return "bf16";
-    case Precision::Int8: return "int8";
-    default: return "fp32";
+    case Precision::BFloat16:
+      return "bf16";
+    case Precision::Int8:
+      return "int8";
+    default:
+      return "fp32";
   }
 }
 
-const char* precision_dtype(Precision p) { return p == Precision::BFloat16 ? "bfloat16" : "float32"; }
+const char* precision_dtype(Precision p) {
+  return p == Precision::BFloat16 ? "bfloat16" : "float32";
+}
 
-const char* precision_quantization(Precision p) { return p == Precision::Int8 ? "int8-dynamic" : "none"; }
+const char* precision_quantization(Precision p) {
+  return p == Precision::Int8 ? "int8-dynamic" : "none";
+}
 
 int64_t convert(torch::nn::Module& model, Precision p) {
   int64_t n = 0;
@@ -40,7 +47,8 @@ int64_t convert(torch::nn::Module& model, Precision p) {
     auto to_bf16 = [&](at::Tensor& t) {
       if (!t.is_floating_point() || t.scalar_type() == at::kBFloat16) return;
       for (const auto& [src, bf] : done)
-        if (src.data_ptr() == t.data_ptr() && src.sizes() == t.sizes() && src.strides() == t.strides()) {
+        if (src.data_ptr() == t.data_ptr() && src.sizes() == t.sizes() &&
+            src.strides() == t.strides()) {
           t.set_data(bf);
           return;
         }
@@ -52,7 +60,8 @@ int64_t convert(torch::nn::Module& model, Precision p) {
     for (auto& t : model.parameters(/*recurse=*/true)) to_bf16(t);
     for (auto& t : model.buffers(/*recurse=*/true)) to_bf16(t);
   } else if (p == Precision::Int8) {
-    if (!at::globalContext().supportedQEngines().empty() && at::globalContext().qEngine() == at::QEngine::NoQEngine)
+    if (!at::globalContext().supportedQEngines().empty() &&
+        at::globalContext().qEngine() == at::QEngine::NoQEngine)
       throw Error("--quantize int8: this libtorch has no quantized engine");
     for (const auto& m : model.modules(/*include_self=*/true)) {
       if (auto* lin = dynamic_cast<Linear*>(m.get())) {

@@ -45,8 +45,7 @@ at::Tensor sinusoidal_table(int64_t n_pos, int64_t dim) {
 
 DistilBertEmbeddings::DistilBertEmbeddings(const WeightLoader& w, const DistilBertConfig& c) {
   Scope s(*this, w);
-  word_embeddings =
-      s.add<Embedding>("word_embeddings", c.vocab_size, c.dim);
+  word_embeddings = s.add<Embedding>("word_embeddings", c.vocab_size, c.dim);
   if (c.sinusoidal_pos_embds) {
     // A fixed table (requires_grad=False in transformers): a buffer here.
     const WeightLoader p = w.sub("position_embeddings");
@@ -108,11 +107,9 @@ at::Tensor FFN::forward(const at::Tensor& x) const {
 TransformerBlock::TransformerBlock(const WeightLoader& w, const DistilBertConfig& c) {
   Scope s(*this, w);
   attention_ = s.add<MultiHeadSelfAttention>("attention", c);
-  sa_layer_norm_ =
-      s.add<LayerNorm>("sa_layer_norm", c.dim, kLayerNormEps);
+  sa_layer_norm_ = s.add<LayerNorm>("sa_layer_norm", c.dim, kLayerNormEps);
   ffn_ = s.add<FFN>("ffn", c);
-  output_layer_norm_ =
-      s.add<LayerNorm>("output_layer_norm", c.dim, kLayerNormEps);
+  output_layer_norm_ = s.add<LayerNorm>("output_layer_norm", c.dim, kLayerNormEps);
 }
 
 at::Tensor TransformerBlock::forward(const at::Tensor& x, const at::Tensor& attention_mask) const {
@@ -123,8 +120,7 @@ at::Tensor TransformerBlock::forward(const at::Tensor& x, const at::Tensor& atte
 DistilBertTransformer::DistilBertTransformer(const WeightLoader& w, const DistilBertConfig& c) {
   Scope s(*this, w);
   layer_ = s.list<TransformerBlock>("layer");
-  for (int64_t i = 0; i < c.n_layers; ++i)
-    layer_.push(c);
+  for (int64_t i = 0; i < c.n_layers; ++i) layer_.push(c);
 }
 
 at::Tensor DistilBertTransformer::forward(at::Tensor x, const at::Tensor& attention_mask,
@@ -145,7 +141,8 @@ DistilBertModel::DistilBertModel(const WeightLoader& w, const DistilBertConfig& 
 
 BaseOutput DistilBertModel::forward(const ModelInputs& in, std::vector<at::Tensor>* hidden) const {
   BaseOutput out;
-  out.last_hidden_state = transformer_->forward(embeddings_->forward(in.input_ids), in.attention_mask, hidden);
+  out.last_hidden_state =
+      transformer_->forward(embeddings_->forward(in.input_ids), in.attention_mask, hidden);
   return out;
 }
 
@@ -153,7 +150,8 @@ DistilBertClassificationHead::DistilBertClassificationHead(const HeadContext& h)
     : pre_classifier_(h.root.add<Linear>("pre_classifier", h.hidden_size, h.hidden_size)),
       classifier_(h.root.add<Linear>("classifier", h.hidden_size, h.num_labels)) {}
 
-std::vector<at::Tensor> DistilBertClassificationHead::forward(const BaseOutput& base, const ModelInputs&) const {
+std::vector<at::Tensor> DistilBertClassificationHead::forward(const BaseOutput& base,
+                                                              const ModelInputs&) const {
   at::Tensor x = at::relu(pre_classifier_->forward(base.last_hidden_state.select(1, 0)));
   return {classifier_->forward(x)};
 }
@@ -164,7 +162,9 @@ FamilyParts distilbert_parts(const ModelConfig& config, const BuildOptions&) {
   p.hidden_size = c.dim;
   p.num_labels = c.num_labels;
   p.num_hidden_states = c.n_layers + 1;
-  p.base = [c](const WeightLoader& w, std::optional<bool>) { return std::make_shared<DistilBertModel>(w, c); };
+  p.base = [c](const WeightLoader& w, std::optional<bool>) {
+    return std::make_shared<DistilBertModel>(w, c);
+  };
   LMHeadLayout lm;  // vocab_transform, act, vocab_layer_norm, vocab_projector (with its own bias)
   lm.dense = "vocab_transform";
   lm.norm = "vocab_layer_norm";
@@ -174,7 +174,8 @@ FamilyParts distilbert_parts(const ModelConfig& config, const BuildOptions&) {
   lm.eps = kLayerNormEps;
   lm.vocab_size = c.vocab_size;
   lm.tie = c.tie_word_embeddings;
-  p.heads["fill-mask"] = {[lm](const HeadContext& h) { return std::make_unique<MaskedLMHead>(h, lm); }};
+  p.heads["fill-mask"] = {
+      [lm](const HeadContext& h) { return std::make_unique<MaskedLMHead>(h, lm); }};
   p.heads["text-classification"] = {
       [](const HeadContext& h) { return std::make_unique<DistilBertClassificationHead>(h); }};
   return p;

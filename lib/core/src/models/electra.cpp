@@ -21,7 +21,8 @@ ElectraModel::ElectraModel(const WeightLoader& w, const BertConfig& c) {
 }
 
 BaseOutput ElectraModel::forward(const ModelInputs& in, std::vector<at::Tensor>* hidden) const {
-  at::Tensor token_type_ids = in.token_type_ids.defined() ? in.token_type_ids : at::zeros_like(in.input_ids);
+  at::Tensor token_type_ids =
+      in.token_type_ids.defined() ? in.token_type_ids : at::zeros_like(in.input_ids);
   at::Tensor x = embeddings_->forward(in.input_ids, token_type_ids);
   at::Tensor mask = extended_attention_mask(in.attention_mask, x.scalar_type());
   if (embeddings_project_) x = embeddings_project_->forward(x);
@@ -30,7 +31,8 @@ BaseOutput ElectraModel::forward(const ModelInputs& in, std::vector<at::Tensor>*
   return out;
 }
 
-ElectraDiscriminatorPredictions::ElectraDiscriminatorPredictions(const WeightLoader& w, const BertConfig& c)
+ElectraDiscriminatorPredictions::ElectraDiscriminatorPredictions(const WeightLoader& w,
+                                                                 const BertConfig& c)
     : act_(c.hidden_act) {
   Scope s(*this, w);
   dense_ = s.add<Linear>("dense", c.hidden_size, c.hidden_size);
@@ -47,7 +49,9 @@ FamilyParts electra_parts(const ModelConfig& config, const BuildOptions&) {
   p.hidden_size = c.hidden_size;
   p.num_labels = c.num_labels;
   p.num_hidden_states = c.num_hidden_layers + 1;
-  p.base = [c](const WeightLoader& w, std::optional<bool>) { return std::make_shared<ElectraModel>(w, c); };
+  p.base = [c](const WeightLoader& w, std::optional<bool>) {
+    return std::make_shared<ElectraModel>(w, c);
+  };
   // The generator: ElectraGeneratorPredictions (dense, gelu, LayerNorm at
   // embedding_size), then generator_lm_head with its own bias.
   LMHeadLayout lm;
@@ -61,13 +65,16 @@ FamilyParts electra_parts(const ModelConfig& config, const BuildOptions&) {
   lm.eps = c.layer_norm_eps;
   lm.vocab_size = c.vocab_size;
   lm.tie = c.tie_word_embeddings;
-  p.heads["fill-mask"] = {[lm](const HeadContext& h) { return std::make_unique<MaskedLMHead>(h, lm); }};
+  p.heads["fill-mask"] = {
+      [lm](const HeadContext& h) { return std::make_unique<MaskedLMHead>(h, lm); }};
   p.heads["replaced-token-detection"] = {[c](const HeadContext& h) {
-    return std::make_unique<ModuleHead<ElectraDiscriminatorPredictions>>(h, "discriminator_predictions", c);
+    return std::make_unique<ModuleHead<ElectraDiscriminatorPredictions>>(
+        h, "discriminator_predictions", c);
   }};
   p.heads["text-classification"] = {[](const HeadContext& h) {
-    return std::make_unique<ModuleHead<ClassificationHead>>(h, "classifier", "ElectraClassificationHead",
-                                                            h.hidden_size, h.num_labels, Activation::Gelu);
+    return std::make_unique<ModuleHead<ClassificationHead>>(
+        h, "classifier", "ElectraClassificationHead", h.hidden_size, h.num_labels,
+        Activation::Gelu);
   }};
   return p;
 }

@@ -57,7 +57,10 @@ at::Tensor causal_mask(int64_t length) {
 // built from w's own shape so a --dynamic trace follows the length.
 at::Tensor causal_mask_like(const at::Tensor& w) {
   if (!DynamicShapes::active()) return causal_mask(w.size(-2));
-  return at::ones_like(w.select(0, 0).select(0, 0), w.options().dtype(at::kBool)).tril().unsqueeze(0).unsqueeze(0);
+  return at::ones_like(w.select(0, 0).select(0, 0), w.options().dtype(at::kBool))
+      .tril()
+      .unsqueeze(0)
+      .unsqueeze(0);
 }
 
 }  // namespace
@@ -79,7 +82,9 @@ at::Tensor GPT2Attention::upcast_and_reordered_attn(const at::Tensor& q, const a
                                                     const at::Tensor& v,
                                                     const at::Tensor& mask) const {
   if (DynamicShapes::active())
-    throw Error("--dynamic does not support GPT-2's reorder_and_upcast_attn (its buffers are sized by the length)");
+    throw Error(
+        "--dynamic does not support GPT-2's reorder_and_upcast_attn (its buffers are sized by the "
+        "length)");
   const int64_t bsz = q.size(0), heads = q.size(1), q_len = q.size(2), dk = q.size(3);
   const int64_t k_len = k.size(2);
   at::Tensor w = at::empty({bsz * heads, q_len, k_len}, q.options().dtype(at::kFloat));
@@ -149,8 +154,8 @@ BaseOutput GPT2Model::forward(const ModelInputs& in, std::vector<at::Tensor>* hi
   const at::Tensor& input_ids = in.input_ids;
   at::Tensor position_ids = arange_positions(input_ids);
   at::Tensor h = wte_->forward(input_ids) + wpe_->forward(position_ids);
-  at::Tensor mask = extended_attention_mask(view_keeping(in.attention_mask, {input_ids.size(0), -1}, {0}, &input_ids),
-                                            h.scalar_type());
+  at::Tensor mask = extended_attention_mask(
+      view_keeping(in.attention_mask, {input_ids.size(0), -1}, {0}, &input_ids), h.scalar_type());
   BaseOutput out;
   for (size_t i = 0; i < h_.size(); ++i) {
     if (hidden) hidden->push_back(h);
@@ -166,9 +171,11 @@ BaseOutput GPT2Model::forward(const ModelInputs& in, std::vector<at::Tensor>* hi
 
 GPT2SequenceClassificationHead::GPT2SequenceClassificationHead(const HeadContext& h,
                                                                std::optional<int64_t> pad_token_id)
-    : score_(h.root.add<Linear>("score", h.hidden_size, h.num_labels, false)), pad_token_id_(pad_token_id) {}
+    : score_(h.root.add<Linear>("score", h.hidden_size, h.num_labels, false)),
+      pad_token_id_(pad_token_id) {}
 
-std::vector<at::Tensor> GPT2SequenceClassificationHead::forward(const BaseOutput& base, const ModelInputs& in) const {
+std::vector<at::Tensor> GPT2SequenceClassificationHead::forward(const BaseOutput& base,
+                                                                const ModelInputs& in) const {
   at::Tensor logits = score_->forward(base.last_hidden_state);
   if (!pad_token_id_) return {logits.select(1, -1)};  // transformers requires batch size 1 here
   // transformers' rule: one before the first pad token, modulo the length
@@ -198,16 +205,19 @@ FamilyParts gpt2_parts(const ModelConfig& config, const BuildOptions& options) {
       p.present_names.push_back("present." + std::to_string(i) + ".key");
       p.present_names.push_back("present." + std::to_string(i) + ".value");
     }
-  p.base = [c](const WeightLoader& w, std::optional<bool>) { return std::make_shared<GPT2Model>(w, c); };
+  p.base = [c](const WeightLoader& w, std::optional<bool>) {
+    return std::make_shared<GPT2Model>(w, c);
+  };
   LMHeadLayout lm;  // lm_head: a Linear without bias, tied to wte
   lm.decoder = "lm_head";
   lm.bias = LMHeadLayout::Bias::None;
   lm.vocab_size = c.vocab_size;
   lm.tie = c.tie_word_embeddings;
-  p.heads["text-generation"] = {[lm](const HeadContext& h) { return std::make_unique<MaskedLMHead>(h, lm); },
-                                false, true};
+  p.heads["text-generation"] = {
+      [lm](const HeadContext& h) { return std::make_unique<MaskedLMHead>(h, lm); }, false, true};
   p.heads["text-classification"] = {[pad = c.pad_token_id](const HeadContext& h) {
-                                      return std::make_unique<GPT2SequenceClassificationHead>(h, pad);
+                                      return std::make_unique<GPT2SequenceClassificationHead>(h,
+                                                                                              pad);
                                     },
                                     false, true};
   return p;

@@ -7,26 +7,29 @@ namespace hfjit::models {
 TokenClassificationHead::TokenClassificationHead(const HeadContext& h)
     : classifier_(h.root.add<Linear>("classifier", h.hidden_size, h.num_labels)) {}
 
-std::vector<at::Tensor> TokenClassificationHead::forward(const BaseOutput& base, const ModelInputs&) const {
+std::vector<at::Tensor> TokenClassificationHead::forward(const BaseOutput& base,
+                                                         const ModelInputs&) const {
   return {classifier_->forward(base.last_hidden_state)};
 }
 
 QuestionAnsweringHead::QuestionAnsweringHead(const HeadContext& h)
     : qa_outputs_(h.root.add<Linear>("qa_outputs", h.hidden_size, 2)) {}
 
-std::vector<at::Tensor> QuestionAnsweringHead::forward(const BaseOutput& base, const ModelInputs&) const {
+std::vector<at::Tensor> QuestionAnsweringHead::forward(const BaseOutput& base,
+                                                       const ModelInputs&) const {
   return split_span_logits(qa_outputs_->forward(base.last_hidden_state));
 }
 
 PooledClassificationHead::PooledClassificationHead(const HeadContext& h)
     : classifier_(h.root.add<Linear>("classifier", h.hidden_size, h.num_labels)) {}
 
-std::vector<at::Tensor> PooledClassificationHead::forward(const BaseOutput& base, const ModelInputs&) const {
+std::vector<at::Tensor> PooledClassificationHead::forward(const BaseOutput& base,
+                                                          const ModelInputs&) const {
   return {classifier_->forward(base.pooler_output)};
 }
 
-ClassificationHead::ClassificationHead(const WeightLoader& w, const std::string& hf_class, int64_t hidden,
-                                       int64_t labels, Activation act)
+ClassificationHead::ClassificationHead(const WeightLoader& w, const std::string& hf_class,
+                                       int64_t hidden, int64_t labels, Activation act)
     : torch::nn::Module(hf_class), act_(act) {
   Scope s(*this, w);
   dense_ = s.add<Linear>("dense", hidden, hidden);
@@ -61,8 +64,8 @@ MaskedLMHead::MaskedLMHead(const HeadContext& h, const LMHeadLayout& l) : act_(l
   auto [parent, name] = split_last(l.decoder);
   const Scope owner = h.root.path(parent, l.classes);
   const WeightLoader dw = owner.weights().sub(name);
-  at::Tensor weight = dw.tied("weight", {l.vocab_size, dim}, h.base.word_embeddings(), h.family.word_embeddings(),
-                              l.tie);
+  at::Tensor weight = dw.tied("weight", {l.vocab_size, dim}, h.base.word_embeddings(),
+                              h.family.word_embeddings(), l.tie);
   at::Tensor own_bias;
   if (l.bias == LMHeadLayout::Bias::Own) own_bias = dw.tensor("bias", {l.vocab_size});
   decoder_ = owner.put(name, std::make_shared<Linear>(weight, own_bias));
@@ -134,9 +137,11 @@ HeadSpec generic_head(const std::string& task) {
 
 }  // namespace
 
-std::shared_ptr<Model> build_task_model(const Family& family, const FamilyParts& parts, const std::string& task,
-                                        const std::string& hf_class, const WeightLoader& w, bool hidden) {
-  if (task == "feature-extraction") return std::make_shared<BaseModel>(hf_class, w, family, parts, hidden);
+std::shared_ptr<Model> build_task_model(const Family& family, const FamilyParts& parts,
+                                        const std::string& task, const std::string& hf_class,
+                                        const WeightLoader& w, bool hidden) {
+  if (task == "feature-extraction")
+    return std::make_shared<BaseModel>(hf_class, w, family, parts, hidden);
   auto it = parts.heads.find(task);
   const HeadSpec head = it != parts.heads.end() ? it->second : generic_head(task);
   return std::make_shared<TaskModel>(hf_class, w, family, parts, head, hidden);

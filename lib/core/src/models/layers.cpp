@@ -113,10 +113,14 @@ namespace {
 // per_channel_symmetric: scale = max|w| / 127.5, zero point 0).
 c10::IValue pack_int8(const at::Tensor& weight, const at::Tensor& bias) {
   at::Tensor w = weight.to(at::kFloat).contiguous();
-  at::Tensor scales = (std::get<0>(w.abs().max(1)) / 127.5).clamp_min(std::numeric_limits<float>::epsilon());
-  at::Tensor q = at::quantize_per_channel(w, scales.to(at::kDouble), at::zeros({w.size(0)}, at::kLong), 0, at::kQInt8);
-  static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_prepack", "");
-  torch::jit::Stack stack{q, bias.defined() ? c10::IValue(bias.to(at::kFloat).contiguous()) : c10::IValue()};
+  at::Tensor scales =
+      (std::get<0>(w.abs().max(1)) / 127.5).clamp_min(std::numeric_limits<float>::epsilon());
+  at::Tensor q = at::quantize_per_channel(w, scales.to(at::kDouble),
+                                          at::zeros({w.size(0)}, at::kLong), 0, at::kQInt8);
+  static const auto op =
+      c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_prepack", "");
+  torch::jit::Stack stack{
+      q, bias.defined() ? c10::IValue(bias.to(at::kFloat).contiguous()) : c10::IValue()};
   op.callBoxed(&stack);
   return stack.at(0);
 }
@@ -128,14 +132,16 @@ c10::IValue pack_int8(const at::Tensor& weight, const at::Tensor& bias) {
 // logits 0.47 away from PyTorch's, reduce_range matches it. The result is
 // fp32; leading dimensions are kept.
 at::Tensor linear_int8(const at::Tensor& x, const c10::IValue& packed) {
-  static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_dynamic", "");
+  static const auto op =
+      c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_dynamic", "");
   torch::jit::Stack stack{x, packed, /*reduce_range=*/true};
   op.callBoxed(&stack);
   return stack.at(0).toTensor();
 }
 
 // Drops the fp32 parameters a packed layer no longer reads.
-void drop_parameter(at::Tensor& member, const char* name, torch::OrderedDict<std::string, at::Tensor>& params) {
+void drop_parameter(at::Tensor& member, const char* name,
+                    torch::OrderedDict<std::string, at::Tensor>& params) {
   if (params.contains(name)) params.erase(name);
   member = at::Tensor();
 }
@@ -194,28 +200,43 @@ Embedding::Embedding(const WeightLoader& w, int64_t num, int64_t dim) {
   weight = register_parameter("weight", w.tensor("weight", {num, dim}), false);
 }
 
-LayerNorm::LayerNorm(const WeightLoader& w, int64_t dim, double eps) : eps_(eps) {
+LayerNorm::LayerNorm(const WeightLoader& w, int64_t dim, double eps, bool has_bias) : eps_(eps) {
   weight = register_parameter("weight", w.tensor("weight", {dim}), false);
-  bias = register_parameter("bias", w.tensor("bias", {dim}), false);
+  if (has_bias) bias = register_parameter("bias", w.tensor("bias", {dim}), false);
 }
 
 namespace {
 thread_local bool dynamic_shapes = false;
 }
 
-DynamicShapes::DynamicShapes() : previous_(dynamic_shapes) { dynamic_shapes = true; }
-DynamicShapes::~DynamicShapes() { dynamic_shapes = previous_; }
-bool DynamicShapes::active() { return dynamic_shapes && torch::jit::tracer::isTracing(); }
+DynamicShapes::DynamicShapes() : previous_(dynamic_shapes) {
+  dynamic_shapes = true;
+}
+DynamicShapes::~DynamicShapes() {
+  dynamic_shapes = previous_;
+}
+bool DynamicShapes::active() {
+  return dynamic_shapes && torch::jit::tracer::isTracing();
+}
 
-at::Tensor view_keeping(const at::Tensor& x, const std::vector<int64_t>& sizes, const std::vector<int64_t>& from,
-                        const at::Tensor* source) {
+at::Tensor view_keeping(const at::Tensor& x, const std::vector<int64_t>& sizes,
+                        const std::vector<int64_t>& from, const at::Tensor* source) {
   if (DynamicShapes::active()) {
     namespace tracer = torch::jit::tracer;
     const at::Tensor& src = source ? *source : x;
     for (int64_t i : from)
-      tracer::ArgumentStash::stashIntArrayRefElem("size", sizes.size(), static_cast<size_t>(i), tracer::getSizeOf(src, i));
+      tracer::ArgumentStash::stashIntArrayRefElem("size", sizes.size(), static_cast<size_t>(i),
+                                                  tracer::getSizeOf(src, i));
   }
   return x.view(sizes);
+}
+
+void trace_sizes(const char* arg, size_t n, std::initializer_list<SizeOf> sizes) {
+  if (!DynamicShapes::active()) return;
+  namespace tracer = torch::jit::tracer;
+  for (const SizeOf& s : sizes)
+    tracer::ArgumentStash::stashIntArrayRefElem(arg, n, s.index,
+                                                tracer::getSizeOf(*s.source, s.dim));
 }
 
 at::Tensor arange_positions(const at::Tensor& input_ids) {
@@ -224,8 +245,20 @@ at::Tensor arange_positions(const at::Tensor& input_ids) {
   return at::arange(input_ids.size(1), input_ids.options()).unsqueeze(0);
 }
 
+at::Tensor arange_like(const at::Tensor& x, int64_t dim) {
+  const at::TensorOptions options = x.options().dtype(at::kLong);
+  if (DynamicShapes::active()) {
+    // A running count along one line of x through `dim`, as arange_positions does.
+    at::Tensor line = x.transpose(dim, -1);
+    while (line.dim() > 1) line = line.select(0, 0);
+    return at::ones_like(line, options).cumsum(0).sub(1);
+  }
+  return at::arange(x.size(dim), options);
+}
+
 at::Tensor split_heads(const at::Tensor& x, int64_t heads) {
-  return view_keeping(x, {x.size(0), x.size(1), heads, x.size(2) / heads}, {0, 1}).permute({0, 2, 1, 3});
+  return view_keeping(x, {x.size(0), x.size(1), heads, x.size(2) / heads}, {0, 1})
+      .permute({0, 2, 1, 3});
 }
 
 at::Tensor merge_heads(const at::Tensor& x) {
@@ -253,11 +286,47 @@ at::Tensor extended_attention_mask(const at::Tensor& attention_mask, at::ScalarT
 }
 
 at::Tensor bert_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                          const at::Tensor& mask) {
+                          const at::Tensor& mask, const at::Tensor& position_bias) {
   at::Tensor scores = at::matmul(q, k.transpose(-1, -2));
   scores = scores / std::sqrt(static_cast<double>(q.size(-1)));
+  if (position_bias.defined()) scores = scores + position_bias;
   scores = scores + mask;
   return at::matmul(at::softmax(scores, -1), v);
+}
+
+at::Tensor rope_inv_freq(double base, int64_t dim) {
+  // Python's `1.0 / (base ** (arange(0, dim, 2, dtype=float) / dim))`: pow of a
+  // scalar base, then Tensor.__rtruediv__ (reciprocal, times 1.0).
+  at::Tensor exponent =
+      at::arange(0, dim, 2, at::TensorOptions().dtype(at::kFloat)) / static_cast<double>(dim);
+  return at::reciprocal(at::pow(base, exponent)) * 1.0;
+}
+
+std::pair<at::Tensor, at::Tensor> rope_cos_sin(const at::Tensor& inv_freq,
+                                               const at::Tensor& positions, at::ScalarType dtype) {
+  at::Tensor freqs = positions.unsqueeze(-1).to(at::kFloat) * inv_freq.to(at::kFloat);
+  at::Tensor emb = at::cat({freqs, freqs}, -1);
+  return {emb.cos().to(dtype), emb.sin().to(dtype)};
+}
+
+namespace {
+
+// rotate_half: cat(-x2, x1) of x's two halves along the last dimension.
+at::Tensor rotate_half(const at::Tensor& x) {
+  const int64_t half = x.size(-1) / 2;
+  return at::cat({at::neg(x.slice(-1, half)), x.slice(-1, 0, half)}, -1);
+}
+
+}  // namespace
+
+std::pair<at::Tensor, at::Tensor> apply_rotary_pos_emb(const at::Tensor& q, const at::Tensor& k,
+                                                       const at::Tensor& cos,
+                                                       const at::Tensor& sin) {
+  const at::Tensor c = cos.unsqueeze(1), s = sin.unsqueeze(1);
+  const at::Tensor qf = q.to(at::kFloat), kf = k.to(at::kFloat);
+  at::Tensor q_embed = qf * c + rotate_half(qf) * s;
+  at::Tensor k_embed = kf * c + rotate_half(kf) * s;
+  return {q_embed.to(q.scalar_type()), k_embed.to(k.scalar_type())};
 }
 
 std::vector<at::Tensor> split_span_logits(const at::Tensor& logits) {

@@ -12,10 +12,10 @@ namespace hfjit::models {
 // family header; outside the anonymous namespace, so the declaration names
 // hfjit::models::fn).
 static const std::vector<Family>& bound_families() {
-#define HFJIT_PARTS(fn)                                                   \
-  [](const ModelConfig& config, const BuildOptions& options) {            \
+#define HFJIT_PARTS(fn)                                                     \
+  [](const ModelConfig& config, const BuildOptions& options) {              \
     FamilyParts fn(const ModelConfig& config, const BuildOptions& options); \
-    return fn(config, options);                                           \
+    return fn(config, options);                                             \
   }
 // Rows leave out the columns they do not use (designated initializers);
 // GCC 12 warns about that under -Wextra.
@@ -47,7 +47,9 @@ const Family& family(const std::string& model_type, const std::string& where) {
 
 }  // namespace
 
-std::vector<std::string> supported_model_types() { return native_model_types(); }
+std::vector<std::string> supported_model_types() {
+  return native_model_types();
+}
 
 std::vector<std::string> supported_tasks(const std::string& model_type) {
   return family(model_type, "config.json").task_names();
@@ -72,23 +74,26 @@ BuiltModel build_model(const ModelConfig& config, const Checkpoint& ckpt, const 
   built.task = task;
   if (built.task.empty()) {
     if (config.architectures.empty())
-      throw Error(context(config.path, "has no \"architectures\" to take the task from; give one of: " +
-                                           join(f.task_names())));
+      throw Error(context(
+          config.path,
+          "has no \"architectures\" to take the task from; give one of: " + join(f.task_names())));
     built.task = task_for_architecture(config.model_type, config.architectures[0]);
   }
   const std::optional<std::string> hf_class = f.hf_class(built.task, config.model_type);
   if (!hf_class)
-    throw Error("task \"" + built.task + "\" is not supported for model type \"" + config.model_type +
-                "\"; supported: " + join(f.task_names()));
+    throw Error("task \"" + built.task + "\" is not supported for model type \"" +
+                config.model_type + "\"; supported: " + join(f.task_names()));
   built.hf_class = *hf_class;
 
   LoadOptions load;
   load.dtype = options.dtype;
-  load.strict = options.strict.value_or(config.architectures.empty() || config.architectures[0] == built.hf_class);
+  load.strict = options.strict.value_or(config.architectures.empty() ||
+                                        config.architectures[0] == built.hf_class);
   load.buffers = f.buffers;
   WeightLoader w(ckpt, load);
   const FamilyParts parts = f.parts(config, options);
-  built.module = build_task_model(f, parts, built.task, built.hf_class, w, options.output_hidden_states);
+  built.module =
+      build_task_model(f, parts, built.task, built.hf_class, w, options.output_hidden_states);
   built.load = w.finish();
   built.module->eval();
   built.input_names = f.inputs;
@@ -98,8 +103,8 @@ BuiltModel build_model(const ModelConfig& config, const Checkpoint& ckpt, const 
 
 std::vector<at::Tensor> BuiltModel::forward(const std::vector<at::Tensor>& inputs) const {
   if (inputs.size() != input_names.size())
-    throw Error(hf_class + " takes " + std::to_string(input_names.size()) + " inputs (" + join(input_names) +
-                "), got " + std::to_string(inputs.size()));
+    throw Error(hf_class + " takes " + std::to_string(input_names.size()) + " inputs (" +
+                join(input_names) + "), got " + std::to_string(inputs.size()));
   ModelInputs in;
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (input_names[i] == "input_ids") in.input_ids = inputs[i];

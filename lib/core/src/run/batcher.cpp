@@ -18,7 +18,8 @@ Batcher::Batcher(size_t batch_size, size_t window_batches, RunBatch run_batch, R
       sink_(sink) {}
 
 size_t Batcher::length(const RunInput& in) {
-  return in.text.size() + (in.text_pair ? in.text_pair->size() : 0) + (in.question ? in.question->size() : 0);
+  return in.text.size() + (in.text_pair ? in.text_pair->size() : 0) +
+         (in.question ? in.question->size() : 0);
 }
 
 void Batcher::add(RunInput input) {
@@ -26,7 +27,9 @@ void Batcher::add(RunInput input) {
   if (pending_.size() >= window_) run_window();
 }
 
-void Batcher::finish() { run_window(); }
+void Batcher::finish() {
+  run_window();
+}
 
 void Batcher::run_window() {
   if (pending_.empty()) return;
@@ -41,8 +44,8 @@ void Batcher::run_window() {
     for (size_t k = first; k < last; ++k) batch.push_back(pending_[order[k]]);
     std::vector<RunResult> out = run_batch_(batch);
     if (out.size() != batch.size())
-      throw Error("a batch of " + std::to_string(batch.size()) + " inputs gave " + std::to_string(out.size()) +
-                  " results");
+      throw Error("a batch of " + std::to_string(batch.size()) + " inputs gave " +
+                  std::to_string(out.size()) + " results");
     for (size_t k = 0; k < out.size(); ++k) results[order[first + k]] = std::move(out[k]);
   }
   for (size_t i = 0; i < results.size(); ++i) sink_.write(pending_[i], *results[i]);

@@ -12,8 +12,10 @@
 
 namespace hfjit {
 
-InputSource::InputSource(const InputOptions& options) : texts_(options.texts), question_(options.question) {
-  if (!options.input.empty() && !options.texts.empty()) throw Error("give TEXT arguments or --input, not both");
+InputSource::InputSource(const InputOptions& options)
+    : texts_(options.texts), question_(options.question) {
+  if (!options.input.empty() && !options.texts.empty())
+    throw Error("give TEXT arguments or --input, not both");
   if (options.input.empty() && options.texts.empty())
     throw Error("no input: give TEXT arguments or --input FILE (- for standard input)");
   if (options.input == "-") {
@@ -21,7 +23,9 @@ InputSource::InputSource(const InputOptions& options) : texts_(options.texts), q
     name_ = "<stdin>";
   } else if (!options.input.empty()) {
     file_ = std::make_unique<std::ifstream>(options.input, std::ios::binary);
-    if (!*file_) throw Error(context(options.input, std::string("cannot open --input: ") + std::strerror(errno)));
+    if (!*file_)
+      throw Error(
+          context(options.input, std::string("cannot open --input: ") + std::strerror(errno)));
     stream_ = file_.get();
     name_ = options.input;
   }
@@ -69,14 +73,16 @@ RunInput parse_input_line(const std::string& line, const std::string& where) {
   } catch (const nlohmann::json::exception& e) {
     const std::string msg = e.what();
     const auto colon = msg.find(": ");
-    throw Error(where + ": malformed JSON line (" + (colon == std::string::npos ? msg : msg.substr(colon + 2)) + ")");
+    throw Error(where + ": malformed JSON line (" +
+                (colon == std::string::npos ? msg : msg.substr(colon + 2)) + ")");
   }
   auto str = [&](const char* key) -> std::optional<std::string> {
     if (!j.contains(key)) return std::nullopt;
     if (!j[key].is_string()) throw Error(where + ": \"" + key + "\" must be a string");
     return j[key].get<std::string>();
   };
-  const auto text = str("text"), pair = str("text_pair"), question = str("question"), ctx = str("context");
+  const auto text = str("text"), pair = str("text_pair"), question = str("question"),
+             ctx = str("context");
   if (question || ctx) {
     if (!question) throw Error(where + ": a context without a question");
     if (!ctx) throw Error(where + ": a question without a context");
@@ -86,7 +92,9 @@ RunInput parse_input_line(const std::string& line, const std::string& where) {
     in.text = *text;
     in.text_pair = pair;
   } else {
-    throw Error(where + ": a JSON line needs \"text\" (and \"text_pair\"), or \"question\" and \"context\"");
+    throw Error(
+        where +
+        ": a JSON line needs \"text\" (and \"text_pair\"), or \"question\" and \"context\"");
   }
   return in;
 }

@@ -56,7 +56,9 @@ ojson TokenEntity::to_json() const {
   return j;
 }
 
-ojson TokenClassificationResult::to_json() const { return json_list(entities); }
+ojson TokenClassificationResult::to_json() const {
+  return json_list(entities);
+}
 
 ojson Answer::to_json() const {
   ojson j;

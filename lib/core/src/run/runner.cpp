@@ -26,9 +26,9 @@ namespace fs = std::filesystem;
 namespace hfjit {
 
 const std::vector<std::string>& run_task_names() {
-  static const std::vector<std::string> names = {"fill-mask",         "text-classification", "token-classification",
-                                                 "question-answering", "feature-extraction",  "sentence-embedding",
-                                                 "text-generation"};
+  static const std::vector<std::string> names = {
+      "fill-mask",          "text-classification", "token-classification", "question-answering",
+      "feature-extraction", "sentence-embedding",  "text-generation"};
   return names;
 }
 
@@ -52,7 +52,8 @@ nlohmann::json parse_json(const std::string& text, const std::string& where) {
 // The task an artifact traced as `artifact_task` can run as `wanted`.
 bool task_fits(const std::string& artifact_task, const std::string& wanted) {
   if (artifact_task == wanted) return true;
-  const bool features = artifact_task == "feature-extraction" || artifact_task == "sentence-embedding";
+  const bool features =
+      artifact_task == "feature-extraction" || artifact_task == "sentence-embedding";
   return features && (wanted == "feature-extraction" || wanted == "sentence-embedding");
 }
 
@@ -86,7 +87,8 @@ void Context::warn(const std::string& where, const std::string& message) {
 
 Encoding Context::encode(const RunInput& in) {
   int64_t limit = max_length();
-  if (task == "sentence-embedding" && st.max_seq_length > 0 && (limit == 0 || st.max_seq_length < limit))
+  if (task == "sentence-embedding" && st.max_seq_length > 0 &&
+      (limit == 0 || st.max_seq_length < limit))
     limit = st.max_seq_length;
   if (limit > 0) {
     TruncationParams tp;
@@ -100,9 +102,10 @@ Encoding Context::encode(const RunInput& in) {
   if (!e.overflowing.empty()) {
     tok->set_truncation(std::nullopt);
     const size_t full = tok->encode_input(in.text, in.text_pair).size();
-    const std::string what = std::to_string(full) + " tokens, longer than the " +
-                             (limit == max_length() ? "traced length " : "model's max_seq_length ") +
-                             std::to_string(limit);
+    const std::string what =
+        std::to_string(full) + " tokens, longer than the " +
+        (limit == max_length() ? "traced length " : "model's max_seq_length ") +
+        std::to_string(limit);
     if (opt.truncation_error) throw Error(in.where + ": " + what + " (--truncation error)");
     warn(in.where, what + ": truncated");
     e.overflowing.clear();
@@ -121,7 +124,8 @@ std::vector<at::Tensor> Context::forward(const std::vector<const Encoding*>& enc
       break;
     }
   if (!method)
-    throw Error(context(path, "an input of " + std::to_string(longest) + " tokens does not fit the traced length " +
+    throw Error(context(path, "an input of " + std::to_string(longest) +
+                                  " tokens does not fit the traced length " +
                                   std::to_string(max_length())));
   const int64_t length = method->length ? method->length : static_cast<int64_t>(longest);
   const int64_t rows = traced.dynamic_batch ? static_cast<int64_t>(encodings.size()) : traced.batch;
@@ -138,7 +142,8 @@ std::vector<at::Tensor> Context::forward(const std::vector<const Encoding*>& enc
     auto ptype = types.accessor<int64_t, 2>();
     for (int64_t r = 0; r < rows; ++r) {
       // Rows past the inputs repeat the first one (a well-formed row; their outputs are dropped).
-      const Encoding& e = *encodings[first + (static_cast<size_t>(r) < count ? static_cast<size_t>(r) : 0)];
+      const Encoding& e =
+          *encodings[first + (static_cast<size_t>(r) < count ? static_cast<size_t>(r) : 0)];
       for (size_t t = 0; t < e.size(); ++t) {
         pid[r][static_cast<int64_t>(t)] = e.ids[t];
         pmask[r][static_cast<int64_t>(t)] = e.attention_mask.empty() ? 1 : e.attention_mask[t];
@@ -147,11 +152,18 @@ std::vector<at::Tensor> Context::forward(const std::vector<const Encoding*>& enc
     }
     std::vector<c10::IValue> args;
     for (const std::string& name : traced.input_names) {
-      if (name == "input_ids") args.emplace_back(ids);
-      else if (name == "attention_mask") args.emplace_back(mask);
-      else if (name == "token_type_ids") args.emplace_back(types);
-      else if (name == "position_ids") args.emplace_back(at::arange(length, at::kLong).unsqueeze(0).expand({rows, length}).contiguous());
-      else throw Error(context(path, "forward takes an input '" + name + "' that hfjit run cannot make"));
+      if (name == "input_ids")
+        args.emplace_back(ids);
+      else if (name == "attention_mask")
+        args.emplace_back(mask);
+      else if (name == "token_type_ids")
+        args.emplace_back(types);
+      else if (name == "position_ids")
+        args.emplace_back(
+            at::arange(length, at::kLong).unsqueeze(0).expand({rows, length}).contiguous());
+      else
+        throw Error(
+            context(path, "forward takes an input '" + name + "' that hfjit run cannot make"));
     }
     c10::IValue out;
     try {
@@ -159,9 +171,11 @@ std::vector<at::Tensor> Context::forward(const std::vector<const Encoding*>& enc
     } catch (const c10::Error& err) {
       std::string msg = err.what_without_backtrace();
       msg = first_line(msg);
-      throw Error(context(path, method->name + " failed on a [" + std::to_string(rows) + ", " +
-                                    std::to_string(length) + "] batch: " + msg +
-                                    (!traced.has_meta ? " (a fixed-shape trace needs --batch-size and --max-length)" : "")));
+      throw Error(context(
+          path, method->name + " failed on a [" + std::to_string(rows) + ", " +
+                    std::to_string(length) + "] batch: " + msg +
+                    (!traced.has_meta ? " (a fixed-shape trace needs --batch-size and --max-length)"
+                                      : "")));
     }
     std::vector<c10::IValue> elements;
     if (out.isTuple()) {
@@ -174,8 +188,10 @@ std::vector<at::Tensor> Context::forward(const std::vector<const Encoding*>& enc
     for (size_t k = 0; k < outputs.size(); ++k) {
       if (outputs[k] >= elements.size() || !elements[outputs[k]].isTensor())
         throw Error(context(path, method->name + " returned " + std::to_string(elements.size()) +
-                                      " outputs; output " + std::to_string(outputs[k]) + " is not a tensor"));
-      pieces[k].push_back(elements[outputs[k]].toTensor().narrow(0, 0, static_cast<int64_t>(count)));
+                                      " outputs; output " + std::to_string(outputs[k]) +
+                                      " is not a tensor"));
+      pieces[k].push_back(
+          elements[outputs[k]].toTensor().narrow(0, 0, static_cast<int64_t>(count)));
     }
   }
   std::vector<at::Tensor> result;
@@ -197,7 +213,9 @@ std::string substr_chars(const std::string& text, size_t start, size_t end) {
   return text.substr(from, std::min(i, text.size()) - from);
 }
 
-size_t count_code_points(const std::string& text) { return tokenizers::count_chars(text); }
+size_t count_code_points(const std::string& text) {
+  return tokenizers::count_chars(text);
+}
 
 // ------------------------------------------------------- loading, in stages
 
@@ -209,8 +227,10 @@ void check_options(const RunOptions& o) {
       std::find(run_task_names().begin(), run_task_names().end(), o.task) == run_task_names().end())
     throw Error("unknown task '" + o.task + "' (known: " + join(run_task_names()) + ")");
   static const char* kAggregations[] = {"none", "simple", "first", "max", "average"};
-  if (std::find(std::begin(kAggregations), std::end(kAggregations), o.aggregation) == std::end(kAggregations))
-    throw Error("unknown --aggregation '" + o.aggregation + "' (none, simple, first, max, average)");
+  if (std::find(std::begin(kAggregations), std::end(kAggregations), o.aggregation) ==
+      std::end(kAggregations))
+    throw Error("unknown --aggregation '" + o.aggregation +
+                "' (none, simple, first, max, average)");
   if (o.top_k && *o.top_k < 0) throw Error("--top-k must be >= 0");
   if (o.doc_stride && *o.doc_stride < 0) throw Error("--doc-stride must be >= 0");
   if (o.max_answer_len < 1) throw Error("--max-answer-len must be >= 1");
@@ -235,7 +255,8 @@ TorchScriptFile open_module(const std::string& path, bool trust) {
 // first for the JSON configurations.
 class ArtifactFiles {
  public:
-  ArtifactFiles(const std::string& path, const std::map<std::string, std::string>& extra, const std::string& dir)
+  ArtifactFiles(const std::string& path, const std::map<std::string, std::string>& extra,
+                const std::string& dir)
       : path_(path), extra_(extra), dir_(dir) {}
 
   const std::string* extra(const std::string& name) const {
@@ -270,29 +291,36 @@ ArtifactMeta read_meta(const ArtifactFiles& files, const std::string& path) {
 
 // The task: --task where the artifact's outputs allow it, else the artifact's
 // (sentence-embedding for a feature-extraction artifact with sentence-transformers files).
-std::string resolve_task(const RunOptions& o, const ArtifactMeta& meta, bool has_st_config, const std::string& path) {
+std::string resolve_task(const RunOptions& o, const ArtifactMeta& meta, bool has_st_config,
+                         const std::string& path) {
   if (!meta.hfjit && o.task.empty())
-    throw Error(context(path, "has no hfjit metadata (not written by hfjit trace): give --task and --tokenizer"));
+    throw Error(context(
+        path, "has no hfjit metadata (not written by hfjit trace): give --task and --tokenizer"));
   if (!o.task.empty()) {
     if (meta.hfjit && !task_fits(meta.task, o.task)) {
       if (o.task == "text-generation")
-        throw Error(context(path, "text-generation needs a causal language model (GPT-2); this artifact is " +
-                                      meta.hf_class + " (" + meta.task + ")"));
-      throw Error(context(path, "--task " + o.task + " does not fit this artifact: it was traced as " +
+        throw Error(context(
+            path, "text-generation needs a causal language model (GPT-2); this artifact is " +
+                      meta.hf_class + " (" + meta.task + ")"));
+      throw Error(context(path, "--task " + o.task +
+                                    " does not fit this artifact: it was traced as " +
                                     meta.hf_class + " (" + meta.task + ")"));
     }
     return o.task;
   }
-  const std::string task = meta.task == "feature-extraction" && has_st_config ? "sentence-embedding" : meta.task;
+  const std::string task =
+      meta.task == "feature-extraction" && has_st_config ? "sentence-embedding" : meta.task;
   if (std::find(run_task_names().begin(), run_task_names().end(), task) == run_task_names().end())
-    throw Error(context(path, "task '" + task + "' (" + meta.hf_class + ") has no `hfjit run` pipeline; " +
+    throw Error(context(path, "task '" + task + "' (" + meta.hf_class +
+                                  ") has no `hfjit run` pipeline; " +
                                   "hfjit bench and torch::jit::load still use it"));
   return task;
 }
 
 // Methods, batch and input/output names: from the metadata, or for a plain
 // file from the options and its forward's arguments.
-Traced read_shapes(torch::jit::Module module, const ArtifactMeta& meta, const RunOptions& o, const std::string& path) {
+Traced read_shapes(torch::jit::Module module, const ArtifactMeta& meta, const RunOptions& o,
+                   const std::string& path) {
   Traced t;
   t.module = std::move(module);
   t.has_meta = meta.hfjit;
@@ -302,9 +330,11 @@ Traced read_shapes(torch::jit::Module module, const ArtifactMeta& meta, const Ru
     t.input_names = meta.input_names;
     t.output_names = meta.output_names;
     if (o.batch_size && *o.batch_size != t.batch)
-      throw Error(context(path, "was traced with batch size " + std::to_string(t.batch) + ", not --batch-size " +
-                                    std::to_string(*o.batch_size)));
-    if (o.max_length) throw Error(context(path, "has traced lengths already; --max-length is for plain TorchScript files"));
+      throw Error(context(path, "was traced with batch size " + std::to_string(t.batch) +
+                                    ", not --batch-size " + std::to_string(*o.batch_size)));
+    if (o.max_length)
+      throw Error(
+          context(path, "has traced lengths already; --max-length is for plain TorchScript files"));
     if (meta.dynamic) {  // one shape-polymorphic forward: pad to the longest input of each batch
       t.dynamic_limit = meta.max_length;
       t.methods = {{"forward", 0}};
@@ -319,18 +349,24 @@ Traced read_shapes(torch::jit::Module module, const ArtifactMeta& meta, const Ru
     const auto& args = fn->function().getSchema().arguments();
     for (size_t i = 1; i < args.size(); ++i) t.input_names.push_back(args[i].name());
   }
-  if (t.methods.empty() || t.batch < 1) throw Error(context(path, "hfjit/meta.json has no traced methods"));
+  if (t.methods.empty() || t.batch < 1)
+    throw Error(context(path, "hfjit/meta.json has no traced methods"));
   for (const std::string& name : t.input_names)
-    if (name != "input_ids" && name != "attention_mask" && name != "token_type_ids" && name != "position_ids")
-      throw Error(context(path, "forward takes an input '" + name + "' that hfjit run cannot make"));
-  std::sort(t.methods.begin(), t.methods.end(), [](const Method& a, const Method& b) { return a.length < b.length; });
+    if (name != "input_ids" && name != "attention_mask" && name != "token_type_ids" &&
+        name != "position_ids")
+      throw Error(
+          context(path, "forward takes an input '" + name + "' that hfjit run cannot make"));
+  std::sort(t.methods.begin(), t.methods.end(),
+            [](const Method& a, const Method& b) { return a.length < b.length; });
   for (const auto& m : t.methods)
-    if (!t.module.find_method(m.name)) throw Error(context(path, "has no method '" + m.name + "' that its metadata lists"));
+    if (!t.module.find_method(m.name))
+      throw Error(context(path, "has no method '" + m.name + "' that its metadata lists"));
   return t;
 }
 
 // --tokenizer DIR, else the tokenizer files inside the artifact; no padding or truncation.
-std::unique_ptr<Tokenizer> open_tokenizer(const ArtifactFiles& files, const std::string& dir, const std::string& path) {
+std::unique_ptr<Tokenizer> open_tokenizer(const ArtifactFiles& files, const std::string& dir,
+                                          const std::string& path) {
   std::unique_ptr<Tokenizer> tok;
   if (!dir.empty()) {
     tok = load_tokenizer(dir);
@@ -338,7 +374,8 @@ std::unique_ptr<Tokenizer> open_tokenizer(const ArtifactFiles& files, const std:
     TokenizerFiles found;
     for (const std::string& name : tokenizer_file_names())
       if (const std::string* f = files.extra(name)) found[name] = *f;
-    if (found.empty()) throw Error(context(path, "carries no tokenizer files: give --tokenizer DIR"));
+    if (found.empty())
+      throw Error(context(path, "carries no tokenizer files: give --tokenizer DIR"));
     tok = load_tokenizer_from_files(found, path);
   }
   tok->set_padding(std::nullopt);
@@ -347,20 +384,22 @@ std::unique_ptr<Tokenizer> open_tokenizer(const ArtifactFiles& files, const std:
 }
 
 // Labels, problem type, decoding clean-up, padding and end-of-sequence ids.
-TaskConfig read_task_config(const ArtifactFiles& files, const ArtifactMeta& meta, const Tokenizer& tok,
-                            const std::string& path) {
+TaskConfig read_task_config(const ArtifactFiles& files, const ArtifactMeta& meta,
+                            const Tokenizer& tok, const std::string& path) {
   const nlohmann::json config = files.json("config.json");
   const nlohmann::json tokenizer_config = files.json("tokenizer_config.json");
   const nlohmann::json generation_config = files.json("generation_config.json");
-  for (const auto& [name, j] : {std::pair<const char*, const nlohmann::json*>{"config.json", &config},
-                                {"tokenizer_config.json", &tokenizer_config},
-                                {"generation_config.json", &generation_config}})
+  for (const auto& [name, j] :
+       {std::pair<const char*, const nlohmann::json*>{"config.json", &config},
+        {"tokenizer_config.json", &tokenizer_config},
+        {"generation_config.json", &generation_config}})
     if (!j->is_object()) throw Error(context(path, std::string(name) + " is not a JSON object"));
   TaskConfig t;
   if (tokenizer_config.contains("clean_up_tokenization_spaces") &&
       !tokenizer_config["clean_up_tokenization_spaces"].is_null()) {
     if (!tokenizer_config["clean_up_tokenization_spaces"].is_boolean())
-      throw Error(context(path, "tokenizer_config.json: \"clean_up_tokenization_spaces\" should be true or false"));
+      throw Error(context(
+          path, "tokenizer_config.json: \"clean_up_tokenization_spaces\" should be true or false"));
     t.clean_up = tokenizer_config["clean_up_tokenization_spaces"].get<bool>();
   }
   if (config.contains("id2label") && config["id2label"].is_object())
@@ -385,8 +424,10 @@ TaskConfig read_task_config(const ArtifactFiles& files, const ArtifactMeta& meta
   return t;
 }
 
-// sentence-transformers' 1_Pooling/config.json: its modes (at least one; weighted mean unsupported).
-Pooling read_pooling(const ArtifactFiles& files, const std::string& module_path, const std::string& path) {
+// sentence-transformers' 1_Pooling/config.json: its modes (at least one; weighted mean
+// unsupported).
+Pooling read_pooling(const ArtifactFiles& files, const std::string& module_path,
+                     const std::string& path) {
   const nlohmann::json p = files.json(module_path + "/config.json");
   const std::string where = path + ": " + module_path + "/config.json";
   if (!p.is_object()) throw Error(where + " is not a JSON object");
@@ -402,22 +443,27 @@ Pooling read_pooling(const ArtifactFiles& files, const std::string& module_path,
   pool.mean_sqrt_len = flag("pooling_mode_mean_sqrt_len_tokens");
   pool.last_token = flag("pooling_mode_lasttoken");
   if (flag("pooling_mode_weightedmean_tokens"))
-    throw Error(context(path, module_path + "/config.json: weighted-mean pooling is not supported"));
+    throw Error(
+        context(path, module_path + "/config.json: weighted-mean pooling is not supported"));
   if (!(pool.cls || pool.mean || pool.max || pool.mean_sqrt_len || pool.last_token))
     throw Error(context(path, module_path + "/config.json selects no pooling mode"));
   return pool;
 }
 
 // modules.json (Transformer, Pooling, Normalize) and sentence_bert_config.json's max_seq_length.
-SentenceTransformers read_sentence_transformers(const ArtifactFiles& files, const std::string& path) {
+SentenceTransformers read_sentence_transformers(const ArtifactFiles& files,
+                                                const std::string& path) {
   SentenceTransformers st;
   const nlohmann::json modules = files.json("modules.json");
   if (!modules.is_array())
     throw Error(context(path, "modules.json should be a list of sentence-transformers modules"));
   bool pooled = false, normalize = false;
   for (const auto& m : modules) {
-    if (!m.is_object() || !m.contains("type") || !m["type"].is_string() || (m.contains("path") && !m["path"].is_string()))
-      throw Error(context(path, "modules.json: each module should be an object with a string \"type\" and \"path\""));
+    if (!m.is_object() || !m.contains("type") || !m["type"].is_string() ||
+        (m.contains("path") && !m["path"].is_string()))
+      throw Error(context(
+          path,
+          "modules.json: each module should be an object with a string \"type\" and \"path\""));
     const std::string type = m["type"].get<std::string>();
     if (type.find("Transformer") != std::string::npos) continue;
     if (type.find("Pooling") != std::string::npos) {
@@ -426,15 +472,18 @@ SentenceTransformers read_sentence_transformers(const ArtifactFiles& files, cons
     } else if (type.find("Normalize") != std::string::npos) {
       normalize = true;
     } else {
-      throw Error(context(path, "modules.json: sentence-transformers module " + type + " is not supported"));
+      throw Error(context(
+          path, "modules.json: sentence-transformers module " + type + " is not supported"));
     }
   }
-  if (pooled) st.pooling.normalize = normalize;  // without a Pooling module: plain mean pooling, no Normalize
+  if (pooled)
+    st.pooling.normalize = normalize;  // without a Pooling module: plain mean pooling, no Normalize
   const nlohmann::json sb = files.json("sentence_bert_config.json");
   if (!sb.is_object()) throw Error(context(path, "sentence_bert_config.json is not a JSON object"));
   if (sb.contains("max_seq_length") && !sb["max_seq_length"].is_null()) {
     if (!sb["max_seq_length"].is_number_integer() || sb["max_seq_length"].get<int64_t>() < 0)
-      throw Error(context(path, "sentence_bert_config.json: \"max_seq_length\" should be a non-negative integer"));
+      throw Error(context(
+          path, "sentence_bert_config.json: \"max_seq_length\" should be a non-negative integer"));
     st.max_seq_length = sb["max_seq_length"].get<int64_t>();
   }
   return st;
@@ -455,7 +504,8 @@ struct Runner::Impl {
   run::Context c;
 };
 
-Runner::Runner(const std::string& model_path, RunOptions options) : impl_(std::make_unique<Impl>()) {
+Runner::Runner(const std::string& model_path, RunOptions options)
+    : impl_(std::make_unique<Impl>()) {
   run::Context& c = impl_->c;
   c.path = model_path;
   c.opt = std::move(options);
@@ -469,17 +519,24 @@ Runner::Runner(const std::string& model_path, RunOptions options) : impl_(std::m
   c.traced = run::read_shapes(std::move(ts.module), meta, c.opt, model_path);
   c.tok = run::open_tokenizer(files, c.opt.tokenizer_dir, model_path);
   c.cfg = run::read_task_config(files, meta, *c.tok, model_path);
-  if (c.task == "sentence-embedding" && has_st_config) c.st = run::read_sentence_transformers(files, model_path);
+  if (c.task == "sentence-embedding" && has_st_config)
+    c.st = run::read_sentence_transformers(files, model_path);
   run::check_task_needs(c);
 }
 
 Runner::~Runner() = default;
 
-const std::string& Runner::task() const { return impl_->c.task; }
+const std::string& Runner::task() const {
+  return impl_->c.task;
+}
 
-size_t Runner::batch_size() const { return static_cast<size_t>(std::max<int64_t>(impl_->c.traced.batch, 1)); }
+size_t Runner::batch_size() const {
+  return static_cast<size_t>(std::max<int64_t>(impl_->c.traced.batch, 1));
+}
 
-const std::vector<std::string>& Runner::warnings() const { return impl_->c.warnings; }
+const std::vector<std::string>& Runner::warnings() const {
+  return impl_->c.warnings;
+}
 
 namespace {
 
@@ -501,10 +558,13 @@ std::vector<RunResult> Runner::run(const std::vector<RunInput>& inputs) {
   const std::string& t = c.task;
   if (t == "question-answering") {
     for (const RunInput& in : inputs)
-      if (!in.question) throw Error(in.where + ": question-answering needs a question and a context");
+      if (!in.question)
+        throw Error(in.where + ": question-answering needs a question and a context");
   } else {
     for (const RunInput& in : inputs)
-      if (in.question) throw Error(in.where + ": a question is only for question-answering (the task is " + t + ")");
+      if (in.question)
+        throw Error(in.where + ": a question is only for question-answering (the task is " + t +
+                    ")");
   }
   if (t == "fill-mask") return results(run::fill_mask(c, inputs));
   if (t == "text-classification") return results(run::text_classification(c, inputs));

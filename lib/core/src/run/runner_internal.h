@@ -81,7 +81,8 @@ struct Context {
   // Runs the encodings (each no longer than max_length()) through the smallest
   // method that fits them all, `batch` rows per forward; returns the outputs
   // asked for, rows in encoding order, length the method's.
-  std::vector<at::Tensor> forward(const std::vector<const Encoding*>& encodings, const std::vector<size_t>& outputs);
+  std::vector<at::Tensor> forward(const std::vector<const Encoding*>& encodings,
+                                  const std::vector<size_t>& outputs);
   // Encodes one input for a single-sequence task, truncated to max_length()
   // with a warning (or an error with --truncation error).
   Encoding encode(const RunInput& in);
@@ -90,9 +91,12 @@ struct Context {
 
 // Task post-processing (tasks.cpp): one result per input.
 std::vector<FillMaskResult> fill_mask(Context& c, const std::vector<RunInput>& inputs);
-std::vector<ClassificationResult> text_classification(Context& c, const std::vector<RunInput>& inputs);
-std::vector<TokenClassificationResult> token_classification(Context& c, const std::vector<RunInput>& inputs);
-std::vector<QuestionAnsweringResult> question_answering(Context& c, const std::vector<RunInput>& inputs);
+std::vector<ClassificationResult> text_classification(Context& c,
+                                                      const std::vector<RunInput>& inputs);
+std::vector<TokenClassificationResult> token_classification(Context& c,
+                                                            const std::vector<RunInput>& inputs);
+std::vector<QuestionAnsweringResult> question_answering(Context& c,
+                                                        const std::vector<RunInput>& inputs);
 std::vector<TokenEmbeddings> token_embeddings(Context& c, const std::vector<RunInput>& inputs);
 std::vector<Embedding> sentence_embeddings(Context& c, const std::vector<RunInput>& inputs);
 std::vector<Generation> text_generation(Context& c, const std::vector<RunInput>& inputs);

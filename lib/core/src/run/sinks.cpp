@@ -18,8 +18,10 @@ JsonLinesSink::JsonLinesSink(const std::string& path) : file_(std::make_unique<A
 
 void JsonLinesSink::write(const RunInput&, const RunResult& result) {
   const std::string line = to_json_line(result) + "\n";
-  if (file_) file_->write(line);
-  else std::fputs(line.c_str(), stream_);
+  if (file_)
+    file_->write(line);
+  else
+    std::fputs(line.c_str(), stream_);
 }
 
 void JsonLinesSink::flush() {
@@ -27,13 +29,17 @@ void JsonLinesSink::flush() {
 }
 
 void JsonLinesSink::commit() {
-  if (file_) file_->commit();
-  else flush();
+  if (file_)
+    file_->commit();
+  else
+    flush();
 }
 
 // -------------------------------------------------------------------- .npy
 
-NpyWriter::NpyWriter(const std::string& path) : file_(path) { file_.write(header(0, 0)); }
+NpyWriter::NpyWriter(const std::string& path) : file_(path) {
+  file_.write(header(0, 0));
+}
 
 void NpyWriter::add(const std::vector<float>& row) {
   if (cols_ == 0) cols_ = row.size();
@@ -51,7 +57,8 @@ void NpyWriter::commit() {
 std::string NpyWriter::header(uint64_t rows, uint64_t cols) {
   char shape[96];
   std::snprintf(shape, sizeof shape, "(%20" PRIu64 ", %10" PRIu64 ")", rows, cols);
-  std::string dict = std::string("{'descr': '<f4', 'fortran_order': False, 'shape': ") + shape + ", }";
+  std::string dict =
+      std::string("{'descr': '<f4', 'fortran_order': False, 'shape': ") + shape + ", }";
   std::string h = std::string("\x93NUMPY\x01\x00", 8);
   const size_t total = 10 + dict.size() + 1;
   dict.append((64 - total % 64) % 64, ' ');
@@ -63,7 +70,9 @@ std::string NpyWriter::header(uint64_t rows, uint64_t cols) {
 
 void NpySink::write(const RunInput&, const RunResult& result) {
   const Embedding* e = std::get_if<Embedding>(&result);
-  if (!e) throw Error(context(path_, ".npy output holds one vector per input: it needs sentence embeddings"));
+  if (!e)
+    throw Error(
+        context(path_, ".npy output holds one vector per input: it needs sentence embeddings"));
   npy_.add(e->vector);
 }
 
@@ -103,7 +112,8 @@ void RankingSink::write(const RunInput& input, const RunResult& result) {
 
 std::vector<RankingSink::Ranked> RankingSink::ranked() const {
   std::vector<Ranked> out = seen_;
-  std::stable_sort(out.begin(), out.end(), [](const Ranked& x, const Ranked& y) { return x.score > y.score; });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Ranked& x, const Ranked& y) { return x.score > y.score; });
   return out;
 }
 

@@ -60,7 +60,8 @@ std::vector<FillMaskResult> fill_mask(Context& c, const std::vector<RunInput>& i
     std::vector<int64_t> pos;
     for (size_t t = 0; t < encs.back().size(); ++t)
       if (encs.back().ids[t] == mask_id) pos.push_back(static_cast<int64_t>(t));
-    if (pos.empty()) throw Error(in.where + ": no " + mask_token + " token in the text (fill-mask fills one)");
+    if (pos.empty())
+      throw Error(in.where + ": no " + mask_token + " token in the text (fill-mask fills one)");
     positions.push_back(std::move(pos));
   }
   const at::Tensor logits = c.forward(pointers(encs), {c.output_index("logits", 0)})[0];
@@ -97,11 +98,14 @@ std::vector<FillMaskResult> fill_mask(Context& c, const std::vector<RunInput>& i
 
 // ------------------------------------------------------ text-classification
 
-std::vector<ClassificationResult> text_classification(Context& c, const std::vector<RunInput>& inputs) {
+std::vector<ClassificationResult> text_classification(Context& c,
+                                                      const std::vector<RunInput>& inputs) {
   std::vector<Encoding> encs;
   for (const RunInput& in : inputs) encs.push_back(c.encode(in));
-  const at::Tensor logits = c.forward(pointers(encs), {c.output_index("logits", 0)})[0].contiguous();
-  if (logits.dim() != 2) throw Error(context(c.path, "text-classification logits are not [batch, labels]"));
+  const at::Tensor logits =
+      c.forward(pointers(encs), {c.output_index("logits", 0)})[0].contiguous();
+  if (logits.dim() != 2)
+    throw Error(context(c.path, "text-classification logits are not [batch, labels]"));
   const size_t n = static_cast<size_t>(logits.size(1));
   enum { None, Sigmoid, Softmax } fn = None;
   const TaskConfig& cfg = c.cfg;
@@ -122,15 +126,18 @@ std::vector<ClassificationResult> text_classification(Context& c, const std::vec
     if (!c.opt.top_k) {  // the pipeline's default: the best label only
       const size_t best = argmax(scores);
       // A plain string gives [result]; a {text, text_pair} pair gives the result itself.
-      results.push_back({{{c.label(static_cast<int64_t>(best)), scores[best]}}, inputs[i].text_pair.has_value()});
+      results.push_back(
+          {{{c.label(static_cast<int64_t>(best)), scores[best]}}, inputs[i].text_pair.has_value()});
       continue;
     }
     std::vector<size_t> order(n);
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return scores[a] > scores[b]; });
     const size_t k = *c.opt.top_k == 0 ? n : std::min<size_t>(n, static_cast<size_t>(*c.opt.top_k));
     ClassificationResult list;
-    for (size_t j = 0; j < k; ++j) list.labels.push_back({c.label(static_cast<int64_t>(order[j])), scores[order[j]]});
+    for (size_t j = 0; j < k; ++j)
+      list.labels.push_back({c.label(static_cast<int64_t>(order[j])), scores[order[j]]});
     results.push_back(std::move(list));
   }
   return results;
@@ -162,15 +169,15 @@ std::pair<std::string, std::string> bi_tag(const std::string& name) {
   return {"I", name};
 }
 
-
 bool is_ignored(const Context& c, const std::string& label) {
-  return std::find(c.opt.ignore_labels.begin(), c.opt.ignore_labels.end(), label) != c.opt.ignore_labels.end();
+  return std::find(c.opt.ignore_labels.begin(), c.opt.ignore_labels.end(), label) !=
+         c.opt.ignore_labels.end();
 }
 
 // The pipeline's pre-entities of one row: each non-special token with its
 // label scores, text span and whether it continues the word before it.
-std::vector<PreEntity> pre_entities(const Context& c, const Encoding& e, const std::string& text, const at::Tensor& row,
-                                    size_t n_labels) {
+std::vector<PreEntity> pre_entities(const Context& c, const Encoding& e, const std::string& text,
+                                    const at::Tensor& row, size_t n_labels) {
   const std::u32string sentence = tokenizers::to_u32(tokenizers::sanitize_utf8(text));
   const bool word_aware = c.tok->has_continuing_subword_prefix();
   const std::optional<int64_t> unk = c.tok->special_tokens().unk;
@@ -184,12 +191,15 @@ std::vector<PreEntity> pre_entities(const Context& c, const Encoding& e, const s
     p.end = e.offsets[t].second;
     p.index = static_cast<int64_t>(t);
     const std::u32string word_ref =
-        p.start < sentence.size() ? sentence.substr(p.start, std::min(p.end, sentence.size()) - p.start) : U"";
+        p.start < sentence.size()
+            ? sentence.substr(p.start, std::min(p.end, sentence.size()) - p.start)
+            : U"";
     if (word_aware) {
       p.is_subword = tokenizers::count_chars(p.word) != word_ref.size();
     } else {
       // transformers' fallback heuristic: no space just before or at the token.
-      const bool space_before = p.start >= 1 && p.start - 1 < sentence.size() && sentence[p.start - 1] == U' ';
+      const bool space_before =
+          p.start >= 1 && p.start - 1 < sentence.size() && sentence[p.start - 1] == U' ';
       const bool space_at = p.start < sentence.size() && sentence[p.start] == U' ';
       p.is_subword = p.start > 0 && !space_before && !space_at;
     }
@@ -203,8 +213,8 @@ std::vector<PreEntity> pre_entities(const Context& c, const Encoding& e, const s
 }
 
 // One word's entity from its tokens, by --aggregation first, max or average.
-Entity aggregate_word(const Context& c, const std::vector<const PreEntity*>& group, const std::string& strategy,
-                      size_t n_labels) {
+Entity aggregate_word(const Context& c, const std::vector<const PreEntity*>& group,
+                      const std::string& strategy, size_t n_labels) {
   std::vector<std::string> words;
   for (const PreEntity* p : group) words.push_back(p->word);
   Entity w;
@@ -235,13 +245,14 @@ Entity aggregate_word(const Context& c, const std::vector<const PreEntity*>& gro
 }
 
 // Token entities (--aggregation none, simple) or word entities (first, max, average).
-std::vector<Entity> entities_of(const Context& c, const std::vector<PreEntity>& pre, const std::string& strategy,
-                                size_t n_labels) {
+std::vector<Entity> entities_of(const Context& c, const std::vector<PreEntity>& pre,
+                                const std::string& strategy, size_t n_labels) {
   std::vector<Entity> entities;
   if (strategy == "none" || strategy == "simple") {
     for (const PreEntity& p : pre) {
       const size_t best = argmax(p.scores);
-      entities.push_back({c.label(static_cast<int64_t>(best)), p.scores[best], p.index, p.word, p.start, p.end});
+      entities.push_back(
+          {c.label(static_cast<int64_t>(best)), p.scores[best], p.index, p.word, p.start, p.end});
     }
     return entities;
   }
@@ -272,8 +283,9 @@ TokenClassificationResult group_entities(const Context& c, const std::vector<Ent
       sum += en->score;
       words.push_back(en->word);
     }
-    out.entities.push_back({true, name, sum / static_cast<float>(g.size()), 0, c.tok->convert_tokens_to_string(words),
-                            g.front()->start, g.back()->end});
+    out.entities.push_back({true, name, sum / static_cast<float>(g.size()), 0,
+                            c.tok->convert_tokens_to_string(words), g.front()->start,
+                            g.back()->end});
   };
   std::vector<const Entity*> g;
   for (const Entity& en : entities) {
@@ -293,11 +305,13 @@ TokenClassificationResult group_entities(const Context& c, const std::vector<Ent
 
 }  // namespace
 
-std::vector<TokenClassificationResult> token_classification(Context& c, const std::vector<RunInput>& inputs) {
+std::vector<TokenClassificationResult> token_classification(Context& c,
+                                                            const std::vector<RunInput>& inputs) {
   const std::string& strategy = c.opt.aggregation;
   std::vector<Encoding> encs;
   for (const RunInput& in : inputs) encs.push_back(c.encode(in));
-  const at::Tensor logits = c.forward(pointers(encs), {c.output_index("logits", 0)})[0].contiguous();
+  const at::Tensor logits =
+      c.forward(pointers(encs), {c.output_index("logits", 0)})[0].contiguous();
   const size_t n_labels = static_cast<size_t>(logits.size(-1));
 
   std::vector<TokenClassificationResult> results;
@@ -311,7 +325,8 @@ std::vector<TokenClassificationResult> token_classification(Context& c, const st
     }
     TokenClassificationResult out;
     for (const Entity& en : entities)
-      if (!is_ignored(c, en.entity)) out.entities.push_back({false, en.entity, en.score, en.index, en.word, en.start, en.end});
+      if (!is_ignored(c, en.entity))
+        out.entities.push_back({false, en.entity, en.score, en.index, en.word, en.start, en.end});
     results.push_back(std::move(out));
   }
   return results;
@@ -357,8 +372,8 @@ std::vector<Encoding> qa_windows(Context& c, const RunInput& in, int64_t length,
 // The best top_k * 2 + 10 spans s <= e < s + max_answer_len (transformers >= 4.53
 // draws that many: align_to_words drops some), best first; row-major order
 // breaks ties, as argmax/argsort do.
-std::vector<Span> best_spans(const std::vector<float>& ps, const std::vector<float>& pe, int64_t max_answer,
-                             int64_t top_k) {
+std::vector<Span> best_spans(const std::vector<float>& ps, const std::vector<float>& pe,
+                             int64_t max_answer, int64_t top_k) {
   const size_t n = ps.size();
   std::vector<Span> spans;
   for (size_t s = 0; s < n; ++s)
@@ -369,14 +384,17 @@ std::vector<Span> best_spans(const std::vector<float>& ps, const std::vector<flo
   const size_t k = std::min(spans.size(), static_cast<size_t>(top_k) * 2 + 10);
   std::partial_sort(spans.begin(), spans.begin() + static_cast<int64_t>(k), spans.end(),
                     [](const Span& a, const Span& b) {
-                      return a.score > b.score || (a.score == b.score && (a.s < b.s || (a.s == b.s && a.e < b.e)));
+                      return a.score > b.score ||
+                             (a.score == b.score && (a.s < b.s || (a.s == b.s && a.e < b.e)));
                     });
   spans.resize(k);
   return spans;
 }
 
-// A span's answer in the context's characters, snapped to whole words (the pipeline's align_to_words).
-std::pair<size_t, size_t> align_to_words(const Encoding& e, const std::vector<int64_t>& seq, const Span& sp) {
+// A span's answer in the context's characters, snapped to whole words (the pipeline's
+// align_to_words).
+std::pair<size_t, size_t> align_to_words(const Encoding& e, const std::vector<int64_t>& seq,
+                                         const Span& sp) {
   size_t start = e.offsets[sp.s].first, end = e.offsets[sp.e].second;
   const int64_t ws = e.word_ids[sp.s], we = e.word_ids[sp.e];
   if (ws >= 0 && we >= 0 && seq[sp.s] == 1 && seq[sp.e] == 1) {
@@ -393,8 +411,9 @@ std::pair<size_t, size_t> align_to_words(const Encoding& e, const std::vector<in
 // Adds one window's candidates to `answers`, merging those whose answers are
 // the same text case-insensitively (scores added; the first keeps its span).
 // Returns the window's null score (start and end at token 0).
-float add_window_answers(const Context& c, const Encoding& e, const float* start_logits, const float* end_logits,
-                         const std::u32string& context32, int64_t top_k, std::vector<Candidate>& answers) {
+float add_window_answers(const Context& c, const Encoding& e, const float* start_logits,
+                         const float* end_logits, const std::u32string& context32, int64_t top_k,
+                         std::vector<Candidate>& answers) {
   const size_t n = e.size();
   const std::vector<int64_t> seq = e.sequence_ids();
   const std::optional<int64_t> cls = c.tok->special_tokens().cls;
@@ -421,8 +440,10 @@ float add_window_answers(const Context& c, const Encoding& e, const float* start
     const auto [start, end] = align_to_words(e, seq, sp);
     std::u32string lower;
     if (start < end && start < context32.size())
-      for (char32_t ch : context32.substr(start, end - start)) tokenizers::append_lowercase(ch, lower);
-    auto same = std::find_if(answers.begin(), answers.end(), [&](const Candidate& a) { return a.lower == lower; });
+      for (char32_t ch : context32.substr(start, end - start))
+        tokenizers::append_lowercase(ch, lower);
+    auto same = std::find_if(answers.begin(), answers.end(),
+                             [&](const Candidate& a) { return a.lower == lower; });
     if (same != answers.end())
       same->score += static_cast<double>(sp.score);
     else
@@ -433,12 +454,13 @@ float add_window_answers(const Context& c, const Encoding& e, const float* start
 
 }  // namespace
 
-std::vector<QuestionAnsweringResult> question_answering(Context& c, const std::vector<RunInput>& inputs) {
+std::vector<QuestionAnsweringResult> question_answering(Context& c,
+                                                        const std::vector<RunInput>& inputs) {
   const int64_t length = c.max_length();
   const int64_t stride = c.opt.doc_stride.value_or(std::min<int64_t>(length / 2, 128));
   if (length > 0 && stride >= length)
-    throw Error("--doc-stride " + std::to_string(stride) + " must be smaller than the traced length " +
-                std::to_string(length));
+    throw Error("--doc-stride " + std::to_string(stride) +
+                " must be smaller than the traced length " + std::to_string(length));
   const int64_t top_k = top_k_or(c, 1);
 
   // Every window of every input, then one forward pass over all of them.
@@ -458,8 +480,9 @@ std::vector<QuestionAnsweringResult> question_answering(Context& c, const std::v
     std::vector<Candidate> answers;
     float min_null = 1000000.0f;
     for (const Encoding& e : windows[i]) {
-      const float null_score = add_window_answers(c, e, starts[row].data_ptr<float>(), ends[row].data_ptr<float>(),
-                                                  context32, top_k, answers);
+      const float null_score =
+          add_window_answers(c, e, starts[row].data_ptr<float>(), ends[row].data_ptr<float>(),
+                             context32, top_k, answers);
       ++row;
       if (c.opt.handle_impossible_answer) min_null = std::min(min_null, null_score);
     }
@@ -471,7 +494,8 @@ std::vector<QuestionAnsweringResult> question_answering(Context& c, const std::v
     QuestionAnsweringResult result;
     for (const Candidate& a : sorted) {
       const size_t s = std::min(a.start, context32.size()), e = std::min(a.end, context32.size());
-      result.answers.push_back({a.score, a.start, a.end, tokenizers::to_utf8(context32.substr(s, e > s ? e - s : 0))});
+      result.answers.push_back(
+          {a.score, a.start, a.end, tokenizers::to_utf8(context32.substr(s, e > s ? e - s : 0))});
     }
     results.push_back(std::move(result));
   }
@@ -483,10 +507,13 @@ std::vector<QuestionAnsweringResult> question_answering(Context& c, const std::v
 namespace {
 
 // The last hidden state of each input's tokens: [inputs, length, hidden], and the encodings.
-at::Tensor hidden_states(Context& c, const std::vector<RunInput>& inputs, std::vector<Encoding>& encs) {
+at::Tensor hidden_states(Context& c, const std::vector<RunInput>& inputs,
+                         std::vector<Encoding>& encs) {
   for (const RunInput& in : inputs) encs.push_back(c.encode(in));
-  const at::Tensor hidden = c.forward(pointers(encs), {c.output_index("last_hidden_state", 0)})[0].contiguous();
-  if (hidden.dim() != 3) throw Error(context(c.path, "the token embeddings are not [batch, length, hidden]"));
+  const at::Tensor hidden =
+      c.forward(pointers(encs), {c.output_index("last_hidden_state", 0)})[0].contiguous();
+  if (hidden.dim() != 3)
+    throw Error(context(c.path, "the token embeddings are not [batch, length, hidden]"));
   return hidden;
 }
 
@@ -515,10 +542,12 @@ std::vector<Embedding> sentence_embeddings(Context& c, const std::vector<RunInpu
   for (size_t i = 0; i < inputs.size(); ++i) {
     const int64_t n = static_cast<int64_t>(encs[i].size());
     // sentence-transformers' Pooling (modes concatenated in its order), then Normalize.
-    const at::Tensor emb = hidden[static_cast<int64_t>(i)].narrow(0, 0, n).unsqueeze(0);  // [1, n, h]
+    const at::Tensor emb =
+        hidden[static_cast<int64_t>(i)].narrow(0, 0, n).unsqueeze(0);  // [1, n, h]
     at::Tensor mask = at::ones({1, n, 1}, at::kFloat);
     for (int64_t t = 0; t < n; ++t)
-      if (!encs[i].attention_mask.empty() && !encs[i].attention_mask[static_cast<size_t>(t)]) mask[0][t][0] = 0.0f;
+      if (!encs[i].attention_mask.empty() && !encs[i].attention_mask[static_cast<size_t>(t)])
+        mask[0][t][0] = 0.0f;
     const Pooling& pool = c.st.pooling;
     std::vector<at::Tensor> parts;
     if (pool.cls) parts.push_back(emb.select(1, 0));
@@ -533,7 +562,8 @@ std::vector<Embedding> sentence_embeddings(Context& c, const std::vector<RunInpu
     at::Tensor vec = at::cat(parts, 1);
     if (pool.normalize) vec = vec / vec.norm(2, 1, true).clamp_min(1e-12);
     vec = vec[0].contiguous();
-    results.push_back({std::vector<float>(vec.data_ptr<float>(), vec.data_ptr<float>() + vec.numel())});
+    results.push_back(
+        {std::vector<float>(vec.data_ptr<float>(), vec.data_ptr<float>() + vec.numel())});
   }
   return results;
 }
@@ -557,8 +587,9 @@ std::vector<Generation> text_generation(Context& c, const std::vector<RunInput>&
     Encoding e = c.tok->encode(in.text);
     if (e.size() == 0) throw Error(in.where + ": the prompt is empty");
     if (length > 0 && static_cast<int64_t>(e.size()) >= length)
-      throw Error(in.where + ": the prompt has " + std::to_string(e.size()) + " tokens, which fills the traced length " +
-                  std::to_string(length) + " (trace with a larger --max-length)");
+      throw Error(in.where + ": the prompt has " + std::to_string(e.size()) +
+                  " tokens, which fills the traced length " + std::to_string(length) +
+                  " (trace with a larger --max-length)");
     prompt_len.push_back(e.size());
     seqs.push_back(std::move(e));
   }
@@ -568,8 +599,9 @@ std::vector<Generation> text_generation(Context& c, const std::vector<RunInput>&
     for (size_t i = 0; i < seqs.size(); ++i) {
       if (done[i]) continue;
       if (length > 0 && static_cast<int64_t>(seqs[i].size()) >= length) {
-        c.warn(inputs[i].where, "stopped at the traced length " + std::to_string(length) + " after " +
-                                    std::to_string(seqs[i].size() - prompt_len[i]) + " new tokens");
+        c.warn(inputs[i].where, "stopped at the traced length " + std::to_string(length) +
+                                    " after " + std::to_string(seqs[i].size() - prompt_len[i]) +
+                                    " new tokens");
         done[i] = true;
         continue;
       }
@@ -581,7 +613,8 @@ std::vector<Generation> text_generation(Context& c, const std::vector<RunInput>&
     const at::Tensor logits = c.forward(batch, {logits_index})[0];
     std::vector<at::Tensor> last;
     for (size_t r = 0; r < active.size(); ++r)
-      last.push_back(logits[static_cast<int64_t>(r)][static_cast<int64_t>(seqs[active[r]].size() - 1)]);
+      last.push_back(
+          logits[static_cast<int64_t>(r)][static_cast<int64_t>(seqs[active[r]].size() - 1)]);
     at::Tensor scores = at::stack(last).to(at::kFloat);  // [rows, vocab]
     at::Tensor next;
     if (!sampling) {
@@ -611,7 +644,8 @@ std::vector<Generation> text_generation(Context& c, const std::vector<RunInput>&
       e.ids.push_back(id);
       e.attention_mask.push_back(1);
       if (!e.type_ids.empty()) e.type_ids.push_back(0);
-      if (std::find(c.cfg.eos_ids.begin(), c.cfg.eos_ids.end(), id) != c.cfg.eos_ids.end()) done[active[r]] = true;
+      if (std::find(c.cfg.eos_ids.begin(), c.cfg.eos_ids.end(), id) != c.cfg.eos_ids.end())
+        done[active[r]] = true;
     }
   }
 
@@ -619,7 +653,8 @@ std::vector<Generation> text_generation(Context& c, const std::vector<RunInput>&
   for (size_t i = 0; i < seqs.size(); ++i) {
     // The pipeline's FULL_TEXT: the prompt as given, then what decoding all ids
     // adds past the decoded prompt (both decodes clean up tokenization spaces).
-    const std::vector<int64_t> prompt(seqs[i].ids.begin(), seqs[i].ids.begin() + static_cast<int64_t>(prompt_len[i]));
+    const std::vector<int64_t> prompt(seqs[i].ids.begin(),
+                                      seqs[i].ids.begin() + static_cast<int64_t>(prompt_len[i]));
     const std::string full = c.tok->decode(seqs[i].ids, true, true);
     const size_t cut = count_code_points(c.tok->decode(prompt, true, true));
     results.push_back({inputs[i].text + substr_chars(full, cut, std::string::npos)});

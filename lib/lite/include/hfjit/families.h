@@ -55,25 +55,29 @@ struct Alias {
 };
 
 struct Family {
-  std::string model_type;     // "bert"
-  std::string class_prefix;   // "Bert": the tasks' classes start with it
+  std::string model_type;    // "bert"
+  std::string class_prefix;  // "Bert": the tasks' classes start with it
   std::vector<Alias> aliases;
-  std::string base_prefix;           // the base model's attribute in the head classes
-  std::vector<std::string> inputs;   // forward's tensors, in order
+  std::string base_prefix;          // the base model's attribute in the head classes
+  std::vector<std::string> inputs;  // forward's tensors, in order
   // Buffers transformers never loads that old checkpoints may hold.
   std::vector<std::string> buffers;
-  std::vector<TaskClass> tasks;          // sorted by task
-  std::vector<TaskClass> architectures;  // other classes, and the task that serves their checkpoints
+  std::vector<TaskClass> tasks;  // sorted by task
+  std::vector<TaskClass>
+      architectures;  // other classes, and the task that serves their checkpoints
   std::vector<TieRule> ties;
-  std::vector<std::string> embeddings;  // tensor names in the base model ("embeddings.word_embeddings.weight")
-  FamilyPartsFn parts = nullptr;        // null in the libtorch-free layers, and for untie-only rows
+  std::vector<std::string>
+      embeddings;  // tensor names in the base model ("embeddings.word_embeddings.weight")
+  FamilyPartsFn parts = nullptr;  // null in the libtorch-free layers, and for untie-only rows
 
   // The transformers class for `task` under `model_type` (the row's own or an
   // alias: the class prefix swapped), or nullopt.
-  std::optional<std::string> hf_class(const std::string& task, const std::string& model_type = "") const;
+  std::optional<std::string> hf_class(const std::string& task,
+                                      const std::string& model_type = "") const;
   // The task whose class (under `model_type`) is `architecture`: tasks, then
   // the other architectures; nullopt when none.
-  std::optional<std::string> task_for(const std::string& architecture, const std::string& model_type = "") const;
+  std::optional<std::string> task_for(const std::string& architecture,
+                                      const std::string& model_type = "") const;
   std::vector<std::string> task_names() const;
   // The input word embeddings' name in the head classes ("bert.embeddings.word_embeddings.weight").
   std::string word_embeddings() const;

@@ -41,7 +41,8 @@ struct UntieReport {
 // A regular file is a TorchScript .pt; anything else a model folder or hub id.
 UntieReport untie(const std::string& input, const std::string& output, const UntieOptions& opts);
 // The two halves: untie_folder needs no libtorch (lib/src/untie_folder.cpp).
-UntieReport untie_folder(const std::string& input, const std::string& output, const UntieOptions& opts);
+UntieReport untie_folder(const std::string& input, const std::string& output,
+                         const UntieOptions& opts);
 UntieReport untie_torchscript(const std::string& input, const std::string& output,
                               const UntieOptions& opts);
 // Refuses an output that is the input, lies inside the input folder, exists

@@ -35,14 +35,16 @@ struct Encoding {
   std::vector<int64_t> ids;
   std::vector<int64_t> type_ids;
   std::vector<std::string> tokens;
-  // [start, end) in code points of the input text (of its own sequence for a pair); (0, 0) for special tokens.
+  // [start, end) in code points of the input text (of its own sequence for a pair); (0, 0) for
+  // special tokens.
   std::vector<std::pair<size_t, size_t>> offsets;
   std::vector<int64_t> special_tokens_mask;  // 1 for added special tokens and padding
   std::vector<int64_t> attention_mask;       // 0 for padding
   std::vector<int64_t> word_ids;             // index of the word in its sequence, -1 for none
   // Which tokens belong to sequence 0 / 1 (token index ranges, as tokenizers' sequence_ranges).
   std::map<size_t, std::pair<size_t, size_t>> sequence_ranges;
-  // The windows truncation cut off (with `stride` tokens of overlap), each post-processed and padded.
+  // The windows truncation cut off (with `stride` tokens of overlap), each post-processed and
+  // padded.
   std::vector<Encoding> overflowing;
 
   size_t size() const { return ids.size(); }
@@ -69,7 +71,8 @@ struct PaddingParams {
   std::string pad_token = "[PAD]";
 };
 
-// The special tokens a model declares (tokenizer_config.json / special_tokens_map.json), when known.
+// The special tokens a model declares (tokenizer_config.json / special_tokens_map.json), when
+// known.
 struct SpecialTokenIds {
   std::optional<int64_t> pad, cls, sep, mask, unk, bos, eos;
 };
@@ -83,20 +86,27 @@ class Tokenizer {
 
   // Throws hfjit::Error when truncation cannot be done (e.g. only_second without a pair).
   Encoding encode(std::string_view text, bool add_special_tokens = true) const;
-  // Both sequences, as tokenizers' Tokenizer.encode(text, pair): an empty pair still gets its separator.
-  Encoding encode_pair(std::string_view text, std::string_view pair, bool add_special_tokens = true) const;
-  // One input as transformers' tokenizer(text, text_pair=pair) encodes it (what its pipelines call):
-  // transformers drops a falsy text_pair in Python, so an empty pair encodes `text` alone.
+  // Both sequences, as tokenizers' Tokenizer.encode(text, pair): an empty pair still gets its
+  // separator.
+  Encoding encode_pair(std::string_view text, std::string_view pair,
+                       bool add_special_tokens = true) const;
+  // One input as transformers' tokenizer(text, text_pair=pair) encodes it (what its pipelines
+  // call): transformers drops a falsy text_pair in Python, so an empty pair encodes `text` alone.
   Encoding encode_input(std::string_view text, std::optional<std::string_view> pair,
                         bool add_special_tokens = true) const;
   // The encoding followed by its overflowing windows, flattened (what QA needs).
-  std::vector<Encoding> encode_windows(std::string_view text, std::optional<std::string_view> pair = std::nullopt,
+  std::vector<Encoding> encode_windows(std::string_view text,
+                                       std::optional<std::string_view> pair = std::nullopt,
                                        bool add_special_tokens = true) const;
   // Each text encoded; with padding and no fixed length, padded to the longest.
-  std::vector<Encoding> encode_batch(const std::vector<std::string>& texts, bool add_special_tokens = true) const;
+  std::vector<Encoding> encode_batch(const std::vector<std::string>& texts,
+                                     bool add_special_tokens = true) const;
 
   // Ids back to text through the decoder; clean_up_tokenization_spaces applies
-  // transformers' clean-up (" ." -> ".", " n't" -> "n't", ...) afterwards.
+  // transformers' clean-up (" ." -> ".", " n't" -> "n't", ...) afterwards, except
+  // to a BPE model's text, as transformers 5 does (ModernBERT's tokenizer_config
+  // asks for it; clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output
+  // is not read).
   std::string decode(const std::vector<int64_t>& ids, bool skip_special_tokens = true,
                      bool clean_up_tokenization_spaces = false) const;
 
@@ -124,14 +134,16 @@ class Tokenizer {
   std::unique_ptr<tokenizers::Pipeline> pipeline_;
 };
 
-// Tokenizer files by name ("tokenizer.json", "vocab.txt", "tokenizer_config.json", ...) -> contents.
+// Tokenizer files by name ("tokenizer.json", "vocab.txt", "tokenizer_config.json", ...) ->
+// contents.
 using TokenizerFiles = std::map<std::string, std::string>;
 
 // Picks tokenizer.json when present, else vocab.txt (+ tokenizer_config.json),
 // else vocab.json + merges.txt, else spiece.model / tokenizer.model /
 // sentencepiece.bpe.model. `origin` (a folder or artifact name) prefixes file
 // names in error messages. Throws hfjit::Error naming the file at fault.
-std::unique_ptr<Tokenizer> load_tokenizer_from_files(const TokenizerFiles& files, const std::string& origin = "");
+std::unique_ptr<Tokenizer> load_tokenizer_from_files(const TokenizerFiles& files,
+                                                     const std::string& origin = "");
 // Reads the tokenizer files of a model folder, then load_tokenizer_from_files.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir);
 // The names load_tokenizer reads (those present in a folder are embedded in artifacts).

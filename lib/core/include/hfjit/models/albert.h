@@ -53,7 +53,8 @@ class AlbertLayerGroup : public torch::nn::Module {
   AlbertLayerGroup(const WeightLoader& w, const AlbertConfig& c);
   // Appends each AlbertLayer's output to `hidden_states` (transformers 5
   // records every inner layer; 4.x recorded each group pass).
-  at::Tensor forward(at::Tensor hidden, const at::Tensor& mask, std::vector<at::Tensor>* hidden_states) const;
+  at::Tensor forward(at::Tensor hidden, const at::Tensor& mask,
+                     std::vector<at::Tensor>* hidden_states) const;
 
  private:
   ModuleList<AlbertLayer> albert_layers_;

@@ -9,7 +9,8 @@
 //   *ForTokenClassification     TokenClassificationHead ("classifier")
 //   *ForQuestionAnswering       QuestionAnsweringHead ("qa_outputs")
 //   *ForMaskedLM, *LMHeadModel  MaskedLMHead, laid out by LMHeadLayout
-//   sequence classification    PooledClassificationHead, ModuleHead<ClassificationHead>, or the family's
+//   sequence classification    PooledClassificationHead, ModuleHead<ClassificationHead>, or the
+//   family's
 //
 // Module names and type names are the transformers ones, so the trace and its
 // state dict read as the Python model's.
@@ -38,11 +39,11 @@ class Head {
 
 // What a head needs to know about the model it sits on.
 struct HeadContext {
-  const Scope& root;          // the whole model's scope
-  const Backbone& base;       // built, under the family's prefix
-  const Family& family;       // the family table's row
-  int64_t hidden_size;        // the base model's output width
-  int64_t num_labels;         // config's id2label / num_labels
+  const Scope& root;     // the whole model's scope
+  const Backbone& base;  // built, under the family's prefix
+  const Family& family;  // the family table's row
+  int64_t hidden_size;   // the base model's output width
+  int64_t num_labels;    // config's id2label / num_labels
 };
 
 // *ForTokenClassification: classifier(last_hidden_state).
@@ -78,8 +79,8 @@ class PooledClassificationHead : public Head {
 // RobertaClassificationHead, ElectraClassificationHead: out_proj(act(dense(x[:, 0]))).
 class ClassificationHead : public torch::nn::Module {
  public:
-  ClassificationHead(const WeightLoader& w, const std::string& hf_class, int64_t hidden, int64_t labels,
-                     Activation act);
+  ClassificationHead(const WeightLoader& w, const std::string& hf_class, int64_t hidden,
+                     int64_t labels, Activation act);
   at::Tensor forward(const at::Tensor& hidden) const;
 
  private:
@@ -108,8 +109,12 @@ class ModuleHead : public Head {
 // All compute decoder(norm(act(dense(x)))) + bias.
 struct LMHeadLayout {
   std::string dense, norm, decoder;
-  enum class Bias { None, Own, Parent } bias = Bias::Parent;  // Parent: "<decoder's parent>.bias", alias "decoder.bias"
-  std::vector<std::pair<std::string, std::string>> classes;   // container path -> transformers class
+  enum class Bias {
+    None,
+    Own,
+    Parent
+  } bias = Bias::Parent;  // Parent: "<decoder's parent>.bias", alias "decoder.bias"
+  std::vector<std::pair<std::string, std::string>> classes;  // container path -> transformers class
   Activation act = Activation::Gelu;
   int64_t dim = 0;  // the decoder's input width (ALBERT's and ELECTRA's embedding_size); 0: hidden
   double eps = 1e-12;
@@ -156,8 +161,8 @@ struct FamilyParts {
 // last_hidden_state[, pooler_output][, presents].
 class BaseModel : public Model {
  public:
-  BaseModel(const std::string& hf_class, const WeightLoader& w, const Family& family, const FamilyParts& parts,
-            bool hidden);
+  BaseModel(const std::string& hf_class, const WeightLoader& w, const Family& family,
+            const FamilyParts& parts, bool hidden);
   std::vector<at::Tensor> forward(const ModelInputs& in) override;
 
  private:
@@ -168,8 +173,8 @@ class BaseModel : public Model {
 // transformers' *For<Task>: the base model under the family's prefix, then a head.
 class TaskModel : public Model {
  public:
-  TaskModel(const std::string& hf_class, const WeightLoader& w, const Family& family, const FamilyParts& parts,
-            const HeadSpec& head, bool hidden);
+  TaskModel(const std::string& hf_class, const WeightLoader& w, const Family& family,
+            const FamilyParts& parts, const HeadSpec& head, bool hidden);
   std::vector<at::Tensor> forward(const ModelInputs& in) override;
 
  private:
@@ -180,7 +185,8 @@ class TaskModel : public Model {
 
 // The model for `task` (one of family.tasks), built from the family's parts
 // as transformers' class `hf_class`.
-std::shared_ptr<Model> build_task_model(const Family& family, const FamilyParts& parts, const std::string& task,
-                                        const std::string& hf_class, const WeightLoader& w, bool hidden);
+std::shared_ptr<Model> build_task_model(const Family& family, const FamilyParts& parts,
+                                        const std::string& task, const std::string& hf_class,
+                                        const WeightLoader& w, bool hidden);
 
 }  // namespace hfjit::models

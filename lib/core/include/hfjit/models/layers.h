@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hfjit/config.h"
@@ -97,10 +98,11 @@ class Embedding : public torch::nn::Module {
   at::Tensor weight;
 };
 
-// Mirrors torch.nn.LayerNorm over the last dimension.
+// Mirrors torch.nn.LayerNorm over the last dimension; `bias` false is
+// LayerNorm(bias=False) (ModernBERT's norm_bias), bias then undefined.
 class LayerNorm : public torch::nn::Module {
  public:
-  LayerNorm(const WeightLoader& w, int64_t dim, double eps);
+  LayerNorm(const WeightLoader& w, int64_t dim, double eps, bool bias = true);
   at::Tensor forward(const at::Tensor& x) const {
     return at::layer_norm(x, {weight.size(0)}, weight, bias, eps_);
   }
@@ -122,8 +124,8 @@ class ModuleList {
   template <class... Args>
   M& push(Args&&... args) {
     const auto i = static_cast<int64_t>(items_.size());
-    items_.push_back(list_->register_module(std::to_string(i),
-                                            std::make_shared<M>(w_->sub(i), std::forward<Args>(args)...)));
+    items_.push_back(list_->register_module(
+        std::to_string(i), std::make_shared<M>(w_->sub(i), std::forward<Args>(args)...)));
     return *items_.back();
   }
   size_t size() const { return items_.size(); }
@@ -148,7 +150,8 @@ class Scope {
   // Child `name`: M(weights under `name`, args...).
   template <class M, class... Args>
   std::shared_ptr<M> add(const std::string& name, Args&&... args) const {
-    return module_->register_module(name, std::make_shared<M>(w_.sub(name), std::forward<Args>(args)...));
+    return module_->register_module(name,
+                                    std::make_shared<M>(w_.sub(name), std::forward<Args>(args)...));
   }
   // Child `name`, already built (a tied decoder).
   template <class M>
@@ -199,11 +202,28 @@ class DynamicShapes {
 
 // x.view(sizes), where sizes[i] for i in `from` is source.size(i) (source: x
 // itself unless given) and is traced as a value under DynamicShapes.
-at::Tensor view_keeping(const at::Tensor& x, const std::vector<int64_t>& sizes, const std::vector<int64_t>& from,
-                        const at::Tensor* source = nullptr);
+at::Tensor view_keeping(const at::Tensor& x, const std::vector<int64_t>& sizes,
+                        const std::vector<int64_t>& from, const at::Tensor* source = nullptr);
+
+// Element `index` of a traced op's size list, read as `source`.size(`dim`).
+struct SizeOf {
+  size_t index;
+  const at::Tensor* source;
+  int64_t dim;
+};
+// view_keeping for any op and any sources: under DynamicShapes, the next traced
+// op whose int-list argument is `arg` ("size" for view and expand, "repeats" for
+// repeat), of `n` elements, records those elements as aten::size values instead
+// of constants. A no-op otherwise; call it right before the op:
+//   trace_sizes("size", 3, {{0, &q, 0}, {1, &q, 1}, {2, &k, 1}});
+//   index = pos.expand({q.size(0), q.size(1), k.size(1)});
+void trace_sizes(const char* arg, size_t n, std::initializer_list<SizeOf> sizes);
 
 // [[0, 1, ..., length - 1]] for input ids [batch, length].
 at::Tensor arange_positions(const at::Tensor& input_ids);
+// [0, 1, ..., x.size(dim) - 1] (int64, 1-D) for any x; under DynamicShapes the
+// length is x's traced size, not a constant (MPNet's relative positions).
+at::Tensor arange_like(const at::Tensor& x, int64_t dim);
 
 at::Tensor split_heads(const at::Tensor& x, int64_t heads);
 // [batch, heads, length, head_dim] -> [batch, length, heads * head_dim].
@@ -213,8 +233,25 @@ at::Tensor merge_heads(const at::Tensor& x);
 at::Tensor extended_attention_mask(const at::Tensor& attention_mask, at::ScalarType dtype);
 // BertSelfAttention's eager path: softmax(q k^T / sqrt(head_dim) + mask) v, over
 // [batch, heads, length, head_dim] tensors; `mask` from extended_attention_mask.
+// A defined `position_bias` ([1 or batch, heads, length, length]) is added
+// before the mask, as MPNet's relative attention bias is.
 at::Tensor bert_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                          const at::Tensor& mask);
+                          const at::Tensor& mask, const at::Tensor& position_bias = {});
+
+// Rotary position embeddings, as transformers' default RoPE computes them.
+// rope_inv_freq: 1 / base^(arange(0, dim, 2) / dim) in fp32 (the rotary
+// module's inv_freq buffer).
+at::Tensor rope_inv_freq(double base, int64_t dim);
+// cos and sin of cat(freqs, freqs), freqs = positions[..., None].float() *
+// inv_freq, cast to `dtype`: [1 or batch, length, dim] from positions
+// [1 or batch, length] (arange_positions follows a --dynamic trace's length).
+std::pair<at::Tensor, at::Tensor> rope_cos_sin(const at::Tensor& inv_freq,
+                                               const at::Tensor& positions, at::ScalarType dtype);
+// apply_rotary_pos_emb(q, k, cos, sin, unsqueeze_dim=1) on [batch, heads,
+// length, head_dim] q and k: x * cos + rotate_half(x) * sin in fp32, back to x's dtype.
+std::pair<at::Tensor, at::Tensor> apply_rotary_pos_emb(const at::Tensor& q, const at::Tensor& k,
+                                                       const at::Tensor& cos,
+                                                       const at::Tensor& sin);
 
 // The QA heads' `start, end = logits.split(1, -1)`, squeezed and contiguous.
 std::vector<at::Tensor> split_span_logits(const at::Tensor& logits);

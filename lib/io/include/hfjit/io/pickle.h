@@ -26,10 +26,10 @@ struct PickledTensor {
 };
 
 struct PickleLimits {
-  uint64_t max_values = 1u << 22;       // objects created while unpickling
-  uint64_t max_stack = 1u << 20;        // stack + mark depth
-  uint64_t max_string = 1u << 24;       // bytes of one string
-  uint64_t max_dims = 64;               // tensor rank
+  uint64_t max_values = 1u << 22;  // objects created while unpickling
+  uint64_t max_stack = 1u << 20;   // stack + mark depth
+  uint64_t max_string = 1u << 24;  // bytes of one string
+  uint64_t max_dims = 64;          // tensor rank
 };
 
 // Parses a state dict {name: tensor}. Throws Error naming `where` (and the

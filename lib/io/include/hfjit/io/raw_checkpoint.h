@@ -22,8 +22,8 @@ class MappedFile;
 struct RawTensor {
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
-  std::vector<int64_t> strides;  // in elements, none negative
-  int64_t offset = 0;            // in elements from the storage's start
+  std::vector<int64_t> strides;      // in elements, none negative
+  int64_t offset = 0;                // in elements from the storage's start
   const uint8_t* storage = nullptr;  // inside `file`'s mapping
   uint64_t storage_nbytes = 0;
   std::shared_ptr<MappedFile> file;  // keeps the mapping alive

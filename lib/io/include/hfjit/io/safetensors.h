@@ -69,7 +69,7 @@ struct TensorBytes {
 // The header JSON as write_safetensors writes it (sorted by name, offsets
 // laid out in that order, padded with spaces to a multiple of 8).
 std::string safetensors_header_json(const std::vector<TensorBytes>& tensors,
-                                     const std::map<std::string, std::string>& metadata);
+                                    const std::map<std::string, std::string>& metadata);
 
 // Writes atomically. `on_written(i)` is called after tensor i (in the sorted
 // order) is written, so callers can release its memory.

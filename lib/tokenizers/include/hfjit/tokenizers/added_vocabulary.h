@@ -44,7 +44,8 @@ class AddedVocabulary {
 
   // Cuts the text around the added tokens (as splits that already hold their
   // token) and normalizes the rest.
-  PreTokenizedString extract_and_normalize(const Normalizer* normalizer, std::string_view text) const;
+  PreTokenizedString extract_and_normalize(const Normalizer* normalizer,
+                                           std::string_view text) const;
 
  private:
   struct Pattern {

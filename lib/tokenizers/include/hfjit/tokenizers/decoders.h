@@ -22,7 +22,8 @@ class Decoder {
 // "##" pieces glued to the previous one, others after a space; optional clean-up.
 class WordPieceDecoder : public Decoder {
  public:
-  WordPieceDecoder(std::string prefix, bool cleanup) : prefix_(std::move(prefix)), cleanup_(cleanup) {}
+  WordPieceDecoder(std::string prefix, bool cleanup)
+      : prefix_(std::move(prefix)), cleanup_(cleanup) {}
   std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override;
 
  private:
@@ -39,7 +40,8 @@ class ByteLevelDecoder : public Decoder {
 // "▁" back to spaces (dropped at the very start when the pre-tokenizer prepends it).
 class MetaspaceDecoder : public Decoder {
  public:
-  MetaspaceDecoder(char32_t replacement, bool drop_first) : replacement_(replacement), drop_first_(drop_first) {}
+  MetaspaceDecoder(char32_t replacement, bool drop_first)
+      : replacement_(replacement), drop_first_(drop_first) {}
   std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override;
 
  private:
@@ -59,7 +61,8 @@ class BpeDecoder : public Decoder {
 
 class ReplaceDecoder : public Decoder {
  public:
-  explicit ReplaceDecoder(std::unique_ptr<ReplaceNormalizer> replace) : replace_(std::move(replace)) {}
+  explicit ReplaceDecoder(std::unique_ptr<ReplaceNormalizer> replace)
+      : replace_(std::move(replace)) {}
   std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override;
 
  private:
@@ -69,7 +72,8 @@ class ReplaceDecoder : public Decoder {
 // Removes up to `start` leading and `stop` trailing `content` chars from each token.
 class StripDecoder : public Decoder {
  public:
-  StripDecoder(char32_t content, size_t start, size_t stop) : content_(content), start_(start), stop_(stop) {}
+  StripDecoder(char32_t content, size_t start, size_t stop)
+      : content_(content), start_(start), stop_(stop) {}
   std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override;
 
  private:
@@ -103,7 +107,8 @@ class CtcDecoder : public Decoder {
 
 class SequenceDecoder : public Decoder {
  public:
-  explicit SequenceDecoder(std::vector<std::unique_ptr<Decoder>> parts) : parts_(std::move(parts)) {}
+  explicit SequenceDecoder(std::vector<std::unique_ptr<Decoder>> parts)
+      : parts_(std::move(parts)) {}
   std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override;
 
  private:

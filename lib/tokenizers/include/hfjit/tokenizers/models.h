@@ -37,7 +37,9 @@ class WordPieceModel : public Model {
   WordPieceModel(Vocab vocab, std::string unk_token, std::string continuing_subword_prefix = "##",
                  size_t max_input_chars_per_word = 100);
   void tokenize(std::string_view sequence, std::vector<Token>& out) const override;
-  std::optional<uint32_t> token_to_id(std::string_view token) const override { return vocab_.find(token); }
+  std::optional<uint32_t> token_to_id(std::string_view token) const override {
+    return vocab_.find(token);
+  }
   const std::string* id_to_token(uint32_t id) const override { return vocab_.token(id); }
   size_t vocab_size() const override { return vocab_.size(); }
   std::string continuing_subword_prefix() const override { return prefix_; }
@@ -63,10 +65,12 @@ class BpeModel : public Model {
   };
   // `merges` are (left, right) token pairs, highest priority first.
   // Throws hfjit::Error naming `origin` when a merge uses an unknown token.
-  BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::string>>& merges, Options options,
-           const std::string& origin);
+  BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::string>>& merges,
+           Options options, const std::string& origin);
   void tokenize(std::string_view sequence, std::vector<Token>& out) const override;
-  std::optional<uint32_t> token_to_id(std::string_view token) const override { return vocab_.find(token); }
+  std::optional<uint32_t> token_to_id(std::string_view token) const override {
+    return vocab_.find(token);
+  }
   const std::string* id_to_token(uint32_t id) const override { return vocab_.token(id); }
   size_t vocab_size() const override { return vocab_.size(); }
   std::string continuing_subword_prefix() const override { return opt_.continuing_subword_prefix; }
@@ -96,10 +100,12 @@ class BpeModel : public Model {
 class UnigramModel : public Model {
  public:
   // Throws hfjit::Error naming `origin` when unk_id is out of range or the vocab is empty.
-  UnigramModel(std::vector<std::pair<std::string, double>> pieces, std::optional<uint32_t> unk_id, bool byte_fallback,
-               const std::string& origin);
+  UnigramModel(std::vector<std::pair<std::string, double>> pieces, std::optional<uint32_t> unk_id,
+               bool byte_fallback, const std::string& origin);
   void tokenize(std::string_view sequence, std::vector<Token>& out) const override;
-  std::optional<uint32_t> token_to_id(std::string_view token) const override { return vocab_.find(token); }
+  std::optional<uint32_t> token_to_id(std::string_view token) const override {
+    return vocab_.find(token);
+  }
   const std::string* id_to_token(uint32_t id) const override {
     return id < pieces_.size() ? &pieces_[id].first : nullptr;
   }
@@ -120,9 +126,12 @@ class UnigramModel : public Model {
 // Whole words looked up in a vocabulary, else the unknown token.
 class WordLevelModel : public Model {
  public:
-  WordLevelModel(Vocab vocab, std::string unk_token) : vocab_(std::move(vocab)), unk_token_(std::move(unk_token)) {}
+  WordLevelModel(Vocab vocab, std::string unk_token)
+      : vocab_(std::move(vocab)), unk_token_(std::move(unk_token)) {}
   void tokenize(std::string_view sequence, std::vector<Token>& out) const override;
-  std::optional<uint32_t> token_to_id(std::string_view token) const override { return vocab_.find(token); }
+  std::optional<uint32_t> token_to_id(std::string_view token) const override {
+    return vocab_.find(token);
+  }
   const std::string* id_to_token(uint32_t id) const override { return vocab_.token(id); }
   size_t vocab_size() const override { return vocab_.size(); }
 

@@ -52,11 +52,13 @@ class NormalizedString {
   bool original_range(size_t start, size_t end, size_t& out_start, size_t& out_end) const;
 
   // Applies the changes to the normalized range [n_start, n_end) (all of it by default).
-  void transform_range(size_t n_start, size_t n_end, const std::vector<CharChange>& dest, size_t initial_offset);
+  void transform_range(size_t n_start, size_t n_end, const std::vector<CharChange>& dest,
+                       size_t initial_offset);
   void transform(const std::vector<CharChange>& dest, size_t initial_offset);
 
   NormalizedString slice(size_t n_start, size_t n_end) const;
-  std::vector<NormalizedString> split(const std::vector<Span>& matches, SplitBehavior behavior) const;
+  std::vector<NormalizedString> split(const std::vector<Span>& matches,
+                                      SplitBehavior behavior) const;
 
   void nfd();
   void nfkd();
@@ -84,7 +86,8 @@ class NormalizedString {
   size_t orig_end_ = 0;
 };
 
-// Splits of `text` around the chars for which pred is true (tokenizers' Pattern for Fn(char) -> bool).
+// Splits of `text` around the chars for which pred is true (tokenizers' Pattern for Fn(char) ->
+// bool).
 template <typename Pred>
 std::vector<Span> find_char_matches(const std::string& text, Pred pred);
 

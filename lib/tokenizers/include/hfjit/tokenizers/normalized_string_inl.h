@@ -36,7 +36,8 @@ template <typename Map>
 void NormalizedString::map(Map fn) {
   std::vector<CharChange> transforms;
   transforms.reserve(normalized_.size());
-  for (size_t i = 0; i < normalized_.size();) transforms.push_back({fn(next_char(normalized_, i)), 0});
+  for (size_t i = 0; i < normalized_.size();)
+    transforms.push_back({fn(next_char(normalized_, i)), 0});
   transform(transforms, 0);
 }
 

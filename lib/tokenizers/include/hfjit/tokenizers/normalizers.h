@@ -24,8 +24,12 @@ class Normalizer {
 // ideographs, strip accents (NFD, drop Mn), lowercase.
 class BertNormalizer : public Normalizer {
  public:
-  BertNormalizer(bool clean_text, bool handle_chinese_chars, std::optional<bool> strip_accents, bool lowercase)
-      : clean_text_(clean_text), chinese_(handle_chinese_chars), strip_accents_(strip_accents), lowercase_(lowercase) {}
+  BertNormalizer(bool clean_text, bool handle_chinese_chars, std::optional<bool> strip_accents,
+                 bool lowercase)
+      : clean_text_(clean_text),
+        chinese_(handle_chinese_chars),
+        strip_accents_(strip_accents),
+        lowercase_(lowercase) {}
   void normalize(NormalizedString& s) const override;
 
  private:
@@ -123,7 +127,8 @@ class PrecompiledNormalizer : public Normalizer {
 
 class SequenceNormalizer : public Normalizer {
  public:
-  explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> parts) : parts_(std::move(parts)) {}
+  explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> parts)
+      : parts_(std::move(parts)) {}
   void normalize(NormalizedString& s) const override {
     for (const auto& p : parts_) p->normalize(s);
   }

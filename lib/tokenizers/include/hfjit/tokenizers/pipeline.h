@@ -32,7 +32,8 @@ struct Pipeline {
   // One sequence (valid UTF-8) through added tokens, normalizer, pre-tokenizer and model.
   Encoding encode_sequence(std::string_view text, int64_t type_id) const;
   // Truncation, post-processing and padding.
-  Encoding post_process(Encoding encoding, std::optional<Encoding> pair, bool add_special_tokens) const;
+  Encoding post_process(Encoding encoding, std::optional<Encoding> pair,
+                        bool add_special_tokens) const;
 };
 
 }  // namespace hfjit::tokenizers

@@ -27,7 +27,9 @@ struct Split {
 
 class PreTokenizedString {
  public:
-  explicit PreTokenizedString(NormalizedString whole) { splits_.push_back({std::move(whole), std::nullopt}); }
+  explicit PreTokenizedString(NormalizedString whole) {
+    splits_.push_back({std::move(whole), std::nullopt});
+  }
 
   std::vector<Split>& splits() { return splits_; }
   const std::vector<Split>& splits() const { return splits_; }

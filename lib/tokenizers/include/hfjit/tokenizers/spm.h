@@ -44,4 +44,5 @@ std::shared_ptr<SpmProcessor> load_spm(const std::string& proto, const std::stri
 }  // namespace hfjit::tokenizers
 
 // The shim's one entry point: a new processor, or null with `error` set.
-extern "C" hfjit::tokenizers::SpmProcessor* hfjit_spm_load(const char* data, size_t size, std::string* error);
+extern "C" hfjit::tokenizers::SpmProcessor* hfjit_spm_load(const char* data, size_t size,
+                                                           std::string* error);

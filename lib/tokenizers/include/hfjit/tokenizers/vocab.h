@@ -25,10 +25,13 @@ class Vocab {
  public:
   // Later inserts of the same token overwrite its id (as a HashMap collect does).
   void insert(std::string_view token, uint32_t id);
-  std::optional<uint32_t> find(std::string_view token) const { return find_hashed(hash(token), token); }
+  std::optional<uint32_t> find(std::string_view token) const {
+    return find_hashed(hash(token), token);
+  }
   std::optional<uint32_t> find_hashed(uint64_t h, std::string_view token) const;
   // Lookup of prefix + body, whose hash is h, without building the string.
-  std::optional<uint32_t> find_hashed(uint64_t h, std::string_view prefix, std::string_view body) const;
+  std::optional<uint32_t> find_hashed(uint64_t h, std::string_view prefix,
+                                      std::string_view body) const;
   // The token of `id`, or nullptr.
   const std::string* token(uint32_t id) const;
   // Number of distinct tokens.

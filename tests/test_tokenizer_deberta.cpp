@@ -1,0 +1,77 @@
+// DeBERTa-v2/v3 folders other than transformers 5's own save
+// (tests/fixtures/tokenizers/deberta_v2_configs.json, made by
+// scripts/fixtures/make_tokenizer_fixtures.py): spm.model with other
+// tokenizer_config.json files (microsoft/deberta-v3-* name no tokenizer_class),
+// and a tokenizer.json as transformers 4 converted it, whose normalizer
+// transformers 5 replaces by DebertaV2Tokenizer's. Every encoding, ids to word
+// ids, against transformers 5. The corpus set deberta-v2-mlm covers
+// transformers 5's own tokenizer.json and tokenizer_config.json.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "hfjit/error.h"
+#include "hfjit/tokenizer.h"
+#include "test_tokenizer_util.h"
+#include "test_util.h"
+
+using namespace hfjit::test;
+
+namespace {
+
+const nlohmann::json& deberta_configs() {
+  static const nlohmann::json j =
+      nlohmann::json::parse(read_text(fixture("tokenizers/deberta_v2_configs.json")));
+  return j;
+}
+
+std::unique_ptr<hfjit::Tokenizer> tokenizer_of(const nlohmann::json& c) {
+  const std::string dir = fixture("tokenizers/" + deberta_configs()["folder"].get<std::string>());
+  hfjit::TokenizerFiles files = {{"tokenizer_config.json", c["tokenizer_config"].dump()}};
+  for (const std::string name : c["files"]) {
+    if (name == "spm.model") files[name] = read_text(dir + "/spm.model");
+    if (name == "tokenizer.json") {
+      nlohmann::json tj = nlohmann::json::parse(read_text(dir + "/tokenizer.json"));
+      tj["normalizer"] = c["tokenizer_json_normalizer"];
+      files[name] = tj.dump();
+    }
+  }
+  return hfjit::load_tokenizer_from_files(files, "deberta/");
+}
+
+}  // namespace
+
+TEST_CASE(
+    "DeBERTa-v2 tokenizer: spm.model configs and a transformers 4 tokenizer.json as transformers 5 "
+    "reads them",
+    "[tokenizer][parity]") {
+  const nlohmann::json& cases = deberta_configs()["cases"];
+  REQUIRE(cases.size() >= 5);
+  for (const nlohmann::json& c : cases) {
+    INFO(c["name"].get<std::string>() << ": " << c["tokenizer_config"].dump());
+    const auto tok = tokenizer_of(c);
+    CHECK(tok->vocab_size() == c["vocab_size"].get<size_t>());
+    const hfjit::SpecialTokenIds& ids = tok->special_tokens();
+    const nlohmann::json& want = c["special_ids"];
+    for (const auto& [name, id] : {std::pair{"pad", ids.pad},
+                                   {"cls", ids.cls},
+                                   {"sep", ids.sep},
+                                   {"mask", ids.mask},
+                                   {"unk", ids.unk},
+                                   {"bos", ids.bos},
+                                   {"eos", ids.eos}}) {
+      INFO(name << "_token_id");
+      CHECK(id == (want[name].is_null() ? std::nullopt
+                                        : std::optional<int64_t>(want[name].get<int64_t>())));
+    }
+    for (const nlohmann::json& e : c["encodings"]) {
+      const std::vector<std::string> text = e["text"];
+      INFO(nlohmann::json(text).dump());
+      for (bool special : {true, false}) {
+        const hfjit::Encoding got = text.size() == 2 ? tok->encode_pair(text[0], text[1], special)
+                                                     : tok->encode(text[0], special);
+        CHECK(canonical(got) == e[special ? "special_true" : "special_false"].get<std::string>());
+      }
+    }
+  }
+}
