@@ -66,13 +66,20 @@ MaskedLMHead::MaskedLMHead(const HeadContext& h, const LMHeadLayout& l) : act_(l
   const WeightLoader dw = owner.weights().sub(name);
   at::Tensor weight = dw.tied("weight", {l.vocab_size, dim}, h.base.word_embeddings(),
                               h.family.word_embeddings(), l.tie);
+  // Tied, "decoder.bias" is the same parameter as "bias" in transformers.
+  // Untied (transformers 5 then ties neither), the decoder has its own bias and
+  // the parent's "bias" is a parameter the forward never reads.
+  const bool parent_bias = l.bias == LMHeadLayout::Bias::Parent;
   at::Tensor own_bias;
-  if (l.bias == LMHeadLayout::Bias::Own) own_bias = dw.tensor("bias", {l.vocab_size});
+  if (l.bias == LMHeadLayout::Bias::Own || (parent_bias && !l.tie))
+    own_bias = dw.tensor("bias", {l.vocab_size});
   decoder_ = owner.put(name, std::make_shared<Linear>(weight, own_bias));
-  if (l.bias == LMHeadLayout::Bias::Parent)
-    // "decoder.bias" is the same parameter as "bias" in transformers.
+  if (parent_bias && l.tie)
     bias_ = owner.module().register_parameter(
         "bias", owner.weights().first_of({"bias", name + ".bias"}, {l.vocab_size}), false);
+  else if (parent_bias)
+    owner.module().register_parameter("bias", owner.weights().tensor("bias", {l.vocab_size}),
+                                      false);
 }
 
 std::vector<at::Tensor> MaskedLMHead::forward(const BaseOutput& base, const ModelInputs&) const {

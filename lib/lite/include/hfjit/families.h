@@ -36,8 +36,9 @@ struct TaskClass {
 // A tie transformers makes implicitly, by tensor name. A missing output is
 // only materialised when the checkpoint has that head: its `witness` tensor
 // is present, or (for heads without other weights, like GPT-2's lm_head)
-// architectures[0] is one of `architectures`. Bias ties (decoder.bias = bias
-// in the LM heads) do not follow tie_word_embeddings.
+// architectures[0] is one of `architectures`. As in transformers 5, every tie
+// of an LM head follows tie_word_embeddings, its bias tie (decoder.bias =
+// bias) too: untied, the decoder has a bias of its own.
 struct TieRule {
   std::string input;
   std::string output;
