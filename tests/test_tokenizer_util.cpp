@@ -1,8 +1,10 @@
 #include "test_tokenizer_util.h"
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -92,6 +94,32 @@ const std::vector<std::string>& corpus() {
     return out;
   }();
   return lines;
+}
+
+void check_config_case(const Tokenizer& tok, const nlohmann::json& c) {
+  CHECK(tok.vocab_size() == c["vocab_size"].get<size_t>());
+  const SpecialTokenIds& ids = tok.special_tokens();
+  const nlohmann::json& want = c["special_ids"];
+  for (const auto& [name, id] : {std::pair{"pad", ids.pad},
+                                 {"cls", ids.cls},
+                                 {"sep", ids.sep},
+                                 {"mask", ids.mask},
+                                 {"unk", ids.unk},
+                                 {"bos", ids.bos},
+                                 {"eos", ids.eos}}) {
+    INFO(name << "_token_id");
+    CHECK(id == (want[name].is_null() ? std::nullopt
+                                      : std::optional<int64_t>(want[name].get<int64_t>())));
+  }
+  for (const nlohmann::json& e : c["encodings"]) {
+    const std::vector<std::string> text = e["text"];
+    INFO(nlohmann::json(text).dump());
+    for (bool special : {true, false}) {
+      const Encoding got = text.size() == 2 ? tok.encode_pair(text[0], text[1], special)
+                                            : tok.encode(text[0], special);
+      CHECK(canonical(got) == e.at(special ? "special_true" : "special_false").get<std::string>());
+    }
+  }
 }
 
 }  // namespace hfjit::test

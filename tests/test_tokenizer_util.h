@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "hfjit/tokenizer.h"
 
 namespace hfjit::test {
@@ -20,5 +22,9 @@ std::string canonical(const Encoding& e);
 std::string crc_digits(const std::string& text);
 // The corpus lines (tests/fixtures/tokenizers/corpus.jsonl).
 const std::vector<std::string>& corpus();
+// Checks `tok` against one case of a *_configs.json fixture (written by
+// make_tokenizer_fixtures.py): vocab_size, the special token ids, and each
+// encoding with and without special tokens.
+void check_config_case(const Tokenizer& tok, const nlohmann::json& c);
 
 }  // namespace hfjit::test
