@@ -10,6 +10,7 @@
 #include "format.h"
 #include "hfjit/bench.h"
 #include "hfjit/error.h"
+#include "linear_option.h"
 
 namespace hfjit::cmd {
 namespace {
@@ -80,6 +81,7 @@ Command add_bench(CLI::App& app) {
   app.add_flag(
       "--compare", a->opts.compare,
       "Model folder: eager, traced and the levers (traced-bf16, traced-int8) side by side");
+  add_linear_option(app, a->opts.linear);
   app.add_flag("--json", a->json, "One JSON object per point on stdout");
   app.add_flag("--csv", a->csv, "CSV with a header line on stdout");
   app.add_flag("--peak", a->peak, "Time a 2048^3 fp32 matmul: the machine's GFLOP/s");

@@ -28,6 +28,7 @@
 #include "hfjit/run/sinks.h"
 #include "hfjit/tokenizer.h"
 #include "hfjit/torchscript_file.h"
+#include "linear_option.h"
 
 namespace hfjit::cmd {
 namespace {
@@ -522,6 +523,7 @@ Command add_run(CLI::App& app) {
   app.add_flag(
       "--trust", a->opts.trust,
       "Run a .pt whose code calls operators off hfjit's pure-compute list (file, process, random)");
+  add_linear_option(app, a->opts.linear);
   app.add_flag("--describe", a->describe, "Print what the artifact holds (its hfjit/meta.json)");
   app.add_flag("--tokenize", a->tokenize,
                "Print the tokenization (ids, tokens, type ids, offsets) instead of running");

@@ -41,7 +41,7 @@ TEST_CASE("bench: a traced artifact and a folder, eager vs traced", "[bench]") {
   o.batch_sizes = {1, 2};
   auto points = run_bench(tmp / "m.pt", o);
   REQUIRE(points.size() == 4);
-  CHECK(points[0].mode == "traced");
+  CHECK(points[0].mode == "traced-onednn");  // --linear auto: oneDNN's kernels (cpu_kernels.h)
   CHECK(points[0].run_length == 8);  // the smallest traced length that fits 5
   CHECK(points[1].run_length == 16);
   CHECK(points[0].run_batch_size == 2);               // one real row padded to the traced batch
@@ -54,15 +54,19 @@ TEST_CASE("bench: a traced artifact and a folder, eager vs traced", "[bench]") {
     CHECK(p.peak_rss_mb > 0);
     CHECK(p.gflop > 0);
   }
+  o.linear = LinearKernel::Aten;
+  o.lengths = {8};
+  CHECK(run_bench(tmp / "m.pt", o).at(0).mode == "traced");
+  o.linear = LinearKernel::Auto;
   o.compare = true;
   o.batch_sizes = {2};
-  o.lengths = {8};
   auto cmp = run_bench(fixture("models/bert-seqcls"), o);
-  REQUIRE(cmp.size() == 4);
+  REQUIRE(cmp.size() == 5);
   CHECK(cmp[0].mode == "eager");
   CHECK(cmp[1].mode == "traced");
-  CHECK(cmp[2].mode == "traced-bf16");
-  CHECK(cmp[3].mode == "traced-int8");
+  CHECK(cmp[2].mode == "traced-onednn");
+  CHECK(cmp[3].mode == "traced-bf16");
+  CHECK(cmp[4].mode == "traced-int8");
   for (const auto& p : cmp) CHECK(p.gflop == Approx(cmp[0].gflop));
 }
 
@@ -152,7 +156,7 @@ TEST_CASE("cli: bench --json and --csv carry the documented columns", "[bench][c
   CHECK(header ==
         "mode,batch_size,length,threads,min_ms,mean_ms,p50_ms,p90_ms,p99_ms,seqs_per_s,tokens_per_"
         "s,peak_rss_mb");
-  CHECK_THAT(row, Catch::StartsWith("traced,1,8,1,"));
+  CHECK_THAT(row, Catch::StartsWith("traced-onednn,1,8,1,"));
   auto table = run_cli({"bench", tmp / "d.pt", "--iterations", "2"});
   REQUIRE(table.code == 0);
   CHECK_THAT(table.out, Catch::Contains("GFLOP per call"));

@@ -13,6 +13,7 @@
 #include <numeric>
 
 #include "hfjit/checkpoint.h"
+#include "hfjit/cpu_kernels.h"
 #include "hfjit/error.h"
 #include "hfjit/families.h"
 #include "hfjit/graph_check.h"
@@ -202,6 +203,12 @@ std::vector<BenchPoint> bench_artifact(
   std::string mode = "traced";
   if (meta.dtype == "bfloat16") mode += "-bf16";
   if (meta.quantization != "none") mode += "-int8";
+  {
+    int64_t longest = 0;
+    for (const auto& m : meta.methods) longest = std::max(longest, m.length);
+    const CpuKernels k = select_cpu_kernels(ts.module, o.linear, traced_batch * longest);
+    if (k.linears > 0) mode += "-onednn";
+  }
   std::map<int64_t, std::string> methods;
   for (const auto& m : meta.methods) methods[m.length] = m.name;
   if (methods.empty()) throw Error(context(path, "hfjit/meta.json lists no traced methods"));
@@ -320,6 +327,16 @@ std::vector<BenchPoint> bench_folder(
         auto tms = time_calls([&] { run_method(tracer.module(), "forward", in); }, o, progress);
         out.push_back(make_point("traced", b, len, b, len, std::move(tms), flops));
         if (on_point) on_point(out.back());
+        // The same trace on oneDNN's Linear kernels (what run and a .pt's bench use by default).
+        Tracer ot(built);
+        ot.add_method("forward", in);
+        torch::jit::Module onednn = ot.module();
+        if (select_cpu_kernels(onednn, LinearKernel::Auto, b * len).linears > 0) {
+          label = "traced-onednn b" + std::to_string(b) + " l" + std::to_string(len);
+          auto oms = time_calls([&] { run_method(onednn, "forward", in); }, o, progress);
+          out.push_back(make_point("traced-onednn", b, len, b, len, std::move(oms), flops));
+          if (on_point) on_point(out.back());
+        }
         for (auto& v : variants) {
           Tracer vt(v.built);
           vt.add_method("forward", in);

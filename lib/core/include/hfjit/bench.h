@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "hfjit/cpu_kernels.h"
+
 namespace hfjit {
 
 struct BenchOptions {
@@ -20,10 +22,12 @@ struct BenchOptions {
   std::string revision;
   uint64_t seed = 0;
   bool trust = false;  // run code off the pure-compute list (graph_check.h)
+  // A .pt's fp32 Linear kernels (cpu_kernels.h); --compare times aten and oneDNN both.
+  LinearKernel linear = LinearKernel::Auto;
 };
 
 struct BenchPoint {
-  std::string mode;  // "eager", "traced", "traced-bf16", "traced-int8"
+  std::string mode;  // "eager", "traced", "traced-onednn", "traced-bf16", "traced-int8"
   int64_t batch_size = 0;
   int64_t length = 0;          // requested length
   int64_t run_batch_size = 0;  // the batch it ran at (a static trace's own: >= batch_size; padding)

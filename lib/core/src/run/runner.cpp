@@ -5,6 +5,7 @@
 #include "hfjit/run/runner.h"
 
 #include <c10/core/InferenceMode.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -517,6 +518,13 @@ Runner::Runner(const std::string& model_path, RunOptions options)
   c.hf_class = meta.hf_class;
   c.task = run::resolve_task(c.opt, meta, has_st_config, model_path);
   c.traced = run::read_shapes(std::move(ts.module), meta, c.opt, model_path);
+  {
+    int64_t longest = 0;
+    for (const auto& m : c.traced.methods) longest = std::max(longest, m.length);
+    const CpuKernels k = select_cpu_kernels(c.traced.module, c.opt.linear,
+                                            c.traced.batch * std::max<int64_t>(longest, 1));
+    spdlog::debug("{}: Linear kernels: {}", model_path, describe(k));
+  }
   c.tok = run::open_tokenizer(files, c.opt.tokenizer_dir, model_path);
   c.cfg = run::read_task_config(files, meta, *c.tok, model_path);
   if (c.task == "sentence-embedding" && has_st_config)

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "hfjit/cpu_kernels.h"
 #include "hfjit/run/input.h"
 #include "hfjit/run/results.h"
 
@@ -47,6 +48,8 @@ struct RunOptions {
   // Run a file whose code calls operators off hfjit's pure-compute list
   // (graph_check.h); without it such a file is refused before any call.
   bool trust = false;
+  // The fp32 Linear kernels on the CPU (cpu_kernels.h).
+  LinearKernel linear = LinearKernel::Auto;
 };
 
 class Runner {

@@ -1,0 +1,46 @@
+#pragma once
+// The CPU kernels a loaded module runs its fp32 Linear layers on.
+//
+// A traced artifact stays portable: it holds plain `aten::linear` (any device,
+// any libtorch build). On the CPU, libtorch's fp32 `aten::linear` goes to MKL's
+// sgemm, which on some CPUs (AMD with AVX-512: MKL keeps to its AVX2 path
+// there) reaches half of what oneDNN does on the same cores. `run` and `bench`
+// therefore rewrite, in memory and after the module's checks, each fp32
+// `aten::linear` whose weight is a CPU parameter into oneDNN's
+// `mkldnn::_linear_pointwise`, with the weight reordered once into oneDNN's
+// blocked layout and a following GELU fused into it. Outputs agree with
+// aten's within float rounding (the sums run in another order).
+
+#include <cstdint>
+#include <string>
+
+namespace torch::jit {
+struct Module;
+}
+
+namespace hfjit {
+
+enum class LinearKernel {
+  Auto,    // oneDNN where libtorch has it (and MKLDNN is enabled), else aten
+  Aten,    // leave the graph as it is
+  OneDnn,  // oneDNN, or an error where libtorch has no oneDNN
+};
+
+struct CpuKernels {
+  LinearKernel chosen = LinearKernel::Aten;  // what ran: Aten or OneDnn
+  int linears = 0;                           // aten::linear nodes rewritten (over every method)
+  int fused_gelu = 0;                        // of those, with the following GELU fused in
+  int packed = 0;                            // weights reordered into oneDNN's layout (each once)
+  int skipped = 0;  // aten::linear left alone (not fp32 CPU weights, or weights used elsewhere)
+};
+
+// Rewrites the fp32 Linear layers of every method of `module` (loaded, not yet
+// run) for `kernel`. `rows` is the number of rows (batch x length) the module
+// mostly runs at, a hint for the weights' layout. Modules in bf16 or int8,
+// and weights that are not plain 2-D fp32 CPU tensors, are left as they are.
+CpuKernels select_cpu_kernels(torch::jit::Module& module, LinearKernel kernel, int64_t rows);
+
+// One line for logs: "oneDNN (74 Linear, 12 with GELU fused, 74 weights prepacked)".
+std::string describe(const CpuKernels& k);
+
+}  // namespace hfjit

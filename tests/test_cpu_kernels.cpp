@@ -1,0 +1,205 @@
+// The oneDNN Linear rewrite (cpu_kernels.h): every family's trace, rewritten,
+// still gives transformers' outputs; bf16, int8 and shared weights are left alone.
+#include <ATen/ATen.h>
+#include <torch/script.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "hfjit/checkpoint.h"
+#include "hfjit/cpu_kernels.h"
+#include "hfjit/error.h"
+#include "hfjit/io/file.h"
+#include "hfjit/run/runner.h"
+#include "hfjit/trace.h"
+#include "test_util.h"
+
+using namespace hfjit;
+using hfjit::test::fixture;
+using hfjit::test::TempFolder;
+
+namespace {
+
+struct KernelCase {
+  std::string model;
+  std::string reference;  // the fixture whose reference.json / reference.safetensors apply
+};
+
+// Runs `m`'s forward three times (the profiling executor's two profiling runs,
+// then its optimized plan) on the fixture's reference inputs and checks the
+// last call's outputs against transformers' at 1e-5.
+void check_outputs(torch::jit::Module& m, const std::string& ref_model,
+                   const std::vector<std::string>& input_names) {
+  Checkpoint ref = Checkpoint::load_file(fixture("models/" + ref_model + "/reference.safetensors"));
+  auto meta =
+      nlohmann::json::parse(read_text_file(fixture("models/" + ref_model + "/reference.json")));
+  std::vector<c10::IValue> args;
+  for (const auto& name : input_names)
+    args.push_back(ref.contains(name) ? ref.at(name).clone() : at::zeros({2, 12}, at::kLong));
+  torch::NoGradGuard no_grad;
+  c10::IValue out;
+  for (int i = 0; i < 3; ++i) out = m.forward(args);
+  const auto elements = out.toTupleRef().elements();
+  REQUIRE(elements.size() == meta["outputs"].size());
+  for (size_t i = 0; i < elements.size(); ++i) {
+    const std::string name = meta["outputs"][i]["name"];
+    INFO(name);
+    const at::Tensor& want = ref.at(name);
+    const at::Tensor got = elements[i].toTensor();
+    REQUIRE(got.sizes() == want.sizes());
+    CHECK((got - want).abs().max().item<double>() <= 1e-5);
+  }
+}
+
+TraceOptions reference_shape() {
+  TraceOptions o;
+  o.batch_size = 2;
+  o.max_length = 12;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("cpu kernels: oneDNN Linear on every family keeps transformers' outputs",
+          "[cpu_kernels]") {
+  // The PyPI wheel hfjit builds on has oneDNN on x86-64 and aarch64; without it
+  // this test would check nothing, so it says so.
+  REQUIRE(at::hasMKLDNN());
+  TempFolder tmp;
+  const std::vector<KernelCase> cases = {{"bert-mlm", "bert-mlm"},
+                                         {"bert-qa", "bert-qa"},
+                                         {"roberta-mlm", "roberta-mlm"},
+                                         {"distilbert-seqcls", "distilbert-seqcls"},
+                                         {"albert-mlm", "albert-mlm"},
+                                         {"electra-generator", "electra-generator"},
+                                         {"gpt2-lm", "gpt2-lm"},
+                                         {"xlm-roberta-tokcls", "xlm-roberta-tokcls"},
+                                         {"mpnet-mlm", "mpnet-mlm"},
+                                         {"deberta-v2-mlm", "deberta-v2-mlm"},
+                                         {"modernbert-mlm", "modernbert-mlm"}};
+  for (const KernelCase& c : cases) {
+    INFO(c.model);
+    const std::string pt = tmp / (c.model + ".pt");
+    TraceReport r = trace_model(fixture("models/" + c.model), pt, reference_shape());
+    REQUIRE(r.verified);
+    torch::jit::Module m = torch::jit::load(pt);
+    m.eval();
+    const CpuKernels k = select_cpu_kernels(m, LinearKernel::OneDnn, 24);
+    CHECK(k.chosen == LinearKernel::OneDnn);
+    CHECK(k.linears > 0);
+    CHECK(k.skipped == 0);
+    // Each weight reordered once: ALBERT's layers share one set, DeBERTa's
+    // relative-position projections reuse the key and query weights.
+    CHECK(k.packed > 0);
+    CHECK(k.packed <= k.linears);
+    check_outputs(m, c.reference, r.input_names);
+  }
+}
+
+TEST_CASE("cpu kernels: GELU is fused, weights shared with an embedding are not reordered",
+          "[cpu_kernels]") {
+  REQUIRE(at::hasMKLDNN());
+  TempFolder tmp;
+  {
+    // BERT's intermediate dense is followed by GELU (erf): fused, one per layer.
+    trace_model(fixture("models/bert-mlm"), tmp / "b.pt", reference_shape());
+    torch::jit::Module m = torch::jit::load(tmp / "b.pt");
+    m.eval();
+    auto config = nlohmann::json::parse(read_text_file(fixture("models/bert-mlm/config.json")));
+    const CpuKernels k = select_cpu_kernels(m, LinearKernel::Auto, 24);
+    // each layer's intermediate dense, and the MLM head's transform dense
+    CHECK(k.fused_gelu == config["num_hidden_layers"].get<int>() + 1);
+    CHECK_THAT(describe(k), Catch::StartsWith("oneDNN ("));
+  }
+  {
+    // A weight that another operator also reads is rewritten but not reordered:
+    // here the tied word embeddings of BERT's MLM head under --keep-tied, read
+    // by aten::embedding and by the decoder's Linear.
+    TraceOptions o = reference_shape();
+    o.keep_tied = true;
+    TraceReport r = trace_model(fixture("models/bert-mlm"), tmp / "t.pt", o);
+    torch::jit::Module m = torch::jit::load(tmp / "t.pt");
+    m.eval();
+    const CpuKernels k = select_cpu_kernels(m, LinearKernel::OneDnn, 24);
+    CHECK(k.linears > 0);
+    CHECK(k.packed == k.linears - 1);
+    check_outputs(m, "bert-mlm", r.input_names);
+  }
+}
+
+TEST_CASE("cpu kernels: several traced lengths, frozen graphs, bf16 and int8", "[cpu_kernels]") {
+  REQUIRE(at::hasMKLDNN());
+  TempFolder tmp;
+  {
+    // --lengths: every method rewritten; a weight read by all of them reordered once.
+    TraceOptions o = reference_shape();
+    o.lengths = {8, 12};
+    TraceReport r = trace_model(fixture("models/bert-seqcls"), tmp / "l.pt", o);
+    torch::jit::Module m = torch::jit::load(tmp / "l.pt");
+    m.eval();
+    const CpuKernels k = select_cpu_kernels(m, LinearKernel::OneDnn, 24);
+    torch::jit::Module single = torch::jit::load(tmp / "l.pt");
+    int per_method = 0;
+    for (const auto& g : {single.get_method("forward_8").graph()})
+      for (const auto* n : g->nodes())
+        per_method += n->kind().toQualString() == std::string("aten::linear");
+    CHECK(k.linears == 2 * per_method);
+    CHECK(k.packed == per_method);
+    check_outputs(m, "bert-seqcls", r.input_names);
+  }
+  {
+    // --optimize: the weights are constants of the frozen graph; rewritten, not reordered.
+    TraceOptions o = reference_shape();
+    o.optimize = true;
+    TraceReport r = trace_model(fixture("models/bert-seqcls"), tmp / "o.pt", o);
+    torch::jit::Module m = torch::jit::load(tmp / "o.pt");
+    m.eval();
+    const CpuKernels k = select_cpu_kernels(m, LinearKernel::OneDnn, 24);
+    CHECK(k.packed == 0);
+    check_outputs(m, "bert-seqcls", r.input_names);
+  }
+  for (const char* variant : {"bf16", "int8"}) {
+    INFO(variant);
+    TraceOptions o = reference_shape();
+    if (std::string(variant) == "bf16")
+      o.dtype = "bfloat16";
+    else
+      o.quantize = "int8";
+    trace_model(fixture("models/bert-seqcls"), tmp / (std::string(variant) + ".pt"), o);
+    torch::jit::Module m = torch::jit::load(tmp / (std::string(variant) + ".pt"));
+    const CpuKernels k = select_cpu_kernels(m, LinearKernel::OneDnn, 24);
+    CHECK(k.linears == 0);
+    CHECK(k.packed == 0);
+  }
+  // aten: nothing touched.
+  trace_model(fixture("models/bert-seqcls"), tmp / "a.pt", reference_shape());
+  torch::jit::Module m = torch::jit::load(tmp / "a.pt");
+  const CpuKernels k = select_cpu_kernels(m, LinearKernel::Aten, 24);
+  CHECK(k.chosen == LinearKernel::Aten);
+  CHECK(k.linears == 0);
+}
+
+TEST_CASE("cpu kernels: run gives the same answers on aten and oneDNN", "[cpu_kernels][run]") {
+  REQUIRE(at::hasMKLDNN());
+  TempFolder tmp;
+  trace_model(fixture("models/bert-seqcls"), tmp / "c.pt", reference_shape());
+  std::vector<std::vector<float>> logits;
+  for (LinearKernel kernel : {LinearKernel::Aten, LinearKernel::OneDnn}) {
+    RunOptions o;
+    o.linear = kernel;
+    o.top_k = 0;  // every label's score
+    Runner runner(tmp / "c.pt", o);
+    std::vector<RunInput> in{{"a short sentence", std::nullopt, std::nullopt, "argument 1"},
+                             {"and a longer one, with a comma and more words", std::nullopt,
+                              std::nullopt, "argument 2"}};
+    auto results = runner.run(in);
+    REQUIRE(results.size() == 2);
+    std::vector<float> flat;
+    for (const auto& r : results)
+      for (const auto& l : std::get<ClassificationResult>(r).labels) flat.push_back(l.score);
+    logits.push_back(flat);
+  }
+  REQUIRE(logits[0].size() == logits[1].size());
+  for (size_t i = 0; i < logits[0].size(); ++i)
+    CHECK(std::abs(logits[0][i] - logits[1][i]) <= 1e-5);
+}
