@@ -318,10 +318,16 @@ void describe(const RunArgs& a) {
 TokenizerFiles artifact_tokenizer_files(const std::string& path) {
   const auto& known = tokenizer_file_names();
   TokenizerFiles files;
+  std::string config;
   for (auto& [name, contents] : TorchScriptFile::read_extra_files(path))
     if (std::find(known.begin(), known.end(), name) != known.end())
       files[name] = std::move(contents);
+    else if (name == "config.json")
+      config = std::move(contents);
   if (files.empty()) throw Error(context(path, "carries no tokenizer files: give --tokenizer DIR"));
+  // The tokenizer class may come from config.json (sentencepiece.bpe.model without
+  // tokenizer_class).
+  if (!config.empty()) files["config.json"] = std::move(config);
   return files;
 }
 
@@ -333,7 +339,7 @@ int tokenize(RunArgs& a) {
     tok = load_tokenizer(a.opts.tokenizer_dir);
   } else {
     if (a.model.empty()) throw Error("--tokenize needs --tokenizer DIR or a MODEL.pt");
-    tok = load_tokenizer_from_files(artifact_tokenizer_files(a.model), a.model);
+    tok = load_tokenizer_from_files(artifact_tokenizer_files(a.model), a.model + ": ");
   }
   tok->set_padding(std::nullopt);
   tok->set_truncation(std::nullopt);

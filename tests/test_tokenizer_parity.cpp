@@ -40,6 +40,15 @@ std::shared_ptr<Tokenizer> load(const std::string& folder, const std::string& ho
     return hfjit::tokenizers::sentencepiece_tokenizer(
         read_text(fixture("tokenizers/" + folder + "/" + file)), file);
   }
+  if (how == "config.json") {
+    // The model file and config.json only: the class comes from config.json's model_type.
+    hfjit::TokenizerFiles files = tokenizer_files(folder, false);
+    for (const char* name :
+         {"tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"})
+      files.erase(name);
+    files["config.json"] = read_text(fixture("tokenizers/" + folder + "/config.json"));
+    return hfjit::load_tokenizer_from_files(files, folder + "/");
+  }
   // "legacy" and "spiece.model": the classic files only.
   return hfjit::load_tokenizer_from_files(tokenizer_files(folder, false), folder + "/");
 }

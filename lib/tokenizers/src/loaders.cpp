@@ -462,8 +462,11 @@ std::vector<AddedToken> default_specials(const std::map<std::string, std::string
   return out;
 }
 
-void resolve_special_ids(Pipeline& p, const TokenizerFiles& files, const std::string& origin) {
-  auto names = special_token_names(files, origin);
+// The ids of the named special tokens: those the files name, the others guessed from the usual
+// names; or, given `complete` (a class's own tokens and the config's), those only.
+void resolve_special_ids(Pipeline& p, const TokenizerFiles& files, const std::string& origin,
+                         const std::map<std::string, std::string>* complete = nullptr) {
+  const auto names = complete ? *complete : special_token_names(files, origin);
   auto id_of = [&](const std::string& token) -> std::optional<int64_t> {
     if (const auto id = p.added.token_to_id(token)) return *id;
     if (const auto id = p.model->token_to_id(token)) return *id;
@@ -473,6 +476,7 @@ void resolve_special_ids(Pipeline& p, const TokenizerFiles& files, const std::st
                   std::initializer_list<const char*> guesses) -> std::optional<int64_t> {
     auto it = names.find(key);
     if (it != names.end()) return id_of(it->second);
+    if (complete) return std::nullopt;
     for (const char* g : guesses)
       if (const auto id = p.added.token_to_id(g)) return *id;
     return std::nullopt;
@@ -1143,6 +1147,49 @@ std::unique_ptr<Pipeline> deberta_v2_pipeline(const TokenizerFiles& files, const
   return p;
 }
 
+// The model_types whose AutoTokenizer class (transformers 5's TOKENIZER_MAPPING_NAMES) hfjit
+// builds from a SentencePiece file, and the file that class reads (its vocab_files_names).
+struct SentencePieceClass {
+  const char* model_type;
+  const char* class_name;
+  const char* model_file;
+};
+constexpr SentencePieceClass kSentencePieceClasses[] = {
+    {"albert", "AlbertTokenizer", "spiece.model"},
+    {"camembert", "CamembertTokenizer", "sentencepiece.bpe.model"},
+    {"deberta-v2", "DebertaV2Tokenizer", "spm.model"},
+    {"mt5", "T5Tokenizer", "spiece.model"},
+    {"t5", "T5Tokenizer", "spiece.model"},
+    {"xlm-roberta", "XLMRobertaTokenizer", "sentencepiece.bpe.model"},
+    {"xmod", "XLMRobertaTokenizer", "sentencepiece.bpe.model"},
+};
+
+// The tokenizer class AutoTokenizer picks for a folder without tokenizer.json:
+// tokenizer_config.json's tokenizer_class, else config.json's, else the class of config.json's
+// model_type (kSentencePieceClasses, when that class reads `model_file`). Empty when none names
+// one; `why` then says what is missing.
+std::string sentencepiece_class(const TokenizerFiles& files, const std::string& model_file,
+                                const std::string& origin, std::string& why) {
+  const std::string cls = get_or(config_of(files, origin), "tokenizer_class", std::string(),
+                                 origin + "tokenizer_config.json");
+  if (!cls.empty()) return cls;
+  const std::string* text = find_file(files, "config.json");
+  if (!text) {
+    why = "no config.json";
+    return "";
+  }
+  const std::string mwhere = origin + "config.json";
+  const json model = parse_json(*text, mwhere);
+  if (!model.is_object()) throw Error(mwhere + ": not a JSON object");
+  if (std::string c = get_or(model, "tokenizer_class", std::string(), mwhere); !c.empty()) return c;
+  const std::string type = get_or(model, "model_type", std::string(), mwhere);
+  for (const SentencePieceClass& c : kSentencePieceClasses)
+    if (type == c.model_type && model_file == c.model_file) return c.class_name;
+  why =
+      type.empty() ? "no model_type in config.json" : "config.json's model_type is '" + type + "'";
+  return "";
+}
+
 }  // namespace
 
 // What transformers 5 builds for a folder with spiece.model and no tokenizer.json:
@@ -1158,6 +1205,10 @@ std::unique_ptr<Pipeline> deberta_v2_pipeline(const TokenizerFiles& files, const
 //           A </s> / A </s> B </s> (types 0); Metaspace decoder.
 // XLMRobertaTokenizer / CamembertTokenizer: fairseq's layout (fairseq_pipeline).
 // DebertaV2Tokenizer, or spm.model without a tokenizer_class: deberta_v2_pipeline.
+// The class is AutoTokenizer's (sentencepiece_class): tokenizer_config.json's tokenizer_class,
+// else config.json's tokenizer_class or model_type. sentencepiece.bpe.model without a class is
+// an Error: its fairseq numbering differs between XLM-R and CamemBERT, and the bare model has
+// neither.
 // Other classes: the bare SentencePiece model (libsentencepiece), no special tokens added.
 std::unique_ptr<Pipeline> pipeline_from_sentencepiece_files(const TokenizerFiles& files,
                                                             const std::string& model_file,
@@ -1165,15 +1216,32 @@ std::unique_ptr<Pipeline> pipeline_from_sentencepiece_files(const TokenizerFiles
   const std::string where = origin + model_file;
   const json config = config_of(files, origin);
   const std::string cwhere = origin + "tokenizer_config.json";
-  const std::string cls_name = get_or(config, "tokenizer_class", std::string(), cwhere);
+  std::string why;
+  const std::string cls_name = sentencepiece_class(files, model_file, origin, why);
   // spm.model is DeBERTa-v2's file name; microsoft/deberta-v3-* name no tokenizer_class.
   if (cls_name.starts_with("DebertaV2") || (cls_name.empty() && model_file == "spm.model"))
     return deberta_v2_pipeline(files, parse_spm_proto(files.at(model_file), where), where, origin);
   if (cls_name.starts_with("XLMRoberta") || cls_name.starts_with("Camembert"))
     return fairseq_pipeline(files, parse_spm_proto(files.at(model_file), where),
                             cls_name.starts_with("Camembert"), where, origin);
-  const auto names = special_token_names(files, origin);
+  if (cls_name.empty() && model_file == "sentencepiece.bpe.model")
+    throw Error(where + ": no tokenizer.json, no tokenizer_class in tokenizer_config.json and " +
+                why +
+                ": hfjit builds this file as XLMRobertaTokenizer (model_type xlm-roberta, xmod) or "
+                "CamembertTokenizer (camembert) only");
+  auto names = special_token_names(files, origin);
   const bool albert = cls_name.rfind("Albert", 0) == 0, t5 = cls_name.rfind("T5", 0) == 0;
+  // The class's own special tokens where the config names none (a folder with config.json only).
+  static const std::pair<const char*, const char*> kAlbertDefaults[] = {
+      {"bos_token", "[CLS]"},  {"eos_token", "[SEP]"}, {"unk_token", "<unk>"},
+      {"sep_token", "[SEP]"},  {"pad_token", "<pad>"}, {"cls_token", "[CLS]"},
+      {"mask_token", "[MASK]"}};
+  static const std::pair<const char*, const char*> kT5Defaults[] = {
+      {"eos_token", "</s>"}, {"unk_token", "<unk>"}, {"pad_token", "<pad>"}};
+  if (albert)
+    for (const auto& [key, value] : kAlbertDefaults) names.emplace(key, value);
+  if (t5)
+    for (const auto& [key, value] : kT5Defaults) names.emplace(key, value);
   auto p = std::make_unique<Pipeline>();
   if (!albert && !t5) {
     auto model = std::make_unique<SentencePieceModel>(files.at(model_file), where);
@@ -1271,7 +1339,7 @@ std::unique_ptr<Pipeline> pipeline_from_sentencepiece_files(const TokenizerFiles
     p->post_processor =
         make_template({{"$A", 0}, {eos, 0}}, {{"$A", 0}, {eos, 0}, {"$B", 0}, {eos, 0}}, *p, where);
   }
-  resolve_special_ids(*p, files, origin);
+  resolve_special_ids(*p, files, origin, &names);
   return p;
 }
 
@@ -1342,7 +1410,10 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir) {
   namespace fs = std::filesystem;
   if (!fs::is_directory(dir)) throw Error(dir + ": not a folder");
   TokenizerFiles files;
-  for (const std::string& name : tokenizer_file_names()) {
+  // The tokenizer files, and config.json: AutoTokenizer's choice of class reads it too.
+  std::vector<std::string> names = tokenizer_file_names();
+  names.push_back("config.json");
+  for (const std::string& name : names) {
     const fs::path path = fs::path(dir) / name;
     if (!fs::is_regular_file(path)) continue;
     std::ifstream in(path, std::ios::binary);

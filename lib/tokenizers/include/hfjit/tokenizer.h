@@ -140,11 +140,15 @@ using TokenizerFiles = std::map<std::string, std::string>;
 
 // Picks tokenizer.json when present, else vocab.txt (+ tokenizer_config.json),
 // else vocab.json + merges.txt, else spiece.model / tokenizer.model /
-// sentencepiece.bpe.model. `origin` (a folder or artifact name) prefixes file
-// names in error messages. Throws hfjit::Error naming the file at fault.
+// sentencepiece.bpe.model / spm.model, whose class is AutoTokenizer's:
+// tokenizer_config.json's tokenizer_class, else the model's "config.json" (its
+// tokenizer_class or model_type) when `files` has it. `origin` (a folder or
+// artifact name) prefixes file names in error messages. Throws hfjit::Error
+// naming the file at fault.
 std::unique_ptr<Tokenizer> load_tokenizer_from_files(const TokenizerFiles& files,
                                                      const std::string& origin = "");
-// Reads the tokenizer files of a model folder, then load_tokenizer_from_files.
+// Reads the tokenizer files of a model folder and its config.json, then
+// load_tokenizer_from_files.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir);
 // The names load_tokenizer reads (those present in a folder are embedded in artifacts).
 const std::vector<std::string>& tokenizer_file_names();
