@@ -73,6 +73,8 @@ Command add_trace(CLI::App& app) {
                "Freeze and optimize for inference (verified like the rest)");
   app.add_option("--dtype", a->opts.dtype,
                  "float32 (default) or bfloat16: weights and compute in bf16, outputs float32");
+  app.add_flag("--allow-slow-bf16", a->opts.allow_slow_bf16,
+               "bfloat16 on a CPU without native bf16 (AVX512-BF16, AMX-BF16): trace it anyway");
   app.add_option("--quantize", a->opts.quantize,
                  "none (default) or int8: dynamic int8 quantization of the Linear layers");
   app.add_option(

@@ -161,6 +161,7 @@ TEST_CASE("cpu kernels: several traced lengths, frozen graphs, bf16 and int8", "
   for (const char* variant : {"bf16", "int8"}) {
     INFO(variant);
     TraceOptions o = reference_shape();
+    o.allow_slow_bf16 = true;  // any CPU: a tiny model
     if (std::string(variant) == "bf16")
       o.dtype = "bfloat16";
     else
@@ -202,4 +203,27 @@ TEST_CASE("cpu kernels: run gives the same answers on aten and oneDNN", "[cpu_ke
   REQUIRE(logits[0].size() == logits[1].size());
   for (size_t i = 0; i < logits[0].size(); ++i)
     CHECK(std::abs(logits[0][i] - logits[1][i]) <= 1e-5);
+}
+
+TEST_CASE("trace --dtype bfloat16 without native bf16: refused unless allowed",
+          "[cpu_kernels][trace]") {
+  TempFolder tmp;
+  TraceOptions o = reference_shape();
+  o.dtype = "bfloat16";
+  o.native_bf16 = false;  // as on an AVX2-only CPU
+  try {
+    trace_model(fixture("models/bert-seqcls"), tmp / "b.pt", o);
+    FAIL("trace should refuse");
+  } catch (const Error& e) {
+    CHECK_THAT(std::string(e.what()), Catch::StartsWith("--dtype bfloat16: this CPU (" +
+                                                        cpu_name() + ") has no native bf16") &&
+                                          Catch::EndsWith("--allow-slow-bf16 traces it anyway"));
+  }
+  CHECK(!std::filesystem::exists(tmp / "b.pt"));
+  o.allow_slow_bf16 = true;
+  CHECK(trace_model(fixture("models/bert-seqcls"), tmp / "b.pt", o).verified);
+  o.allow_slow_bf16 = false;
+  o.native_bf16 = true;
+  o.force = true;
+  CHECK(trace_model(fixture("models/bert-seqcls"), tmp / "b.pt", o).verified);
 }

@@ -392,6 +392,7 @@ TEST_CASE(
       const bool int8 = variant == "int8";
       TraceOptions o = at_reference_shape();
       (int8 ? o.quantize : o.dtype) = int8 ? "int8" : "bfloat16";
+      o.allow_slow_bf16 = true;  // any CPU: tiny models
       const std::string pt = tmp / (m + "-" + variant + ".pt");
       TraceReport r = trace_model(fixture("models/" + m), pt, o);
       CHECK(r.verified);
@@ -447,7 +448,8 @@ TEST_CASE("cli: trace --quantize int8 reports its accuracy against float32",
   CHECK_THAT(r.out, Catch::Contains("logits vs float32: cosine 0.99") &&
                         Catch::Contains("top-1 agreement"));
   auto j = hfjit::test::run_cli({"-q", "trace", fixture("models/bert-mlm"), "-o", tmp / "b.pt",
-                                 "--max-length", "16", "--dtype", "bfloat16", "--json"});
+                                 "--max-length", "16", "--dtype", "bfloat16", "--allow-slow-bf16",
+                                 "--json"});
   REQUIRE(j.code == 0);
   auto summary = nlohmann::json::parse(j.out);
   CHECK(summary["dtype"] == "bfloat16");

@@ -140,7 +140,7 @@ TEST_CASE("trust: every .pt hfjit writes passes, levers and shapes included", "[
       {"distilbert-seqcls", {"--quantize", "int8"}},
       {"albert-mlm", {"--lengths", "8,16"}},
       {"electra-discriminator", {}},
-      {"gpt2-lm", {"--dtype", "bfloat16"}},
+      {"gpt2-lm", {"--dtype", "bfloat16", "--allow-slow-bf16"}},
       {"gpt2-seqcls", {"--dynamic"}},
   };
   for (const Case& c : cases) {

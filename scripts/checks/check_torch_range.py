@@ -12,7 +12,7 @@ Three steps (issue 15; results in docs/trace.md, "Loading in Python torch"):
        $H -q trace $F/bert-base -o /tmp/pts/bert-base-optimized.pt --max-length 16 --optimize
        $H -q trace $F/roberta-seqcls -o /tmp/pts/roberta-seqcls-dynamic.pt --max-length 16 --dynamic
        $H -q trace $F/albert-mlm -o /tmp/pts/albert-mlm-lengths.pt --lengths 8,16
-       $H -q trace $F/bert-mlm -o /tmp/pts/bert-mlm-bf16.pt --max-length 16 --dtype bfloat16
+       $H -q trace $F/bert-mlm -o /tmp/pts/bert-mlm-bf16.pt --max-length 16 --dtype bfloat16 --allow-slow-bf16
 
 2. Reference outputs with the torch hfjit builds against (2.15.0):
 

@@ -2,6 +2,7 @@
 
 #include <ATen/Context.h>
 #include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/cpu/Utils.h>
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/ir/ir.h>
@@ -241,6 +242,21 @@ CpuKernels select_cpu_kernels(torch::jit::Module& module, LinearKernel kernel, i
   report.packed = static_cast<int>(packed.size());
   for (auto& [g, selves] : graphs) torch::jit::EliminateDeadCode(g);
   return report;
+}
+
+bool cpu_has_native_bf16() {
+  const auto caps = at::cpu::get_cpu_capabilities();
+  for (const char* key : {"avx512_bf16", "amx_bf16", "bf16", "sve_bf16"}) {
+    auto it = caps.find(key);
+    if (it != caps.end() && it->second.isBool() && it->second.toBool()) return true;
+  }
+  return false;
+}
+
+std::string cpu_name() {
+  const auto caps = at::cpu::get_cpu_capabilities();
+  auto it = caps.find("cpu_name");
+  return it != caps.end() && it->second.isString() ? it->second.toStringRef() : "unknown CPU";
 }
 
 std::string describe(const CpuKernels& k) {

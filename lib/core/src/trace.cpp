@@ -20,12 +20,15 @@
 
 #include "hfjit/checkpoint.h"
 #include "hfjit/config.h"
+#include "hfjit/cpu_kernels.h"
+#include "hfjit/tokenizer.h"
 #include "hfjit/error.h"
 #include "hfjit/io/file.h"
 #include "hfjit/io/model_dir.h"
 #include "hfjit/models/convert.h"
 #include "hfjit/models/layers.h"
 #include "hfjit/models/registry.h"
+#include "hfjit/sentence_transformers.h"
 #include "hfjit/timing.h"
 #include "hfjit/torchscript_file.h"
 #include "hfjit/tracer.h"
@@ -150,6 +153,12 @@ models::Precision check_options(const std::string& output, const TraceOptions& o
   if (opts.dynamic && !opts.lengths.empty())
     throw Error("--dynamic traces one method for every shape; --lengths is for static traces");
   const models::Precision precision = models::parse_precision(opts.dtype, opts.quantize);
+  if (precision == models::Precision::BFloat16 && !opts.allow_slow_bf16 &&
+      !opts.native_bf16.value_or(cpu_has_native_bf16()))
+    throw Error("--dtype bfloat16: this CPU (" + cpu_name() +
+                ") has no native bf16 (AVX512-BF16, AMX-BF16), where libtorch's bf16 matmuls run "
+                "many times slower than float32 (73x measured on BERT-base); "
+                "--allow-slow-bf16 traces it anyway");
   if (!(opts.min_cosine > -1 && opts.min_cosine <= 1))
     throw Error("--min-cosine must be in (-1, 1]");
   check_output(output, opts.force);
@@ -194,6 +203,46 @@ std::string method_name(int64_t length, int64_t max_length) {
   return length == max_length ? "forward" : "forward_" + std::to_string(length);
 }
 
+// The folder's sentence-transformers modules, read as `run` reads them from the artifact.
+struct StModules {
+  std::map<std::string, std::string> weights;  // each Dense's: <path>/model.safetensors -> bytes
+  std::string warning;                         // why `run` will not pool it, or ""
+};
+
+// The task the artifact will have: --task, else the one architectures[0]
+// performs ("" when there is none: the build says why).
+std::string artifact_task(const ModelConfig& config, const std::string& task_option) {
+  if (!task_option.empty() || config.architectures.empty()) return task_option;
+  try {
+    return models::task_for_architecture(config.model_type, config.architectures[0]);
+  } catch (const Error&) {
+    return "";
+  }
+}
+
+// For a trace `run` may pool (sentence-embedding, feature-extraction) of a folder
+// with a modules.json: the weights the artifact carries. A module hfjit cannot
+// run stops a sentence-embedding trace; a feature-extraction one only warns.
+StModules sentence_transformers_modules(const std::string& dir, const ModelConfig& config,
+                                        const std::string& task_option) {
+  std::error_code ec;
+  const std::string task = artifact_task(config, task_option);
+  if ((task != "sentence-embedding" && task != "feature-extraction") ||
+      !fs::is_regular_file(fs::path(dir) / "modules.json", ec))
+    return {};
+  try {
+    const st::Modules modules = st::read_modules(st::FolderFiles(dir));
+    if (config.hidden_size > 0) modules.check_dimensions(config.hidden_size);
+    return {modules.weight_files(), ""};
+  } catch (const Error& e) {
+    if (task == "sentence-embedding") throw;
+    StModules warn;
+    warn.warning = std::string(e.what()) + "; `hfjit run` of this artifact needs --task " +
+                   "feature-extraction";
+    return warn;
+  }
+}
+
 // What stage "resolve" finds: the model folder, its config, what to build, at which lengths.
 struct Resolved {
   ModelDir dir;
@@ -201,6 +250,7 @@ struct Resolved {
   std::string build_task;     // sentence-embedding builds feature-extraction's model
   std::set<int64_t> lengths;  // ascending; the last is max_length
   int64_t max_length = 0;
+  StModules st;
 };
 
 // Stage "resolve": the model folder (a hub id is downloaded), config.json, task and lengths.
@@ -213,8 +263,10 @@ Resolved resolve(const std::string& model, const std::string& output, const Trac
   std::string build_task = build_task_for(config, opts.task);
   std::set<int64_t> lengths = traced_lengths(config, opts);
   const int64_t max_length = *lengths.rbegin();
+  StModules st = sentence_transformers_modules(dir.path, config, opts.task);
   clock.end("resolve", dir.path);
-  return {std::move(dir), std::move(config), std::move(build_task), std::move(lengths), max_length};
+  return {std::move(dir),     std::move(config), std::move(build_task),
+          std::move(lengths), max_length,        std::move(st)};
 }
 
 // --keep-tied: tied weights arrive cloned; each clone shares its source's storage again.
@@ -263,7 +315,7 @@ void report_model(const models::BuiltModel& built, TraceReport& r) {
 bool has_tokenizer(const std::vector<std::string>& files) {
   return std::any_of(files.begin(), files.end(), [](const std::string& f) {
     return f == "tokenizer.json" || f == "vocab.txt" || f == "vocab.json" || f == "spiece.model" ||
-           f == "sentencepiece.bpe.model";
+           f == "tokenizer.model" || f == "sentencepiece.bpe.model" || f == "spm.model";
   });
 }
 
@@ -538,17 +590,20 @@ json artifact_meta(const std::string& model, const Resolved& res, const models::
   return meta;
 }
 
-// Stage "save": the module with meta.json, config.json and the folder's files for
-// `run` as extra files, written atomically (TorchScriptFile::save).
+// Stage "save": the module with meta.json, config.json, the folder's files for
+// `run` and the `carried` ones (name -> bytes) as extra files, written
+// atomically (TorchScriptFile::save).
 void save_artifact(Traced& traced, const json& meta, const Resolved& res,
-                   const std::vector<std::string>& files, const std::string& output, bool force,
-                   TraceReport& r, StageClock& clock) {
+                   const std::vector<std::string>& files,
+                   const std::map<std::string, std::string>& carried, const std::string& output,
+                   bool force, TraceReport& r, StageClock& clock) {
   clock.start();
   TorchScriptFile ts{traced.module, {}};
   ts.extra_files["hfjit/meta.json"] = meta.dump(2) + "\n";
   ts.extra_files["config.json"] = read_text_file(res.config.path);
   for (const auto& f : files)
     ts.extra_files[f] = read_text_file((fs::path(res.dir.path) / f).string());
+  ts.extra_files.insert(carried.begin(), carried.end());
   for (const auto& [name, contents] : ts.extra_files) r.extra_files.push_back(name);
   std::error_code ec;
   if (fs::exists(output, ec) && !force)
@@ -570,18 +625,20 @@ nlohmann::json accuracy_json(const std::map<std::string, TraceReport::Accuracy>&
 }
 
 std::vector<std::string> artifact_files(const std::string& model_dir) {
-  static const char* kTokenizerFiles[] = {
-      "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
-      "vocab.txt", "vocab.json", "merges.txt", "spiece.model", "sentencepiece.bpe.model",
-      "source.spm", "target.spm",
-      // sentence-transformers
-      "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json",
-      // decoding defaults (eos_token_id) for text generation
-      "generation_config.json"};
+  // What load_tokenizer reads, and more.
+  std::vector<std::string> names = tokenizer_file_names();
+  static const char* kOtherFiles[] = {// Marian's two SentencePiece models
+                                      "source.spm", "target.spm",
+                                      // sentence-transformers
+                                      "modules.json", "sentence_bert_config.json",
+                                      "config_sentence_transformers.json",
+                                      // decoding defaults (eos_token_id) for text generation
+                                      "generation_config.json"};
   std::vector<std::string> out;
   const fs::path dir(model_dir);
   std::error_code ec;
-  for (const char* f : kTokenizerFiles)
+  names.insert(names.end(), std::begin(kOtherFiles), std::end(kOtherFiles));
+  for (const std::string& f : names)
     if (fs::is_regular_file(dir / f, ec)) out.push_back(f);
   // The configuration of each sentence-transformers module (1_Pooling/config.json, ...).
   if (fs::is_regular_file(dir / "modules.json", ec)) {
@@ -625,6 +682,9 @@ TraceReport trace_model(const std::string& model, const std::string& output,
   models::BuiltModel built = load_and_build(res, opts, clock);
   report_model(built, r);
   const std::vector<std::string> files = artifact_files(res.dir.path);
+  std::vector<std::string> listed = files;
+  for (const auto& [name, bytes] : res.st.weights) listed.push_back(name);
+  if (!res.st.warning.empty()) r.warnings.push_back(res.st.warning);
   if (!has_tokenizer(files))
     r.warnings.push_back(res.dir.path +
                          " has no tokenizer files; `hfjit run` will need --tokenizer DIR");
@@ -639,8 +699,8 @@ TraceReport trace_model(const std::string& model, const std::string& output,
   if (opts.verify) verify(built, traced, checks, reference, dummy, precision, opts, r, clock);
 
   const json meta =
-      artifact_meta(model, res, built, traced, dummy.pad_id(), files, precision, opts, r);
-  save_artifact(traced, meta, res, files, output, opts.force, r, clock);
+      artifact_meta(model, res, built, traced, dummy.pad_id(), listed, precision, opts, r);
+  save_artifact(traced, meta, res, files, res.st.weights, output, opts.force, r, clock);
   return r;
 }
 

@@ -170,6 +170,19 @@ std::string safetensors_header_json(const std::vector<TensorBytes>& tensors,
   return layout(tensors, metadata).header;
 }
 
+std::string safetensors_bytes(const std::vector<TensorBytes>& tensors,
+                              const std::map<std::string, std::string>& metadata) {
+  const Layout l = layout(tensors, metadata);
+  std::string out;
+  const uint64_t n = l.header.size();
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  out += l.header;
+  for (size_t i : l.order)
+    if (tensors[i].nbytes > 0)
+      out.append(static_cast<const char*>(tensors[i].data), static_cast<size_t>(tensors[i].nbytes));
+  return out;
+}
+
 void write_safetensors(const std::string& path, std::vector<TensorBytes> tensors,
                        const std::map<std::string, std::string>& metadata,
                        const std::function<void(const TensorBytes&)>& on_written) {

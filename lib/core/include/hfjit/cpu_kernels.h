@@ -40,6 +40,13 @@ struct CpuKernels {
 // and weights that are not plain 2-D fp32 CPU tensors, are left as they are.
 CpuKernels select_cpu_kernels(torch::jit::Module& module, LinearKernel kernel, int64_t rows);
 
+// Whether the CPU multiplies bf16 natively (AVX512-BF16 or AMX-BF16 on x86,
+// the BF16 extension on Arm): where it does not, libtorch's bf16 matmuls fall
+// back to paths many times slower than float32.
+bool cpu_has_native_bf16();
+// The CPU's name as cpuinfo reports it ("AMD EPYC"), for messages.
+std::string cpu_name();
+
 // One line for logs: "oneDNN (74 Linear, 12 with GELU fused, 74 weights prepacked)".
 std::string describe(const CpuKernels& k);
 

@@ -30,7 +30,10 @@ struct TraceOptions {
       false;  // one shape-polymorphic trace, verified at three lengths and two batch sizes
   bool optimize = false;  // torch.jit.freeze + optimize_for_inference, then verified as usual
   std::string dtype = "float32";  // or "bfloat16": weights and compute (outputs stay float32)
-  std::string quantize = "none";  // or "int8": dynamic quantization of the Linear layers
+  // bfloat16 on a CPU without native bf16 (cpu_kernels.h) is refused unless this is set.
+  bool allow_slow_bf16 = false;
+  std::optional<bool> native_bf16;  // unset: the CPU's (cpu_has_native_bf16); tests set it
+  std::string quantize = "none";    // or "int8": dynamic quantization of the Linear layers
   double min_cosine = 0.99;  // bf16 / int8: the least cosine of any output to the float32 eager one
   bool verify = true;
   double atol = 1e-5;

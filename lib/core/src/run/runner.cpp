@@ -88,9 +88,9 @@ void Context::warn(const std::string& where, const std::string& message) {
 
 Encoding Context::encode(const RunInput& in) {
   int64_t limit = max_length();
-  if (task == "sentence-embedding" && st.max_seq_length > 0 &&
-      (limit == 0 || st.max_seq_length < limit))
-    limit = st.max_seq_length;
+  const int64_t max_seq_length = st_modules.max_seq_length;
+  if (task == "sentence-embedding" && max_seq_length > 0 && (limit == 0 || max_seq_length < limit))
+    limit = max_seq_length;
   if (limit > 0) {
     TruncationParams tp;
     tp.max_length = static_cast<size_t>(limit);
@@ -264,12 +264,13 @@ class ArtifactFiles {
     auto it = extra_.find(name);
     return it == extra_.end() ? nullptr : &it->second;
   }
-  std::optional<std::string> from_dir(const std::string& name) const {
-    if (dir_.empty()) return std::nullopt;
-    const fs::path p = fs::path(dir_) / name;
+  bool in_dir(const std::string& name) const {
     std::error_code ec;
-    if (!fs::is_regular_file(p, ec)) return std::nullopt;
-    return read_text_file(p.string());
+    return !dir_.empty() && fs::is_regular_file(fs::path(dir_) / name, ec);
+  }
+  std::optional<std::string> from_dir(const std::string& name) const {
+    if (!in_dir(name)) return std::nullopt;
+    return read_text_file((fs::path(dir_) / name).string());
   }
   bool has(const std::string& name) const { return extra(name) || from_dir(name); }
   // A JSON file from --tokenizer DIR, else the artifact's, else {}.
@@ -377,7 +378,10 @@ std::unique_ptr<Tokenizer> open_tokenizer(const ArtifactFiles& files, const std:
       if (const std::string* f = files.extra(name)) found[name] = *f;
     if (found.empty())
       throw Error(context(path, "carries no tokenizer files: give --tokenizer DIR"));
-    tok = load_tokenizer_from_files(found, path);
+    // The tokenizer class may come from config.json (sentencepiece.bpe.model
+    // without tokenizer_class: transformers maps model_type to the class).
+    if (const std::string* config = files.extra("config.json")) found["config.json"] = *config;
+    tok = load_tokenizer_from_files(found, path + ": ");
   }
   tok->set_padding(std::nullopt);
   tok->set_truncation(std::nullopt);
@@ -425,70 +429,30 @@ TaskConfig read_task_config(const ArtifactFiles& files, const ArtifactMeta& meta
   return t;
 }
 
-// sentence-transformers' 1_Pooling/config.json: its modes (at least one; weighted mean
-// unsupported).
-Pooling read_pooling(const ArtifactFiles& files, const std::string& module_path,
-                     const std::string& path) {
-  const nlohmann::json p = files.json(module_path + "/config.json");
-  const std::string where = path + ": " + module_path + "/config.json";
-  if (!p.is_object()) throw Error(where + " is not a JSON object");
-  auto flag = [&](const char* key) {
-    if (!p.contains(key) || p[key].is_null()) return false;
-    if (!p[key].is_boolean()) throw Error(where + ": \"" + key + "\" should be true or false");
-    return p[key].get<bool>();
-  };
-  Pooling pool;
-  pool.cls = flag("pooling_mode_cls_token");
-  pool.mean = flag("pooling_mode_mean_tokens");
-  pool.max = flag("pooling_mode_max_tokens");
-  pool.mean_sqrt_len = flag("pooling_mode_mean_sqrt_len_tokens");
-  pool.last_token = flag("pooling_mode_lasttoken");
-  if (flag("pooling_mode_weightedmean_tokens"))
-    throw Error(
-        context(path, module_path + "/config.json: weighted-mean pooling is not supported"));
-  if (!(pool.cls || pool.mean || pool.max || pool.mean_sqrt_len || pool.last_token))
-    throw Error(context(path, module_path + "/config.json selects no pooling mode"));
-  return pool;
-}
+// The sentence-transformers files for st::read_modules: --tokenizer DIR's
+// first, then the artifact's (each Dense's weights as <path>/model.safetensors).
+class ModuleFiles : public st::ModelFiles {
+ public:
+  ModuleFiles(const ArtifactFiles& files, const std::string& path, const std::string& dir)
+      : files_(files), path_(path), dir_(dir) {}
+  std::optional<std::string> read(const std::string& name) const override {
+    if (auto text = files_.from_dir(name)) return text;
+    if (const std::string* text = files_.extra(name)) return *text;
+    return std::nullopt;
+  }
+  std::string where(const std::string& name) const override {
+    return files_.in_dir(name) ? (fs::path(dir_) / name).string() : path_ + ": " + name;
+  }
+  std::optional<st::Weights> weights(const std::string& module) const override {
+    if (!dir_.empty())
+      if (auto w = st::folder_weights(dir_, module)) return w;
+    return st::ModelFiles::weights(module);
+  }
 
-// modules.json (Transformer, Pooling, Normalize) and sentence_bert_config.json's max_seq_length.
-SentenceTransformers read_sentence_transformers(const ArtifactFiles& files,
-                                                const std::string& path) {
-  SentenceTransformers st;
-  const nlohmann::json modules = files.json("modules.json");
-  if (!modules.is_array())
-    throw Error(context(path, "modules.json should be a list of sentence-transformers modules"));
-  bool pooled = false, normalize = false;
-  for (const auto& m : modules) {
-    if (!m.is_object() || !m.contains("type") || !m["type"].is_string() ||
-        (m.contains("path") && !m["path"].is_string()))
-      throw Error(context(
-          path,
-          "modules.json: each module should be an object with a string \"type\" and \"path\""));
-    const std::string type = m["type"].get<std::string>();
-    if (type.find("Transformer") != std::string::npos) continue;
-    if (type.find("Pooling") != std::string::npos) {
-      st.pooling = read_pooling(files, m.value("path", ""), path);
-      pooled = true;
-    } else if (type.find("Normalize") != std::string::npos) {
-      normalize = true;
-    } else {
-      throw Error(context(
-          path, "modules.json: sentence-transformers module " + type + " is not supported"));
-    }
-  }
-  if (pooled)
-    st.pooling.normalize = normalize;  // without a Pooling module: plain mean pooling, no Normalize
-  const nlohmann::json sb = files.json("sentence_bert_config.json");
-  if (!sb.is_object()) throw Error(context(path, "sentence_bert_config.json is not a JSON object"));
-  if (sb.contains("max_seq_length") && !sb["max_seq_length"].is_null()) {
-    if (!sb["max_seq_length"].is_number_integer() || sb["max_seq_length"].get<int64_t>() < 0)
-      throw Error(context(
-          path, "sentence_bert_config.json: \"max_seq_length\" should be a non-negative integer"));
-    st.max_seq_length = sb["max_seq_length"].get<int64_t>();
-  }
-  return st;
-}
+ private:
+  const ArtifactFiles& files_;
+  std::string path_, dir_;
+};
 
 // What each task needs of the tokenizer and the outputs.
 void check_task_needs(const Context& c) {
@@ -528,7 +492,7 @@ Runner::Runner(const std::string& model_path, RunOptions options)
   c.tok = run::open_tokenizer(files, c.opt.tokenizer_dir, model_path);
   c.cfg = run::read_task_config(files, meta, *c.tok, model_path);
   if (c.task == "sentence-embedding" && has_st_config)
-    c.st = run::read_sentence_transformers(files, model_path);
+    c.st_modules = st::read_modules(run::ModuleFiles(files, model_path, c.opt.tokenizer_dir));
   run::check_task_needs(c);
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "hfjit/run/runner.h"
+#include "hfjit/sentence_transformers.h"
 #include "hfjit/tokenizer.h"
 
 namespace hfjit::run {
@@ -45,18 +46,6 @@ struct TaskConfig {
   std::vector<int64_t> eos_ids;
 };
 
-// Pooling of sentence-transformers' Pooling module (1_Pooling/config.json).
-struct Pooling {
-  bool cls = false, mean = true, max = false, mean_sqrt_len = false, last_token = false;
-  bool normalize = false;  // a Normalize module follows
-};
-
-// sentence-transformers' modules around the encoder (modules.json).
-struct SentenceTransformers {
-  Pooling pooling;
-  int64_t max_seq_length = 0;  // sentence_bert_config.json: sentence-transformers truncates here
-};
-
 struct Context {
   std::string path;
   RunOptions opt;
@@ -65,7 +54,7 @@ struct Context {
   Traced traced;
   std::unique_ptr<Tokenizer> tok;
   TaskConfig cfg;
-  SentenceTransformers st;
+  st::Modules st_modules;             // sentence-embedding: modules.json's, else mean pooling
   std::vector<std::string> warnings;  // of the current run() call
 
   // The longest input a forward takes (0: no limit).

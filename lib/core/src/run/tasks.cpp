@@ -3,7 +3,7 @@
 // pipelines of the same name:
 // transformers/pipelines/{fill_mask,text_classification,token_classification,
 // question_answering,feature_extraction,text_generation}.py, and of
-// sentence-transformers' Pooling and Normalize modules.
+// sentence-transformers' modules (hfjit/sentence_transformers.h).
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -538,33 +538,19 @@ std::vector<TokenEmbeddings> token_embeddings(Context& c, const std::vector<RunI
 std::vector<Embedding> sentence_embeddings(Context& c, const std::vector<RunInput>& inputs) {
   std::vector<Encoding> encs;
   const at::Tensor hidden = hidden_states(c, inputs, encs);
+  // The padded batch and its attention mask, as sentence-transformers pools them.
+  at::Tensor mask = at::zeros({hidden.size(0), hidden.size(1)}, at::kLong);
+  auto m = mask.accessor<int64_t, 2>();
+  for (size_t i = 0; i < encs.size(); ++i)
+    for (size_t t = 0; t < encs[i].size(); ++t)
+      m[static_cast<int64_t>(i)][static_cast<int64_t>(t)] =
+          encs[i].attention_mask.empty() ? 1 : encs[i].attention_mask[t];
+  const at::Tensor vecs = c.st_modules.forward(hidden.to(at::kFloat), mask).contiguous();
+  const float* p = vecs.data_ptr<float>();
+  const int64_t dim = vecs.size(1);
   std::vector<Embedding> results;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const int64_t n = static_cast<int64_t>(encs[i].size());
-    // sentence-transformers' Pooling (modes concatenated in its order), then Normalize.
-    const at::Tensor emb =
-        hidden[static_cast<int64_t>(i)].narrow(0, 0, n).unsqueeze(0);  // [1, n, h]
-    at::Tensor mask = at::ones({1, n, 1}, at::kFloat);
-    for (int64_t t = 0; t < n; ++t)
-      if (!encs[i].attention_mask.empty() && !encs[i].attention_mask[static_cast<size_t>(t)])
-        mask[0][t][0] = 0.0f;
-    const Pooling& pool = c.st.pooling;
-    std::vector<at::Tensor> parts;
-    if (pool.cls) parts.push_back(emb.select(1, 0));
-    if (pool.max) parts.push_back(emb.masked_fill(mask.expand_as(emb) == 0, -1e9).amax(1));
-    if (pool.mean || pool.mean_sqrt_len) {
-      const at::Tensor summed = (emb * mask.expand_as(emb)).sum(1);
-      const at::Tensor count = mask.expand_as(emb).sum(1).clamp_min(1e-9);
-      if (pool.mean) parts.push_back(summed / count);
-      if (pool.mean_sqrt_len) parts.push_back(summed / count.sqrt());
-    }
-    if (pool.last_token) parts.push_back(emb.select(1, n - 1));
-    at::Tensor vec = at::cat(parts, 1);
-    if (pool.normalize) vec = vec / vec.norm(2, 1, true).clamp_min(1e-12);
-    vec = vec[0].contiguous();
-    results.push_back(
-        {std::vector<float>(vec.data_ptr<float>(), vec.data_ptr<float>() + vec.numel())});
-  }
+  for (int64_t i = 0; i < vecs.size(0); ++i)
+    results.push_back({std::vector<float>(p + i * dim, p + (i + 1) * dim)});
   return results;
 }
 

@@ -71,6 +71,11 @@ struct TensorBytes {
 std::string safetensors_header_json(const std::vector<TensorBytes>& tensors,
                                     const std::map<std::string, std::string>& metadata);
 
+// The file image write_safetensors writes, in memory (small tensors carried in
+// another file, such as a TorchScript archive's extra files).
+std::string safetensors_bytes(const std::vector<TensorBytes>& tensors,
+                              const std::map<std::string, std::string>& metadata = {});
+
 // Writes atomically. `on_written(i)` is called after tensor i (in the sorted
 // order) is written, so callers can release its memory.
 void write_safetensors(const std::string& path, std::vector<TensorBytes> tensors,
