@@ -49,11 +49,13 @@ like on the machine as it was):
                       then timed as well, as the like-for-like reference for CT2.
                       For all rows like for like, pass a checkpoint of the bare
                       encoder (architectures ["BertModel"]).
-  hfjit (4 rows)      `HFJIT --threads T bench MODEL_DIR --compare --batch-sizes B
+  hfjit (5 rows)      `HFJIT --threads T bench MODEL_DIR --compare --batch-sizes B
                       --lengths L --min-time S --json`, a subprocess run after the
-                      Python contenders: its eager, traced, traced-bf16 and
-                      traced-int8 rows as hfjit reports them (its own warm-up of 3
-                      calls, its own synthetic ids of the same shape).
+                      Python contenders: its eager, traced (libtorch's own
+                      kernels), traced-onednn (Linear layers on oneDNN, as run
+                      does), traced-bf16 (only on a CPU with native bf16) and
+                      traced-int8 rows as hfjit reports them (its own warm-up of
+                      3 calls, its own synthetic ids of the same shape).
 
 Inputs: token ids drawn with a fixed seed (--seed) from [1000, vocab) (from
 [vocab/4, vocab) for a vocabulary under 2000), skipping the special ids named in
