@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "hfjit/checkpoint.h"
+#include "hfjit/cpu_kernels.h"
 #include "hfjit/io/file.h"
 #include "hfjit/torchscript_file.h"
 #include "test_util.h"
@@ -70,18 +71,26 @@ TEST_CASE("foreign: Python torch 2.15's files load with Python's outputs", "[for
   for (const char* name : {"bert-dict", "gpt2-lm", "scripted-classifier"}) {
     INFO(name);
     const json& spec = readme["files"][std::string(name) + ".pt"];
-    TorchScriptFile ts = TorchScriptFile::load(foreign(std::string(name) + ".pt"));
     const Checkpoint ref =
         Checkpoint::load_file(foreign(std::string(name) + ".reference.safetensors"));
-    c10::InferenceMode guard;
-    const auto got = forward_by_name(ts.module, ref, spec);
-    REQUIRE(got.size() == spec["outputs"].size());
-    for (const auto& o : spec["outputs"]) {
-      const std::string out = o["name"];
-      INFO(out);
-      REQUIRE(got.count(out));
-      REQUIRE(got.at(out).sizes() == ref.at(out).sizes());
-      CHECK((got.at(out) - ref.at(out)).abs().max().item<double>() <= 1e-5);
+    // As loaded, and with run's oneDNN Linear rewrite (cpu_kernels.h: these graphs
+    // call submodules, and a scripted class's method is shared by its instances).
+    for (LinearKernel kernel : {LinearKernel::Aten, LinearKernel::OneDnn}) {
+      INFO((kernel == LinearKernel::Aten ? "aten" : "onednn"));
+      TorchScriptFile ts = TorchScriptFile::load(foreign(std::string(name) + ".pt"));
+      ts.module.eval();
+      const CpuKernels k = select_cpu_kernels(ts.module, kernel, 8);
+      if (kernel == LinearKernel::OneDnn && std::string(name) != "gpt2-lm") CHECK(k.linears > 0);
+      c10::InferenceMode guard;
+      const auto got = forward_by_name(ts.module, ref, spec);
+      REQUIRE(got.size() == spec["outputs"].size());
+      for (const auto& o : spec["outputs"]) {
+        const std::string out = o["name"];
+        INFO(out);
+        REQUIRE(got.count(out));
+        REQUIRE(got.at(out).sizes() == ref.at(out).sizes());
+        CHECK((got.at(out) - ref.at(out)).abs().max().item<double>() <= 1e-5);
+      }
     }
   }
 }
