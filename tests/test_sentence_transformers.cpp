@@ -129,7 +129,8 @@ TEST_CASE("st: the fixture cases are the ones tested here", "[st]") {
                      "camembert-cls-mean-max-dense", "deberta-v2-sqrt-dense-residual",
                      "distilbert-five-legacy-dropout", "electra-legacy-default-mean-dense",
                      "modernbert-weightedmean-two-dense", "mpnet-max-dense-identity-nobias",
-                     "roberta-lasttoken-residual", "xlm-roberta-cls-dense-tanh"});
+                     "roberta-lasttoken-residual", "xlm-roberta-cls-dense-tanh",
+                     "modernbert-lowercase-cls", "bert-default-prompt-mean"});
 }
 
 TEST_CASE("st: BERT, old-format mean pooling, Normalize, max_seq_length", "[st][run]") {
@@ -163,6 +164,13 @@ TEST_CASE("st: ALBERT, pooling_mode over old keys, Dense weights in pytorch_mode
 TEST_CASE("st: ELECTRA, all old keys false (mean), model_max_length, default activation",
           "[st][run]") {
   check_case("electra-legacy-default-mean-dense");
+}
+
+TEST_CASE("st: ModernBERT, do_lower_case (Lowercase before NFC), added token, cls", "[st][run]") {
+  check_case("modernbert-lowercase-cls");
+}
+TEST_CASE("st: BERT, default prompt 'query: ' before each sentence, mean, Dense", "[st][run]") {
+  check_case("bert-default-prompt-mean");
 }
 
 TEST_CASE("st: Dense's activations match torch.nn's", "[st]") {
@@ -301,6 +309,24 @@ TEST_CASE("st: reading modules.json, Pooling, Dense and Normalize", "[st]") {
   CHECK(st::read_modules(m).max_seq_length == 0);
   m.files["sentence_bert_config.json"] = R"({"max_seq_length": 256, "do_lower_case": false})";
   CHECK(st::read_modules(m).max_seq_length == 256);
+  CHECK(!st::read_modules(m).do_lower_case);
+  m.files["sentence_bert_config.json"] = R"({"do_lower_case": true})";
+  CHECK(st::read_modules(m).do_lower_case);
+
+  // The default prompt: prompts[default_prompt_name]; "query" and "document" are there
+  // (empty) unless given; a null prompt is empty.
+  CHECK(st::read_modules(m).default_prompt.empty());
+  auto prompt_of = [&](const json& config) {
+    m.files["config_sentence_transformers.json"] = config.dump();
+    return st::read_modules(m).default_prompt;
+  };
+  CHECK(prompt_of({{"prompts", {{"query", "query: "}}}, {"default_prompt_name", "query"}}) ==
+        "query: ");
+  CHECK(prompt_of({{"prompts", {{"query", "query: "}}}, {"default_prompt_name", nullptr}}).empty());
+  CHECK(prompt_of({{"prompts", json::object()}, {"default_prompt_name", "document"}}).empty());
+  CHECK(prompt_of({{"default_prompt_name", "query"}}).empty());
+  CHECK(
+      prompt_of({{"prompts", {{"passage", nullptr}}}, {"default_prompt_name", "passage"}}).empty());
 }
 
 TEST_CASE("st: each bad configuration gives one line naming the file", "[st][errors]") {
@@ -357,7 +383,29 @@ TEST_CASE("st: each bad configuration gives one line naming the file", "[st][err
   CHECK(modules_error(prompt("query")) ==
         pool +
             ": \"include_prompt\": false leaves the default prompt (\"query: \", "
-            "config_sentence_transformers.json) out of pooling; hfjit run does not add prompts");
+            "config_sentence_transformers.json) out of pooling; hfjit run pools the prompt's "
+            "tokens too");
+
+  // do_lower_case must be true or false; default_prompt_name must name a prompt
+  // (SentenceTransformer._validate_prompts raises ValueError otherwise).
+  CHECK(modules_error([](MemoryFiles& m) {
+          m.files["sentence_bert_config.json"] = R"({"do_lower_case": "yes"})";
+        }) == "m.pt: sentence_bert_config.json: \"do_lower_case\" should be true or false");
+  CHECK(modules_error([](MemoryFiles& m) {
+          m.files["config_sentence_transformers.json"] =
+              R"({"prompts": {"query": "query: "}, "default_prompt_name": "passage"})";
+        }) ==
+        "m.pt: config_sentence_transformers.json: \"default_prompt_name\" \"passage\" is "
+        "not in \"prompts\" (document, query)");
+  CHECK(modules_error([](MemoryFiles& m) {
+          m.files["config_sentence_transformers.json"] =
+              R"({"prompts": {"query": 3}, "default_prompt_name": "query"})";
+        }) == "m.pt: config_sentence_transformers.json: prompt \"query\" should be a string");
+  CHECK(modules_error([](MemoryFiles& m) {
+          m.files["config_sentence_transformers.json"] = R"({"default_prompt_name": 1})";
+        }) ==
+        "m.pt: config_sentence_transformers.json: \"default_prompt_name\" should be a "
+        "prompt name or null");
 
   CHECK(modules_error(dense_config([](json& d) {
           d["activation_function"] = "torch.nn.modules.activation.Softmax";
@@ -522,10 +570,16 @@ TEST_CASE("st: a bad configuration stops trace, and a tampered artifact stops ru
   });
   CHECK(trace_error() == "hfjit: error: " + pooling +
                              ": \"include_prompt\": false leaves the default prompt (\"query: \", "
-                             "config_sentence_transformers.json) out of pooling; hfjit run does "
-                             "not add prompts\n");
+                             "config_sentence_transformers.json) out of pooling; hfjit run "
+                             "pools the prompt's tokens too\n");
   write_bytes(pooling, good_pooling);
   write_bytes(prompts, good_prompts);
+  const std::string sbert = folder + "/sentence_bert_config.json";
+  const std::string good_sbert = read_text_file(sbert);
+  edit(sbert, [](json& c) { c["do_lower_case"] = 1; });
+  CHECK(trace_error() ==
+        "hfjit: error: " + sbert + ": \"do_lower_case\" should be true or false\n");
+  write_bytes(sbert, good_sbert);
   fs::rename(folder + "/2_Dense/model.safetensors", tmp / "weights.safetensors");
   CHECK(trace_error() == "hfjit: error: " + folder +
                              "/2_Dense/model.safetensors is missing: the Dense module's weights "
@@ -607,8 +661,8 @@ TEST_CASE("st: a bad configuration stops trace, and a tampered artifact stops ru
   CHECK(cli_error({"run", prompt, "text"}) ==
         "hfjit: error: " + prompt +
             ": 1_Pooling/config.json: \"include_prompt\": false leaves the default prompt "
-            "(\"query: \", config_sentence_transformers.json) out of pooling; hfjit run does "
-            "not add prompts\n");
+            "(\"query: \", config_sentence_transformers.json) out of pooling; hfjit run pools "
+            "the prompt's tokens too\n");
   CHECK(dense_config["activation_function"] == "torch.nn.modules.activation.Tanh");
 }
 

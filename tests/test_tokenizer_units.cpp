@@ -35,6 +35,53 @@ TEST_CASE("load_tokenizer reads a folder like load_tokenizer_from_files", "[toke
   }
 }
 
+TEST_CASE("lowercase_input puts Lowercase first, as sentence-transformers' do_lower_case",
+          "[tokenizer]") {
+  using hfjit::tokenizers::LowercaseNormalizer;
+  using hfjit::tokenizers::SequenceNormalizer;
+  auto first_is_lowercase = [](const hfjit::Tokenizer& t) {
+    const auto* seq = dynamic_cast<const SequenceNormalizer*>(t.pipeline().normalizer.get());
+    return seq && !seq->parts().empty() &&
+           dynamic_cast<const LowercaseNormalizer*>(seq->parts()[0].get());
+  };
+  // NFC (keeps case): Sequence([Lowercase, NFC]); the normalized added token
+  // |||IP_ADDRESS||| (id 0) is then matched in lowercase (tokenizers 0.23's ids).
+  auto modernbert = hfjit::load_tokenizer(fixture("models/modernbert-base"));
+  modernbert->set_padding(std::nullopt);
+  modernbert->set_truncation(std::nullopt);
+  const std::string text = "Send It To |||IP_ADDRESS||| Now, CAF\xC3\x89!";
+  CHECK(modernbert->encode(text).ids == std::vector<int64_t>{587, 52,  70, 264, 503, 222, 53,
+                                                             80,  222, 0,  445, 329, 13,  222,
+                                                             36,  34,  39, 129, 233, 2,   588});
+  modernbert->lowercase_input();
+  CHECK(first_is_lowercase(*modernbert));
+  CHECK(modernbert->encode(text).ids == std::vector<int64_t>{587, 436, 264, 350, 293, 222, 0, 287,
+                                                             329, 13, 354, 71, 129, 104, 2, 588});
+  // Calling it again changes nothing (Lowercase is in the Sequence now).
+  const auto* before = modernbert->pipeline().normalizer.get();
+  modernbert->lowercase_input();
+  CHECK(modernbert->pipeline().normalizer.get() == before);
+
+  // No normalizer: Sequence([Lowercase]).
+  auto roberta = plain("roberta-mlm");
+  const std::vector<int64_t> lower = roberta->encode("the cat sat on the <mask>").ids;
+  roberta->lowercase_input();
+  CHECK(first_is_lowercase(*roberta));
+  CHECK(roberta->encode("The CAT sat on the <mask>").ids == lower);
+
+  // A Sequence with a Lowercase in it is left as it is; a BertNormalizer that lowercases
+  // does not count (_has_lowercase looks for Lowercase only).
+  auto misc = plain("misc-bpe");
+  const auto* misc_before = misc->pipeline().normalizer.get();
+  misc->lowercase_input();
+  CHECK(misc->pipeline().normalizer.get() == misc_before);
+  auto bert = plain("bert-mlm");
+  const std::vector<int64_t> bert_ids = bert->encode("The CAT sat, caf\xC3\xA9.").ids;
+  bert->lowercase_input();
+  CHECK(first_is_lowercase(*bert));
+  CHECK(bert->encode("The CAT sat, caf\xC3\xA9.").ids == bert_ids);
+}
+
 TEST_CASE("offsets count code points of the input", "[tokenizer]") {
   auto minilm = plain("minilm");
   // U+1F600 is 4 bytes but 1 code point: "the" starts at code point 7.

@@ -119,21 +119,38 @@ std::vector<PoolingMode> parse_modes(const json& value, const std::string& where
 }
 
 // The prompt sentence-transformers puts before every input when encode() gets
-// none (config_sentence_transformers.json's default_prompt_name); "" when none.
-std::string default_prompt(const ModelFiles& files) {
-  std::optional<json> c;
-  try {
-    c = optional_json(files, "config_sentence_transformers.json");
-  } catch (const Error&) {
-    return "";
+// none: config_sentence_transformers.json's prompts[default_prompt_name], as
+// SentenceTransformer._parse_model_config and _validate_prompts read them (the
+// prompts "query" and "document" are there, empty, unless the file sets them; a
+// null prompt is empty); "" when none.
+std::string read_default_prompt(const ModelFiles& files) {
+  const std::string name = "config_sentence_transformers.json";
+  const std::optional<json> c = optional_json(files, name);
+  if (!c) return "";
+  const std::string where = files.where(name);
+  if (!c->is_object()) throw Error(where + " is not a JSON object");
+  const json prompts = c->value("prompts", json::object());
+  if (!prompts.is_null() && !prompts.is_object())
+    throw Error(where + ": \"prompts\" should be an object of prompt names and texts");
+  std::map<std::string, std::string> known = {{"query", ""}, {"document", ""}};
+  if (prompts.is_object())
+    for (const auto& [key, text] : prompts.items()) {
+      if (!text.is_null() && !text.is_string())
+        throw Error(where + ": prompt \"" + key + "\" should be a string");
+      known[key] = text.is_string() ? text.get<std::string>() : "";
+    }
+  const json prompt_name = c->value("default_prompt_name", json());
+  if (prompt_name.is_null()) return "";
+  if (!prompt_name.is_string())
+    throw Error(where + ": \"default_prompt_name\" should be a prompt name or null");
+  const auto it = known.find(prompt_name.get<std::string>());
+  if (it == known.end()) {
+    std::string keys;
+    for (const auto& [key, text] : known) keys += (keys.empty() ? "" : ", ") + key;
+    throw Error(where + ": \"default_prompt_name\" \"" + prompt_name.get<std::string>() +
+                "\" is not in \"prompts\" (" + keys + ")");
   }
-  if (!c || !c->is_object() || !c->contains("default_prompt_name") ||
-      !(*c)["default_prompt_name"].is_string() || !c->contains("prompts") ||
-      !(*c)["prompts"].is_object())
-    return "";
-  const json& prompt =
-      (*c)["prompts"].value((*c)["default_prompt_name"].get<std::string>(), json());
-  return prompt.is_string() ? prompt.get<std::string>() : "";
+  return it->second;
 }
 
 // <path>/config.json as Pooling.load_config + Pooling.__init__ read it: the old
@@ -164,12 +181,12 @@ Pooling read_pooling(const ModelFiles& files, const std::string& path) {
   const bool renamed = !c.contains("embedding_dimension") && c.contains("word_embedding_dimension");
   positive_int(c, renamed ? "word_embedding_dimension" : "embedding_dimension", where);
   if (!flag(c, "include_prompt", true, where)) {
-    // Only a prompt changes what include_prompt false pools; hfjit run has no prompts.
-    const std::string prompt = default_prompt(files);
+    // Only a prompt changes what include_prompt false pools.
+    const std::string prompt = read_default_prompt(files);
     if (!prompt.empty())
       throw Error(where + ": \"include_prompt\": false leaves the default prompt (\"" + prompt +
-                  "\", config_sentence_transformers.json) out of pooling; hfjit run does not "
-                  "add prompts");
+                  "\", config_sentence_transformers.json) out of pooling; hfjit run pools "
+                  "the prompt's tokens too");
   }
   return pool;
 }
@@ -292,6 +309,15 @@ std::string module_kind(const std::string& type) {
   for (const char* k : {"Transformer", "Pooling", "Dense", "Normalize", "Dropout"})
     if (cls == k) return cls;
   return "";
+}
+
+// sentence_bert_config.json's do_lower_case (absent or null: false).
+bool read_do_lower_case(const ModelFiles& files) {
+  const std::string name = "sentence_bert_config.json";
+  const std::optional<json> sb = optional_json(files, name);
+  if (!sb) return false;
+  if (!sb->is_object()) throw Error(files.where(name) + " is not a JSON object");
+  return flag(*sb, "do_lower_case", false, files.where(name));
 }
 
 // sentence_bert_config.json's max_seq_length, else the tokenizer's model_max_length
@@ -549,6 +575,8 @@ Modules read_modules(const ModelFiles& files) {
     previous = &s.dense;
   }
   m.max_seq_length = read_max_seq_length(files);
+  m.do_lower_case = read_do_lower_case(files);
+  m.default_prompt = read_default_prompt(files);
   return m;
 }
 

@@ -250,6 +250,28 @@ std::vector<Encoding> Tokenizer::encode_batch(const std::vector<std::string>& te
   return out;
 }
 
+void Tokenizer::lowercase_input() {
+  using tokenizers::LowercaseNormalizer;
+  using tokenizers::Normalizer;
+  using tokenizers::SequenceNormalizer;
+  // sentence_transformers/base/modules/transformer.py: _has_lowercase, then
+  // NormalizerSequence([Lowercase(), *the old one]).
+  auto is_lowercase = [](const Normalizer* n) {
+    return dynamic_cast<const LowercaseNormalizer*>(n) != nullptr;
+  };
+  const Normalizer* old = pipeline_->normalizer.get();
+  if (is_lowercase(old)) return;
+  if (const auto* seq = dynamic_cast<const SequenceNormalizer*>(old))
+    if (std::any_of(seq->parts().begin(), seq->parts().end(),
+                    [&](const auto& p) { return is_lowercase(p.get()); }))
+      return;
+  std::vector<std::unique_ptr<Normalizer>> parts;
+  parts.push_back(std::make_unique<LowercaseNormalizer>());
+  if (pipeline_->normalizer) parts.push_back(std::move(pipeline_->normalizer));
+  pipeline_->normalizer = std::make_unique<SequenceNormalizer>(std::move(parts));
+  pipeline_->added.rebuild(pipeline_->normalizer.get());
+}
+
 std::string Tokenizer::decode(const std::vector<int64_t>& ids, bool skip_special_tokens,
                               bool clean_up_tokenization_spaces) const {
   std::vector<std::string> tokens;

@@ -102,6 +102,12 @@ struct Modules {
   // Truncation: sentence_bert_config.json's max_seq_length, else (sentence-transformers 6
   // saves) tokenizer_config.json's model_max_length capped at max_position_embeddings; 0: none.
   int64_t max_seq_length = 0;
+  // sentence_bert_config.json's do_lower_case: the tokenizer lowercases the text first
+  // (Tokenizer::lowercase_input).
+  bool do_lower_case = false;
+  // config_sentence_transformers.json's prompts[default_prompt_name] ("query" and "document"
+  // are "" unless given): what encode() puts before every text when it gets no prompt; "": none.
+  std::string default_prompt;
 
   // Pooling, then each step: [batch, length, hidden] + mask [batch, length] -> [batch, dim].
   at::Tensor forward(const at::Tensor& tokens, const at::Tensor& mask) const;
@@ -115,7 +121,8 @@ struct Modules {
 // Reads modules.json and the files of each module. Throws Error with one line
 // naming the file at fault: a module hfjit does not run, a bad pooling mode,
 // include_prompt false where a default prompt applies, a Dense with a bad
-// activation, missing weights or weights of the wrong shape.
+// activation, missing weights or weights of the wrong shape, a do_lower_case
+// that is not true or false, a default_prompt_name naming no prompt.
 Modules read_modules(const ModelFiles& files);
 
 }  // namespace hfjit::st

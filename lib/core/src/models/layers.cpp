@@ -287,11 +287,11 @@ at::Tensor extended_attention_mask(const at::Tensor& attention_mask, at::ScalarT
 
 at::Tensor bert_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                           const at::Tensor& mask, const at::Tensor& position_bias) {
-  at::Tensor scores = at::matmul(q, k.transpose(-1, -2));
-  scores = scores / std::sqrt(static_cast<double>(q.size(-1)));
-  if (position_bias.defined()) scores = scores + position_bias;
-  scores = scores + mask;
-  return at::matmul(at::softmax(scores, -1), v);
+  // transformers 5's sdpa attention (its default): one fused kernel for
+  // q k^T / sqrt(d) + bias + mask, softmax and the product with v.
+  const at::Tensor bias = position_bias.defined() ? position_bias + mask : mask;
+  return at::scaled_dot_product_attention(q, k, v, bias, /*dropout_p=*/0.0, /*is_causal=*/false,
+                                          1.0 / std::sqrt(static_cast<double>(q.size(-1))));
 }
 
 at::Tensor rope_inv_freq(double base, int64_t dim) {

@@ -491,8 +491,17 @@ Runner::Runner(const std::string& model_path, RunOptions options)
   }
   c.tok = run::open_tokenizer(files, c.opt.tokenizer_dir, model_path);
   c.cfg = run::read_task_config(files, meta, *c.tok, model_path);
-  if (c.task == "sentence-embedding" && has_st_config)
+  if (c.task == "sentence-embedding" && has_st_config) {
     c.st_modules = st::read_modules(run::ModuleFiles(files, model_path, c.opt.tokenizer_dir));
+    if (c.st_modules.do_lower_case) {
+      c.tok->lowercase_input();
+      spdlog::debug("{}: sentence_bert_config.json: do_lower_case: the text is lowercased",
+                    model_path);
+    }
+    if (!c.st_modules.default_prompt.empty())
+      spdlog::debug("{}: config_sentence_transformers.json: default prompt \"{}\" before each text",
+                    model_path, c.st_modules.default_prompt);
+  }
   run::check_task_needs(c);
 }
 

@@ -536,8 +536,12 @@ std::vector<TokenEmbeddings> token_embeddings(Context& c, const std::vector<RunI
 }
 
 std::vector<Embedding> sentence_embeddings(Context& c, const std::vector<RunInput>& inputs) {
+  // encode() without a prompt: the default prompt before each text
+  // (SentenceTransformer.preprocess).
+  std::vector<RunInput> prompted = inputs;
+  for (RunInput& in : prompted) in.text = c.st_modules.default_prompt + in.text;
   std::vector<Encoding> encs;
-  const at::Tensor hidden = hidden_states(c, inputs, encs);
+  const at::Tensor hidden = hidden_states(c, prompted, encs);
   // The padded batch and its attention mask, as sentence-transformers pools them.
   at::Tensor mask = at::zeros({hidden.size(0), hidden.size(1)}, at::kLong);
   auto m = mask.accessor<int64_t, 2>();

@@ -127,6 +127,13 @@ class Tokenizer {
   const std::optional<PaddingParams>& padding() const;
   void set_padding(std::optional<PaddingParams> params);
 
+  // Lowercases the input text as sentence-transformers does for sentence_bert_config.json's
+  // do_lower_case: a Lowercase normalizer goes first, unless the normalizer is Lowercase or a
+  // Sequence with a Lowercase directly in it (its _has_lowercase: a BertNormalizer's lowercase
+  // does not count). Added tokens are then matched under the new normalizer, as tokenizers'
+  // normalizer setter does. Not thread-safe: call it before encoding.
+  void lowercase_input();
+
   // The pipeline (normalizer, pre-tokenizer, model, ...), for tests and tools.
   const tokenizers::Pipeline& pipeline() const { return *pipeline_; }
 

@@ -132,6 +132,7 @@ class SequenceNormalizer : public Normalizer {
   void normalize(NormalizedString& s) const override {
     for (const auto& p : parts_) p->normalize(s);
   }
+  const std::vector<std::unique_ptr<Normalizer>>& parts() const { return parts_; }
 
  private:
   std::vector<std::unique_ptr<Normalizer>> parts_;
