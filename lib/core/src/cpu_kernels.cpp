@@ -180,7 +180,9 @@ CpuKernels select_cpu_kernels(torch::jit::Module& module, LinearKernel kernel, i
   }
   for (auto& [g, selves] : graphs) {
     for_each_node(g->block(), [&](Node* n) {
-      if (n->kind() != c10::prim::GetAttr || n->output()->type()->kind() != c10::TypeKind::TensorType) return;
+      if (n->kind() != c10::prim::GetAttr ||
+          n->output()->type()->kind() != c10::TypeKind::TensorType)
+        return;
       for (const Object& self : selves) {
         auto slot = resolve(n->output(), self, *g);
         if (!slot) continue;
