@@ -14,7 +14,7 @@ const std::string kGood = R"({"format": "hfjit", "task": "fill-mask", "hf_class"
   "model_type": "bert", "batch_size": 2, "max_length": 32,
   "methods": [{"name": "forward_16", "length": 16}, {"name": "forward", "length": 32}],
   "inputs": [{"name": "input_ids"}, {"name": "attention_mask"}], "outputs": [{"name": "logits"}],
-  "dynamic": false, "pad_token_id": 0, "vocab_size": 480, "dtype": "float32", "quantization": "int8-dynamic"})";
+  "dynamic": false, "pad_token_id": 0, "vocab_size": 480, "dtype": "float32", "quantization": "int8-per-token"})";
 
 // kGood with `key`'s value replaced by `value` (raw JSON).
 std::string with(const std::string& key, const std::string& value) {
@@ -61,7 +61,7 @@ TEST_CASE("artifact meta: the fields run and bench use", "[meta]") {
   CHECK(m.output_names == std::vector<std::string>{"logits"});
   CHECK(m.pad_token_id == 0);
   CHECK(m.vocab_size == 480);
-  CHECK(m.quantization == "int8-dynamic");
+  CHECK(m.quantization == "int8-per-token");
   // Not hfjit's: nothing else is read, and nothing else can fail.
   const ArtifactMeta other =
       parse_artifact_meta(R"({"format": "other", "batch_size": "x"})", "m.pt");

@@ -400,7 +400,7 @@ TEST_CASE(
       for (const auto& [name, a] : r.accuracy) CHECK(a.cosine >= o.min_cosine);
       nlohmann::json meta = meta_of(pt);
       CHECK(meta["dtype"] == (int8 ? "float32" : "bfloat16"));
-      CHECK(meta["quantization"] == (int8 ? "int8-dynamic" : "none"));
+      CHECK(meta["quantization"] == (int8 ? "int8-per-token" : "none"));
       CHECK(meta["verification"].contains("against_float32"));
 
       // Plain libtorch, the fixture's inputs, PyTorch's outputs.

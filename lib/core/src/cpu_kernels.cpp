@@ -255,6 +255,15 @@ bool cpu_has_native_bf16() {
   return false;
 }
 
+int int8_activation_bits() {
+  const auto caps = at::cpu::get_cpu_capabilities();
+  for (const char* key : {"avx512_vnni", "avx_vnni", "amx_int8"}) {
+    auto it = caps.find(key);
+    if (it != caps.end() && it->second.isBool() && it->second.toBool()) return 8;
+  }
+  return 7;
+}
+
 std::string cpu_name() {
   const auto caps = at::cpu::get_cpu_capabilities();
   auto it = caps.find("cpu_name");

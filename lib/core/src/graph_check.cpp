@@ -168,6 +168,7 @@ constexpr std::string_view kPure[] = {
     "aten::bitwise_or",
     "aten::bmm",
     "aten::clamp",
+    "aten::clamp_",
     "aten::clamp_max",
     "aten::clamp_min",
     "aten::cos",
@@ -223,6 +224,10 @@ constexpr std::string_view kPure[] = {
     "aten::sort",
     "aten::std",
     "aten::sum",
+    "aten::aminmax",
+    "aten::_int_mm",
+    "aten::round_",
+    "aten::neg_",
     "aten::topk",
     "aten::var",
     // Neural network functions.

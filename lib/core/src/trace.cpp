@@ -365,8 +365,8 @@ Float32Reference convert_model(models::BuiltModel& built, models::Precision prec
   }
   const int64_t n = models::convert(*built.module, precision);
   clock.end("convert", precision == models::Precision::Int8
-                           ? std::to_string(n) + " linear layers to int8 (dynamic, " +
-                                 c10::toString(at::globalContext().qEngine()) + ")"
+                           ? std::to_string(n) + " linear layers to int8 (per-token " +
+                                 std::to_string(int8_activation_bits()) + "-bit activations)"
                            : std::to_string(n) + " tensors to bfloat16");
   return ref;
 }
@@ -578,8 +578,7 @@ json artifact_meta(const std::string& model, const Resolved& res, const models::
   meta["untied"] = r.untied;
   meta["dtype"] = r.dtype;
   meta["quantization"] = r.quantization;
-  if (precision == models::Precision::Int8)
-    meta["quantized_engine"] = c10::toString(at::globalContext().qEngine());
+  if (precision == models::Precision::Int8) meta["int8_activation_bits"] = int8_activation_bits();
   meta["dynamic"] = opts.dynamic;
   meta["optimized"] = opts.optimize;
   json labels = json::object();

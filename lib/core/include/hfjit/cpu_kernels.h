@@ -44,6 +44,10 @@ CpuKernels select_cpu_kernels(torch::jit::Module& module, LinearKernel kernel, i
 // the BF16 extension on Arm): where it does not, libtorch's bf16 matmuls fall
 // back to paths many times slower than float32.
 bool cpu_has_native_bf16();
+// Bits per int8 activation (--quantize int8): 8 where the CPU sums u8 x s8
+// products straight into int32 (AVX512-VNNI, AVX-VNNI, AMX-INT8), else 7, so
+// the pairwise int16 sums of plain AVX2 / AVX-512 (vpmaddubsw) cannot saturate.
+int int8_activation_bits();
 // The CPU's name as cpuinfo reports it ("AMD EPYC"), for messages.
 std::string cpu_name();
 

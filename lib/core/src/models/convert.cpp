@@ -34,7 +34,7 @@ const char* precision_dtype(Precision p) {
 }
 
 const char* precision_quantization(Precision p) {
-  return p == Precision::Int8 ? "int8-dynamic" : "none";
+  return p == Precision::Int8 ? "int8-per-token" : "none";
 }
 
 int64_t convert(torch::nn::Module& model, Precision p) {

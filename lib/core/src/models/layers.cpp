@@ -7,6 +7,7 @@
 #include <limits>
 #include <utility>
 
+#include "hfjit/cpu_kernels.h"
 #include "hfjit/error.h"
 
 namespace hfjit::models {
@@ -108,35 +109,49 @@ Linear::Linear(at::Tensor w, at::Tensor b) {
 
 namespace {
 
-// quantized::linear_prepack on an fp32 weight [out, in]: int8, one symmetric
-// scale per output channel (torch.ao's PerChannelMinMaxObserver with qint8 and
-// per_channel_symmetric: scale = max|w| / 127.5, zero point 0).
-c10::IValue pack_int8(const at::Tensor& weight, const at::Tensor& bias) {
-  at::Tensor w = weight.to(at::kFloat).contiguous();
-  at::Tensor scales =
+// Int8 weights for linear_int8: [in, out] (at::_int_mm's right operand), one
+// symmetric scale per output channel (max|w| / 127.5, as torch.ao's
+// per_channel_symmetric qint8 observer), and each column's sum of int8 values,
+// which takes the activations' zero point back out of the int32 product.
+struct Int8Weight {
+  at::Tensor q, scale, sum;
+};
+
+Int8Weight quantize_weight(const at::Tensor& weight) {
+  at::Tensor w = weight.to(at::kFloat);
+  at::Tensor scale =
       (std::get<0>(w.abs().max(1)) / 127.5).clamp_min(std::numeric_limits<float>::epsilon());
-  at::Tensor q = at::quantize_per_channel(w, scales.to(at::kDouble),
-                                          at::zeros({w.size(0)}, at::kLong), 0, at::kQInt8);
-  static const auto op =
-      c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_prepack", "");
-  torch::jit::Stack stack{
-      q, bias.defined() ? c10::IValue(bias.to(at::kFloat).contiguous()) : c10::IValue()};
-  op.callBoxed(&stack);
-  return stack.at(0);
+  at::Tensor q = (w / scale.unsqueeze(1)).round().clamp(-128, 127);
+  return {q.to(at::kChar).t().contiguous(), scale, q.sum(1)};
 }
 
-// quantized::linear_dynamic: the input quantized per call to uint8 with
-// reduce_range (7 bits, as torch.ao's dynamic Linear does): without AVX512-VNNI
-// the u8 x s8 products are summed in pairs into int16 (vpmaddubsw), which
-// saturates with full-range activations; measured here, full range put BERT
-// logits 0.47 away from PyTorch's, reduce_range matches it. The result is
-// fp32; leading dimensions are kept.
-at::Tensor linear_int8(const at::Tensor& x, const c10::IValue& packed) {
-  static const auto op =
-      c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_dynamic", "");
-  torch::jit::Stack stack{x, packed, /*reduce_range=*/true};
-  op.callBoxed(&stack);
-  return stack.at(0).toTensor();
+// y = x W^T + b with x quantized per call and per token (row): asymmetric, one
+// scale and zero point per row, on `levels` integer values centred on 0
+// (int8: 256). Per-tensor scales (torch.ao's quantize_dynamic) let one outlier
+// token or channel set the step for every row; see docs/trace.md. The int8 x
+// int8 -> int32 product is at::_int_mm (oneDNN), exact and deterministic; all
+// of it traces to plain aten ops.
+at::Tensor linear_int8(const at::Tensor& x, const at::Tensor& wq, const at::Tensor& wscale,
+                       const at::Tensor& wsum, const at::Tensor& bias, int64_t levels) {
+  std::vector<int64_t> size_out(x.sizes().begin(), x.sizes().end());
+  size_out.back() = wq.size(1);
+  at::Tensor x2 = x.reshape({-1, x.size(-1)});
+  auto [lo, hi] = at::aminmax(x2, -1, /*keepdim=*/true);
+  lo = lo.clamp_max(0);
+  at::Tensor scale = ((hi.clamp_min(0) - lo) / (levels - 1)).clamp_min(1e-8);
+  // lo maps to -levels / 2, hi to levels / 2 - 1.
+  at::Tensor zp = (lo / scale).round().neg_().sub_(levels / 2);
+  at::Tensor xq = (x2 / scale).round_().add_(zp).clamp_(-levels / 2, levels / 2 - 1).to(at::kChar);
+  at::Tensor y = at::_int_mm(xq, wq).to(at::kFloat).sub_(zp * wsum).mul_(scale).mul_(wscale);
+  if (bias.defined()) y.add_(bias);
+  return y.view(size_out);
+}
+
+// Activation levels: 256 (8 bits) where the CPU sums u8 x s8 products in int32
+// (AVX512-VNNI, AVX-VNNI, AMX); 128 (7 bits) elsewhere, where the pairwise
+// int16 sums (vpmaddubsw) can saturate with full-range activations.
+int64_t activation_levels() {
+  return int8_activation_bits() == 8 ? 256 : 128;
 }
 
 // Drops the fp32 parameters a packed layer no longer reads.
@@ -149,25 +164,23 @@ void drop_parameter(at::Tensor& member, const char* name,
 }  // namespace
 
 at::Tensor Linear::forward(const at::Tensor& x) const {
-  if (quantized()) return linear_int8(x, packed_);
+  if (quantized()) return linear_int8(x, weight_int8, weight_scale, weight_sum, bias, levels_);
   return at::linear(x, weight, bias);
 }
 
 at::Tensor Linear::forward(const at::Tensor& x, const at::Tensor& b) const {
-  if (quantized()) return b.defined() ? linear_int8(x, packed_) + b : linear_int8(x, packed_);
+  if (quantized()) return linear_int8(x, weight_int8, weight_scale, weight_sum, b, levels_);
   return at::linear(x, weight, b);
 }
 
 void Linear::quantize_int8() {
   if (quantized()) return;
-  packed_ = pack_int8(weight, bias);
+  Int8Weight q = quantize_weight(weight);
+  weight_int8 = register_buffer("weight_int8", q.q);
+  weight_scale = register_buffer("weight_scale", q.scale);
+  weight_sum = register_buffer("weight_sum", q.sum);
+  levels_ = activation_levels();
   drop_parameter(weight, "weight", parameters_);
-  drop_parameter(bias, "bias", parameters_);
-}
-
-std::vector<std::pair<std::string, c10::IValue>> Linear::objects() const {
-  if (!quantized()) return {};
-  return {{"_packed_params", packed_}};
 }
 
 Conv1D::Conv1D(const WeightLoader& w, int64_t in, int64_t out) {
@@ -176,7 +189,7 @@ Conv1D::Conv1D(const WeightLoader& w, int64_t in, int64_t out) {
 }
 
 at::Tensor Conv1D::forward(const at::Tensor& x) const {
-  if (quantized()) return linear_int8(x, packed_);
+  if (quantized()) return linear_int8(x, weight_int8, weight_scale, weight_sum, bias, levels_);
   std::vector<int64_t> size_out(x.sizes().begin(), x.sizes().end() - 1);
   size_out.push_back(weight.size(1));
   std::vector<int64_t> leading(size_out.size() - 1);
@@ -186,14 +199,12 @@ at::Tensor Conv1D::forward(const at::Tensor& x) const {
 
 void Conv1D::quantize_int8() {
   if (quantized()) return;
-  packed_ = pack_int8(weight.t(), bias);
+  Int8Weight q = quantize_weight(weight.t());
+  weight_int8 = register_buffer("weight_int8", q.q);
+  weight_scale = register_buffer("weight_scale", q.scale);
+  weight_sum = register_buffer("weight_sum", q.sum);
+  levels_ = activation_levels();
   drop_parameter(weight, "weight", parameters_);
-  drop_parameter(bias, "bias", parameters_);
-}
-
-std::vector<std::pair<std::string, c10::IValue>> Conv1D::objects() const {
-  if (!quantized()) return {};
-  return {{"_packed_params", packed_}};
 }
 
 Embedding::Embedding(const WeightLoader& w, int64_t num, int64_t dim) {

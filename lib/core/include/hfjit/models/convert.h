@@ -22,7 +22,7 @@ Precision parse_precision(const std::string& dtype, const std::string& quantize)
 // "fp32", "bf16", "int8": bench's mode suffixes.
 const char* precision_label(Precision p);
 // The artifact's meta.json fields: dtype ("float32" | "bfloat16") and
-// quantization ("none" | "int8-dynamic").
+// quantization ("none" | "int8-per-token").
 const char* precision_dtype(Precision p);
 const char* precision_quantization(Precision p);
 

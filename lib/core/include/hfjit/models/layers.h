@@ -55,7 +55,7 @@ class HasObjects {
 };
 
 // Mirrors torch.nn.Linear: weight [out, in], bias [out].
-class Linear : public torch::nn::Module, public HasObjects {
+class Linear : public torch::nn::Module {
  public:
   Linear(const WeightLoader& w, int64_t in, int64_t out, bool bias = true);
   // A Linear whose weight is given (a decoder tied to the input embeddings).
@@ -63,31 +63,31 @@ class Linear : public torch::nn::Module, public HasObjects {
   at::Tensor forward(const at::Tensor& x) const;
   // With a bias held elsewhere (the MLM heads' own "bias" parameter).
   at::Tensor forward(const at::Tensor& x, const at::Tensor& bias) const;
-  // Dynamic int8 quantization, as torch.ao.quantization.quantize_dynamic with
-  // per_channel_dynamic_qconfig: weights int8 per output channel (symmetric),
-  // activations quantized per call; quantized::linear_dynamic on the current
-  // quantized engine. The fp32 weight and bias parameters are dropped.
+  // Dynamic int8 quantization: weights int8 per output channel (symmetric),
+  // activations quantized per call and per token (asymmetric, 8 bits with
+  // VNNI, else 7); an int8 GEMM (at::_int_mm). The fp32 weight is dropped; the
+  // bias stays fp32.
   void quantize_int8();
-  bool quantized() const { return !packed_.isNone(); }
-  std::vector<std::pair<std::string, c10::IValue>> objects() const override;
-  at::Tensor weight, bias;  // bias undefined when absent; both undefined once quantized
+  bool quantized() const { return weight_int8.defined(); }
+  at::Tensor weight, bias;  // bias undefined when absent; weight undefined once quantized
+  at::Tensor weight_int8, weight_scale, weight_sum;  // once quantized: [in, out], [out], [out]
 
  private:
-  c10::IValue packed_;  // LinearPackedParamsBase once quantized
+  int64_t levels_ = 256;
 };
 
 // Mirrors transformers.pytorch_utils.Conv1D (GPT-2): weight [in, out], y = addmm(bias, x, weight).
-class Conv1D : public torch::nn::Module, public HasObjects {
+class Conv1D : public torch::nn::Module {
  public:
   Conv1D(const WeightLoader& w, int64_t in, int64_t out);
   at::Tensor forward(const at::Tensor& x) const;
   void quantize_int8();  // as Linear's, on the transposed weight
-  bool quantized() const { return !packed_.isNone(); }
-  std::vector<std::pair<std::string, c10::IValue>> objects() const override;
+  bool quantized() const { return weight_int8.defined(); }
   at::Tensor weight, bias;
+  at::Tensor weight_int8, weight_scale, weight_sum;
 
  private:
-  c10::IValue packed_;
+  int64_t levels_ = 256;
 };
 
 // Mirrors torch.nn.Embedding: weight [num, dim].
