@@ -14,7 +14,8 @@ const std::string kGood = R"({"format": "hfjit", "task": "fill-mask", "hf_class"
   "model_type": "bert", "batch_size": 2, "max_length": 32,
   "methods": [{"name": "forward_16", "length": 16}, {"name": "forward", "length": 32}],
   "inputs": [{"name": "input_ids"}, {"name": "attention_mask"}], "outputs": [{"name": "logits"}],
-  "dynamic": false, "pad_token_id": 0, "vocab_size": 480, "dtype": "float32", "quantization": "int8-per-token"})";
+  "dynamic": false, "pad_token_id": 0, "vocab_size": 480, "dtype": "float32", "quantization": "int8-per-token",
+  "int8_weight_bits": 8})";
 
 // kGood with `key`'s value replaced by `value` (raw JSON).
 std::string with(const std::string& key, const std::string& value) {
@@ -62,6 +63,7 @@ TEST_CASE("artifact meta: the fields run and bench use", "[meta]") {
   CHECK(m.pad_token_id == 0);
   CHECK(m.vocab_size == 480);
   CHECK(m.quantization == "int8-per-token");
+  CHECK(m.int8_weight_bits == 8);
   // Not hfjit's: nothing else is read, and nothing else can fail.
   const ArtifactMeta other =
       parse_artifact_meta(R"({"format": "other", "batch_size": "x"})", "m.pt");
@@ -80,6 +82,8 @@ TEST_CASE("artifact meta: each malformed field is named", "[meta][errors]") {
         p + ": \"batch_size\" must be an integer from 1 to 1048576");
   CHECK(error_of(with("batch_size", "18446744073709551615")) ==
         p + ": \"batch_size\" must be an integer from 1 to 1048576");
+  CHECK(error_of(with("int8_weight_bits", "9")) ==
+        p + ": \"int8_weight_bits\" must be an integer from 7 to 8");
   CHECK(error_of(with("max_length", "1.5")) ==
         p + ": \"max_length\" must be an integer from 0 to 1048576");
   CHECK(error_of(with("methods", "{}")) == p + ": \"methods\" must be a list");

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "hfjit/checkpoint.h"
+#include "hfjit/cpu_kernels.h"
 #include "hfjit/error.h"
 #include "hfjit/io/file.h"
 #include "hfjit/io/safetensors.h"
@@ -380,9 +381,11 @@ TEST_CASE("trace: the same model and options give the same bytes, whatever the f
 TEST_CASE(
     "trace levers: --quantize int8 and --dtype bfloat16 give PyTorch's own int8 and bf16 outputs",
     "[trace][levers]") {
-  // References: scripts/fixtures/make_lever_fixtures.py (quantize_dynamic with
-  // per_channel_dynamic_qconfig; model.to(torch.bfloat16)) on the same weights.
+  // References: scripts/fixtures/make_lever_fixtures.py (hfjit's int8 scheme
+  // written out in PyTorch, with 8- or 7-bit weights as this CPU gets them;
+  // model.to(torch.bfloat16)) on the same weights.
   TempFolder tmp;
+  const std::string int8_variant = hfjit::int8_weight_bits() == 8 ? "int8" : "int8w7";
   for (const std::string m :
        {"bert-mlm", "distilbert-seqcls", "roberta-mlm", "gpt2-lm", "bert-qa"}) {
     Checkpoint lever = Checkpoint::load_file(fixture("levers/" + m + ".safetensors"));
@@ -406,12 +409,17 @@ TEST_CASE(
       // Plain libtorch, the fixture's inputs, PyTorch's outputs.
       torch::jit::Module loaded = torch::jit::load(pt);
       if (int8) {
-        // The Linear layers hold packed int8 weights, not float ones.
+        // The Linear layers hold int8 weights, not float ones.
         for (const auto& p : loaded.named_parameters(true)) {
           INFO(p.name);
           CHECK(p.name.find("query.weight") == std::string::npos);
           CHECK(p.name.find("c_attn.weight") == std::string::npos);
         }
+        int64_t int8_weights = 0;
+        for (const auto& b : loaded.named_buffers(true))
+          if (b.value.scalar_type() == at::kChar) ++int8_weights;
+        CHECK(int8_weights > 0);
+        CHECK(meta["int8_weight_bits"] == hfjit::int8_weight_bits());
       }
       std::vector<c10::IValue> args;
       for (const auto& name : r.input_names)
@@ -421,11 +429,12 @@ TEST_CASE(
       REQUIRE(out.size() == expected.size());
       for (size_t i = 0; i < expected.size(); ++i) {
         INFO(expected[i]);
-        const at::Tensor want = lever.at(variant + "." + expected[i]);
+        const at::Tensor want = lever.at((int8 ? int8_variant : variant) + "." + expected[i]);
         const at::Tensor got = out[i].toTensor();
         CHECK(got.scalar_type() == at::kFloat);
         REQUIRE(got.sizes() == want.sizes());
-        // int8: the same kernels on the same packed weights, so nearly exact.
+        // int8: the same ops on the same weights, the int8 product exact, so
+        // nearly exact.
         // bf16 (8 significant bits): rounding differences compound over the
         // layers, and the TorchScript interpreter rounds some bf16 arithmetic
         // differently from eager mode (Python's own torch.jit.trace of this

@@ -162,6 +162,8 @@ def main():
     lines = [make(rng, kind) for kind, n in KINDS.items() for _ in range(n)]
     rng.shuffle(lines)
     lines = [" ".join(s.split()) or "." for s in lines]
+    # hfjit run --input reads a line that starts with "{" as a JSON object.
+    lines = ["data: " + s if s.startswith("{") else s for s in lines]
     with open(sys.argv[1], "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
 

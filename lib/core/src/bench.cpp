@@ -203,6 +203,7 @@ std::vector<BenchPoint> bench_artifact(
   std::string mode = "traced";
   if (meta.dtype == "bfloat16") mode += "-bf16";
   if (meta.quantization != "none") mode += "-int8";
+  warn_int8_weight_bits(meta.int8_weight_bits, path);
   {
     int64_t longest = 0;
     for (const auto& m : meta.methods) longest = std::max(longest, m.length);
@@ -233,6 +234,10 @@ std::vector<BenchPoint> bench_artifact(
   };
   std::vector<std::pair<std::string, at::Tensor>> params;
   for (const auto& p : ts.module.named_parameters(true)) params.emplace_back(p.name, p.value);
+  // --quantize int8 keeps a Linear's weight as the buffer "weight_int8".
+  for (const auto& b : ts.module.named_buffers(true))
+    if (b.name.size() >= 11 && b.name.compare(b.name.size() - 11, 11, "weight_int8") == 0)
+      params.emplace_back(b.name, b.value);
   int64_t layers = int_field({"num_hidden_layers", "n_layer", "n_layers"});
   int64_t hidden = int_field({"hidden_size", "n_embd", "dim"});
   FlopModel flops = flop_model(params, layers, hidden);
@@ -400,6 +405,7 @@ std::vector<BenchPoint> run_bench(
   check_positive(opts.lengths, "--lengths");
   if (opts.iterations < 0) throw Error("--iterations must not be negative");
   if (!(opts.min_time_s >= 0)) throw Error("--min-time must not be negative");
+  hold_freed_memory();
   std::error_code ec;
   if (fs::is_regular_file(model, ec)) {
     if (opts.compare)

@@ -3,11 +3,13 @@
 #include <ATen/Context.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/cpu/Utils.h>
+#include <spdlog/spdlog.h>
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/ir/ir.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 
+#include <malloc.h>
 #include <algorithm>
 #include <map>
 #include <set>
@@ -255,13 +257,29 @@ bool cpu_has_native_bf16() {
   return false;
 }
 
-int int8_activation_bits() {
+int int8_weight_bits() {
   const auto caps = at::cpu::get_cpu_capabilities();
   for (const char* key : {"avx512_vnni", "avx_vnni", "amx_int8"}) {
     auto it = caps.find(key);
     if (it != caps.end() && it->second.isBool() && it->second.toBool()) return 8;
   }
   return 7;
+}
+
+void warn_int8_weight_bits(int64_t artifact_bits, const std::string& path) {
+  if (artifact_bits > int8_weight_bits())
+    spdlog::warn(
+        "{}: quantized with 8-bit weights on a CPU with VNNI; this CPU ({}) has no VNNI, where "
+        "its int8 products can saturate: trace it again here",
+        path, cpu_name());
+}
+
+void hold_freed_memory() {
+#ifdef __GLIBC__
+  // glibc before 2.35 refuses thresholds over 32 MiB (HEAP_MAX_SIZE / 2).
+  if (::mallopt(M_MMAP_THRESHOLD, 1 << 30) == 0) ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
 }
 
 std::string cpu_name() {

@@ -343,30 +343,106 @@ std::vector<Check> verification_checks(const Resolved& res, const TraceOptions& 
 }
 
 // bf16 / int8: the float32 model's outputs on the unpadded verification inputs
-// (per check), the reference for the converted trace. Empty without conversion.
+// (per check: random ids, then real text where the model has a tokenizer), the
+// reference for the converted trace. Empty without conversion.
 struct Float32Reference {
-  std::vector<std::vector<at::Tensor>> inputs, outputs;
+  struct Case {
+    std::vector<at::Tensor> inputs, outputs;
+  };
+  std::vector<std::vector<Case>> checks;
 };
+
+// Text for the converted trace's accuracy check: random ids alone flatter a
+// quantized model (real text has the outlier activations that int8 loses).
+// Prose in several scripts, numbers, code, a URL, emoji, shouting.
+constexpr const char* kCheckText[] = {
+    "The committee rejected the quarterly results before lunch, and nobody was surprised.",
+    "How do I reset my password if I no longer have access to my e-mail?",
+    "Absolutely loved it, would buy again! Shipping took forever though.",
+    "Der schnelle braune Fuchs springt \u00fcber den faulen Hund.",
+    "\u6211\u4eca\u5929\u65e9\u4e0a\u559d\u4e86\u4e24\u676f\u5496\u5561\u3002",
+    "\u041c\u044b \u043f\u043e\u0435\u0434\u0435\u043c \u043d\u0430 \u0434\u0430\u0447\u0443 "
+    "\u0432 \u0441\u0443\u0431\u0431\u043e\u0442\u0443.",
+    "Order #4471: 3 x $19.99, total $59.97 (tax 8.25%), due 28/04/2026.",
+    "for (int i = 0; i < n; ++i) { sum += v[i] * w[i]; }",
+    "See https://example.org/docs/v2/index.html?lang=en#install for details.",
+    "THE BATTERY DIES AFTER TWO HOURS!!! \U0001F621\U0001F50B",
+    "\u00bfD\u00f3nde est\u00e1 la estaci\u00f3n de tren m\u00e1s cercana?",
+    "In 1969, Apollo 11 landed on the Moon; Armstrong stepped out at 02:56 UTC.",
+};
+
+// One row per batch entry, each `length` tokens of kCheckText (from a
+// different sentence on, repeated as needed) in the model's own tokenizer;
+// attention mask full, token types 0. Nothing without a tokenizer, for inputs
+// other than those three, or when the tokenizer makes ids past vocab_size.
+std::optional<std::vector<at::Tensor>> text_inputs(const Resolved& res,
+                                                   const std::vector<std::string>& names,
+                                                   int64_t batch, int64_t length) {
+  for (const auto& n : names)
+    if (n != "input_ids" && n != "attention_mask" && n != "token_type_ids") return std::nullopt;
+  std::unique_ptr<Tokenizer> tok;
+  try {
+    tok = load_tokenizer(res.dir.path);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  if (!tok) return std::nullopt;
+  TruncationParams trunc;
+  trunc.max_length = static_cast<size_t>(length);
+  tok->set_truncation(trunc);
+  tok->set_padding(std::nullopt);
+  constexpr size_t kCount = std::size(kCheckText);
+  std::string all;
+  for (const char* t : kCheckText) all += std::string(t) + " ";
+  // Tokens the whole set makes, untruncated, for how often to repeat it.
+  const size_t per_round = std::max<size_t>(1, tok->encode(all, false).size());
+  const size_t rounds = static_cast<size_t>(length) / per_round + 2;
+  at::Tensor ids = at::full({batch, length}, res.config.pad_token_id.value_or(0), at::kLong);
+  at::Tensor mask = at::zeros({batch, length}, at::kLong);
+  for (int64_t b = 0; b < batch; ++b) {
+    std::string text;
+    for (size_t i = 0; i < rounds * kCount; ++i)
+      text += std::string(kCheckText[(static_cast<size_t>(b) + i) % kCount]) + " ";
+    const Encoding e = tok->encode(text);
+    const int64_t n = std::min<int64_t>(length, static_cast<int64_t>(e.ids.size()));
+    for (int64_t i = 0; i < n; ++i) {
+      if (e.ids[i] < 0 || e.ids[i] >= res.config.vocab_size) return std::nullopt;
+      ids[b][i] = e.ids[i];
+    }
+    mask[b].slice(0, 0, n).fill_(1);
+  }
+  std::vector<at::Tensor> out;
+  for (const auto& n : names)
+    out.push_back(n == "input_ids"        ? ids
+                  : n == "attention_mask" ? mask
+                                          : at::zeros({batch, length}, at::kLong));
+  return out;
+}
 
 // Stage "convert" (bf16 / int8 only): keeps the float32 reference when verifying,
 // then converts the model in place.
-Float32Reference convert_model(models::BuiltModel& built, models::Precision precision,
-                               const std::vector<Check>& checks, DummyInputs& dummy, bool verify,
-                               StageClock& clock) {
+Float32Reference convert_model(models::BuiltModel& built, const Resolved& res,
+                               models::Precision precision, const std::vector<Check>& checks,
+                               DummyInputs& dummy, bool verify, StageClock& clock) {
   Float32Reference ref;
   if (precision == models::Precision::Float32) return ref;
   clock.start();
   if (verify) {
     torch::NoGradGuard no_grad;
     for (const auto& c : checks) {
-      ref.inputs.push_back(dummy.full(c.batch, c.length));
-      ref.outputs.push_back(built.forward(ref.inputs.back()));
+      std::vector<Float32Reference::Case> cases;
+      cases.push_back({dummy.full(c.batch, c.length), {}});
+      if (auto text = text_inputs(res, built.input_names, c.batch, c.length))
+        cases.push_back({std::move(*text), {}});
+      for (auto& k : cases) k.outputs = built.forward(k.inputs);
+      ref.checks.push_back(std::move(cases));
     }
   }
   const int64_t n = models::convert(*built.module, precision);
   clock.end("convert", precision == models::Precision::Int8
-                           ? std::to_string(n) + " linear layers to int8 (per-token " +
-                                 std::to_string(int8_activation_bits()) + "-bit activations)"
+                           ? std::to_string(n) + " linear layers to int8 (" +
+                                 std::to_string(int8_weight_bits()) +
+                                 "-bit weights, per-token 8-bit activations)"
                            : std::to_string(n) + " tensors to bfloat16");
   return ref;
 }
@@ -502,17 +578,22 @@ void verify(const models::BuiltModel& built, Traced& traced, const std::vector<C
   torch::NoGradGuard no_grad;
   for (size_t ci = 0; ci < checks.size(); ++ci) {
     const Check& c = checks[ci];
-    for (bool padded : {false, true}) {
-      std::vector<at::Tensor> in = padded               ? dummy.padded(c.batch, c.length)
-                                   : ref.inputs.empty() ? dummy.full(c.batch, c.length)
-                                                        : ref.inputs[ci];
-      std::vector<at::Tensor> eager = built.forward(in);
-      std::vector<at::Tensor> out = run_method(traced.module, c.method, in);
-      compare_with_eager(built.output_names, eager, out, c, padded, precision, opts.atol, r);
-      if (!padded && !ref.outputs.empty())
-        compare_with_float32(built.output_names, ref.outputs[ci], out, precision, opts.min_cosine,
-                             r);
+    // Unpadded: the float32 reference's inputs (random ids, real text) when converted.
+    std::vector<Float32Reference::Case> unpadded;
+    if (ref.checks.empty())
+      unpadded.push_back({dummy.full(c.batch, c.length), {}});
+    else
+      unpadded = ref.checks[ci];
+    for (const auto& k : unpadded) {
+      std::vector<at::Tensor> eager = built.forward(k.inputs);
+      std::vector<at::Tensor> out = run_method(traced.module, c.method, k.inputs);
+      compare_with_eager(built.output_names, eager, out, c, false, precision, opts.atol, r);
+      if (!k.outputs.empty())
+        compare_with_float32(built.output_names, k.outputs, out, precision, opts.min_cosine, r);
     }
+    std::vector<at::Tensor> in = dummy.padded(c.batch, c.length);
+    compare_with_eager(built.output_names, built.forward(in),
+                       run_method(traced.module, c.method, in), c, true, precision, opts.atol, r);
   }
   r.verified = true;
   double worst = 0;
@@ -578,7 +659,7 @@ json artifact_meta(const std::string& model, const Resolved& res, const models::
   meta["untied"] = r.untied;
   meta["dtype"] = r.dtype;
   meta["quantization"] = r.quantization;
-  if (precision == models::Precision::Int8) meta["int8_activation_bits"] = int8_activation_bits();
+  if (precision == models::Precision::Int8) meta["int8_weight_bits"] = int8_weight_bits();
   meta["dynamic"] = opts.dynamic;
   meta["optimized"] = opts.optimize;
   json labels = json::object();
@@ -692,7 +773,7 @@ TraceReport trace_model(const std::string& model, const std::string& output,
   DummyInputs dummy(res.config, res.dir.path, built.input_names, opts.seed);
   const std::vector<Check> checks = verification_checks(res, opts);
   const Float32Reference reference =
-      convert_model(built, precision, checks, dummy, opts.verify, clock);
+      convert_model(built, res, precision, checks, dummy, opts.verify, clock);
   Traced traced = trace_methods(built, res, opts, dummy, clock);
   if (opts.optimize) optimize(traced, clock);
   if (opts.verify) verify(built, traced, checks, reference, dummy, precision, opts, r, clock);

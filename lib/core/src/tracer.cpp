@@ -35,9 +35,6 @@ torch::jit::Module mirror(const torch::nn::Module& m,
   for (const auto& p : m.named_parameters(/*recurse=*/false))
     jm.register_parameter(p.key(), p.value(), false);
   for (const auto& b : m.named_buffers(/*recurse=*/false)) jm.register_buffer(b.key(), b.value());
-  // Packed weights (int8 Linears): attributes the tracer maps to prim::GetAttr.
-  if (const auto* h = dynamic_cast<const models::HasObjects*>(&m))
-    for (const auto& [name, obj] : h->objects()) jm.register_attribute(name, obj.type(), obj);
   for (const auto& c : m.named_children()) jm.register_module(c.key(), mirror(*c.value(), cu));
   return jm;
 }

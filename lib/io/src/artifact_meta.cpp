@@ -117,6 +117,7 @@ ArtifactMeta parse_artifact_meta(const std::string& text, const std::string& whe
   m.vocab_size = r.integer("vocab_size", 0, (int64_t{1} << 31) - 1).value_or(0);
   m.dtype = r.str("dtype", "float32");
   m.quantization = r.str("quantization", "none");
+  m.int8_weight_bits = r.integer("int8_weight_bits", 7, 8).value_or(0);
   return m;
 }
 

@@ -44,10 +44,22 @@ CpuKernels select_cpu_kernels(torch::jit::Module& module, LinearKernel kernel, i
 // the BF16 extension on Arm): where it does not, libtorch's bf16 matmuls fall
 // back to paths many times slower than float32.
 bool cpu_has_native_bf16();
-// Bits per int8 activation (--quantize int8): 8 where the CPU sums u8 x s8
+// Bits per int8 weight (--quantize int8): 8 where the CPU sums u8 x s8
 // products straight into int32 (AVX512-VNNI, AVX-VNNI, AMX-INT8), else 7, so
 // the pairwise int16 sums of plain AVX2 / AVX-512 (vpmaddubsw) cannot saturate.
-int int8_activation_bits();
+int int8_weight_bits();
+// Warns when an int8 artifact has 8-bit weights (traced on a CPU with VNNI)
+// and this CPU has no VNNI: its int8 products can saturate there.
+void warn_int8_weight_bits(int64_t artifact_bits, const std::string& path);
+// Keeps freed memory in the process for the next forward call (glibc): blocks
+// up to 1 GiB come from the heap, not from mmap, and the heap is trimmed only
+// past 1 GiB free. With glibc's defaults, blocks over 32 MiB (an MLM head's
+// logits) are mapped and unmapped on every call, and the top of the heap goes
+// back to the system whenever twice the last freed large block is free there,
+// so every call faults its activations in again: BERT-base int8 at 8 x 128
+// took 2.3x as long (docs/benchmarks.md). Called by run and bench; trace keeps
+// its own setting (a lower peak while saving).
+void hold_freed_memory();
 // The CPU's name as cpuinfo reports it ("AMD EPYC"), for messages.
 std::string cpu_name();
 

@@ -110,48 +110,62 @@ Linear::Linear(at::Tensor w, at::Tensor b) {
 namespace {
 
 // Int8 weights for linear_int8: [in, out] (at::_int_mm's right operand), one
-// symmetric scale per output channel (max|w| / 127.5, as torch.ao's
-// per_channel_symmetric qint8 observer), and each column's sum of int8 values,
-// which takes the activations' zero point back out of the int32 product.
+// symmetric scale per output channel (max|w| / (levels / 2 - 0.5); with 8 bits
+// that is torch.ao's per_channel_symmetric qint8 observer), and each column's
+// sum of integer values times its scale, which takes the activations' zero
+// point back out of the int32 product.
 struct Int8Weight {
   at::Tensor q, scale, sum;
 };
 
-Int8Weight quantize_weight(const at::Tensor& weight) {
+Int8Weight quantize_weight(const at::Tensor& weight, int64_t levels) {
   at::Tensor w = weight.to(at::kFloat);
+  const double half = static_cast<double>(levels / 2);
   at::Tensor scale =
-      (std::get<0>(w.abs().max(1)) / 127.5).clamp_min(std::numeric_limits<float>::epsilon());
-  at::Tensor q = (w / scale.unsqueeze(1)).round().clamp(-128, 127);
-  return {q.to(at::kChar).t().contiguous(), scale, q.sum(1)};
+      (std::get<0>(w.abs().max(1)) / (half - 0.5)).clamp_min(std::numeric_limits<float>::epsilon());
+  at::Tensor q = (w / scale.unsqueeze(1)).round().clamp(-half, half - 1);
+  return {q.to(at::kChar).t().contiguous(), scale, q.sum(1).mul_(scale)};
 }
 
-// y = x W^T + b with x quantized per call and per token (row): asymmetric, one
-// scale and zero point per row, on `levels` integer values centred on 0
-// (int8: 256). Per-tensor scales (torch.ao's quantize_dynamic) let one outlier
-// token or channel set the step for every row; see docs/trace.md. The int8 x
-// int8 -> int32 product is at::_int_mm (oneDNN), exact and deterministic; all
-// of it traces to plain aten ops.
+// y = x W^T + b with x quantized per call and per token (row): asymmetric
+// 8-bit, one scale s and zero point z per row, so that row min..max (widened
+// to hold 0) maps onto -128..127. Per-tensor scales (torch.ao's
+// quantize_dynamic) let one outlier token or channel set the step for every
+// row; docs/trace.md has the measurements. With Q = xq Wq^T (at::_int_mm,
+// int32, exact):
+//   y = s (Q - z colsum(Wq)) ws + b = (s Q) ws + [b - (s z) (colsum(Wq) ws)]
+// where the bracket is one rank-1 addmm. Written so that every M x N pass is
+// a plain vectorized kernel (a mixed int32 x float multiply, or an outer
+// product by broadcasting, measured 5-20x slower). The input's quantization
+// uses no in-place op, so the graph executor's common subexpression
+// elimination quantizes an input once for all the Linears that read it
+// (query, key and value). All of it traces to plain aten ops.
 at::Tensor linear_int8(const at::Tensor& x, const at::Tensor& wq, const at::Tensor& wscale,
-                       const at::Tensor& wsum, const at::Tensor& bias, int64_t levels) {
+                       const at::Tensor& wsum, const at::Tensor& bias) {
   std::vector<int64_t> size_out(x.sizes().begin(), x.sizes().end());
   size_out.back() = wq.size(1);
   at::Tensor x2 = x.reshape({-1, x.size(-1)});
-  auto [lo, hi] = at::aminmax(x2, -1, /*keepdim=*/true);
-  lo = lo.clamp_max(0);
-  at::Tensor scale = ((hi.clamp_min(0) - lo) / (levels - 1)).clamp_min(1e-8);
-  // lo maps to -levels / 2, hi to levels / 2 - 1.
-  at::Tensor zp = (lo / scale).round().neg_().sub_(levels / 2);
-  at::Tensor xq = (x2 / scale).round_().add_(zp).clamp_(-levels / 2, levels / 2 - 1).to(at::kChar);
-  at::Tensor y = at::_int_mm(xq, wq).to(at::kFloat).sub_(zp * wsum).mul_(scale).mul_(wscale);
-  if (bias.defined()) y.add_(bias);
+  // amin and amax: at::aminmax along a row measured 10x slower than both.
+  at::Tensor lo = at::clamp_max(x2.amin(-1, /*keepdim=*/true), 0);
+  at::Tensor hi = at::clamp_min(x2.amax(-1, /*keepdim=*/true), 0);
+  at::Tensor scale = at::clamp_min(at::div(hi - lo, 255), 1e-8);
+  at::Tensor zp = at::rsub(at::round(lo / scale), -128);  // lo -> -128
+  at::Tensor xq =
+      at::clamp(at::round(at::addcmul(zp, x2, at::reciprocal(scale))), -128, 127).to(at::kChar);
+  at::Tensor shift = at::neg(zp * scale);
+  at::Tensor y =
+      bias.defined() ? at::addmm(bias, shift, wsum.unsqueeze(0)) : at::mm(shift, wsum.unsqueeze(0));
+  y.addcmul_(at::_int_mm(xq, wq).to(at::kFloat).mul_(scale), wscale);
   return y.view(size_out);
 }
 
-// Activation levels: 256 (8 bits) where the CPU sums u8 x s8 products in int32
-// (AVX512-VNNI, AVX-VNNI, AMX); 128 (7 bits) elsewhere, where the pairwise
-// int16 sums (vpmaddubsw) can saturate with full-range activations.
-int64_t activation_levels() {
-  return int8_activation_bits() == 8 ? 256 : 128;
+// Weight levels: 256 (8 bits) where the CPU sums u8 x s8 products straight
+// into int32 (AVX512-VNNI, AVX-VNNI, AMX); 128 (7 bits) elsewhere, where
+// oneDNN's pairwise int16 sums (vpmaddubsw) saturate with full-range weights
+// and activations (measured with ONEDNN_MAX_CPU_ISA=AVX2: off by up to 1e5 in
+// int32; exact with 7-bit weights).
+int64_t weight_levels() {
+  return int8_weight_bits() == 8 ? 256 : 128;
 }
 
 // Drops the fp32 parameters a packed layer no longer reads.
@@ -164,22 +178,21 @@ void drop_parameter(at::Tensor& member, const char* name,
 }  // namespace
 
 at::Tensor Linear::forward(const at::Tensor& x) const {
-  if (quantized()) return linear_int8(x, weight_int8, weight_scale, weight_sum, bias, levels_);
+  if (quantized()) return linear_int8(x, weight_int8, weight_scale, weight_sum, bias);
   return at::linear(x, weight, bias);
 }
 
 at::Tensor Linear::forward(const at::Tensor& x, const at::Tensor& b) const {
-  if (quantized()) return linear_int8(x, weight_int8, weight_scale, weight_sum, b, levels_);
+  if (quantized()) return linear_int8(x, weight_int8, weight_scale, weight_sum, b);
   return at::linear(x, weight, b);
 }
 
 void Linear::quantize_int8() {
   if (quantized()) return;
-  Int8Weight q = quantize_weight(weight);
+  Int8Weight q = quantize_weight(weight, weight_levels());
   weight_int8 = register_buffer("weight_int8", q.q);
   weight_scale = register_buffer("weight_scale", q.scale);
   weight_sum = register_buffer("weight_sum", q.sum);
-  levels_ = activation_levels();
   drop_parameter(weight, "weight", parameters_);
 }
 
@@ -189,7 +202,7 @@ Conv1D::Conv1D(const WeightLoader& w, int64_t in, int64_t out) {
 }
 
 at::Tensor Conv1D::forward(const at::Tensor& x) const {
-  if (quantized()) return linear_int8(x, weight_int8, weight_scale, weight_sum, bias, levels_);
+  if (quantized()) return linear_int8(x, weight_int8, weight_scale, weight_sum, bias);
   std::vector<int64_t> size_out(x.sizes().begin(), x.sizes().end() - 1);
   size_out.push_back(weight.size(1));
   std::vector<int64_t> leading(size_out.size() - 1);
@@ -199,11 +212,10 @@ at::Tensor Conv1D::forward(const at::Tensor& x) const {
 
 void Conv1D::quantize_int8() {
   if (quantized()) return;
-  Int8Weight q = quantize_weight(weight.t());
+  Int8Weight q = quantize_weight(weight.t(), weight_levels());
   weight_int8 = register_buffer("weight_int8", q.q);
   weight_scale = register_buffer("weight_scale", q.scale);
   weight_sum = register_buffer("weight_sum", q.sum);
-  levels_ = activation_levels();
   drop_parameter(weight, "weight", parameters_);
 }
 

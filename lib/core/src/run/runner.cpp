@@ -475,6 +475,7 @@ Runner::Runner(const std::string& model_path, RunOptions options)
   c.path = model_path;
   c.opt = std::move(options);
   run::check_options(c.opt);
+  hold_freed_memory();
   TorchScriptFile ts = run::open_module(model_path, c.opt.trust);
   const run::ArtifactFiles files(model_path, ts.extra_files, c.opt.tokenizer_dir);
   const ArtifactMeta meta = run::read_meta(files, model_path);
@@ -482,6 +483,7 @@ Runner::Runner(const std::string& model_path, RunOptions options)
   c.hf_class = meta.hf_class;
   c.task = run::resolve_task(c.opt, meta, has_st_config, model_path);
   c.traced = run::read_shapes(std::move(ts.module), meta, c.opt, model_path);
+  warn_int8_weight_bits(meta.int8_weight_bits, model_path);
   {
     int64_t longest = 0;
     for (const auto& m : c.traced.methods) longest = std::max(longest, m.length);

@@ -45,15 +45,6 @@ Activation parse_activation(const std::string& name, const ModelConfig& config,
                             const std::string& key);
 at::Tensor activate(Activation act, const at::Tensor& x);
 
-// Non-tensor state a traced module must hold (the packed int8 weights of a
-// quantized Linear): the tracer registers each as an attribute of the mirrored
-// module, so the trace reads it with prim::GetAttr and the archive saves it.
-class HasObjects {
- public:
-  virtual ~HasObjects() = default;
-  virtual std::vector<std::pair<std::string, c10::IValue>> objects() const = 0;
-};
-
 // Mirrors torch.nn.Linear: weight [out, in], bias [out].
 class Linear : public torch::nn::Module {
  public:
@@ -63,17 +54,15 @@ class Linear : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x) const;
   // With a bias held elsewhere (the MLM heads' own "bias" parameter).
   at::Tensor forward(const at::Tensor& x, const at::Tensor& bias) const;
-  // Dynamic int8 quantization: weights int8 per output channel (symmetric),
-  // activations quantized per call and per token (asymmetric, 8 bits with
-  // VNNI, else 7); an int8 GEMM (at::_int_mm). The fp32 weight is dropped; the
-  // bias stays fp32.
+  // Dynamic int8 quantization: weights int8 per output channel (symmetric; 8
+  // bits with VNNI, else 7), activations quantized per call and per token
+  // (asymmetric, 8 bits); an int8 GEMM (at::_int_mm). The fp32 weight is
+  // dropped; the bias stays fp32.
   void quantize_int8();
   bool quantized() const { return weight_int8.defined(); }
   at::Tensor weight, bias;  // bias undefined when absent; weight undefined once quantized
-  at::Tensor weight_int8, weight_scale, weight_sum;  // once quantized: [in, out], [out], [out]
-
- private:
-  int64_t levels_ = 256;
+  // Once quantized: [in, out] int8, [out] scales, [out] column sums x scales.
+  at::Tensor weight_int8, weight_scale, weight_sum;
 };
 
 // Mirrors transformers.pytorch_utils.Conv1D (GPT-2): weight [in, out], y = addmm(bias, x, weight).
@@ -85,9 +74,6 @@ class Conv1D : public torch::nn::Module {
   bool quantized() const { return weight_int8.defined(); }
   at::Tensor weight, bias;
   at::Tensor weight_int8, weight_scale, weight_sum;
-
- private:
-  int64_t levels_ = 256;
 };
 
 // Mirrors torch.nn.Embedding: weight [num, dim].

@@ -27,6 +27,7 @@ struct ArtifactMeta {
   std::optional<int64_t> pad_token_id;
   int64_t vocab_size = 0;
   std::string dtype = "float32", quantization = "none";
+  int64_t int8_weight_bits = 0;  // int8 artifacts: 8 or 7 (0: absent)
 };
 
 // `text` is the file's contents; `where` prefixes every error (the .pt's path).
