@@ -454,6 +454,8 @@ TEST_CASE("cli: trace --quantize int8 reports its accuracy against float32",
                                  "--max-length", "16", "--quantize", "int8"});
   REQUIRE(r.code == 0);
   CHECK_THAT(r.err, Catch::Contains("convert") && Catch::Contains("linear layers to int8"));
+  // The fixture has a tokenizer: the int8 trace meets real text too.
+  CHECK_THAT(r.err, Catch::Contains("float32 compared on random ids and real text"));
   CHECK_THAT(r.out, Catch::Contains("logits vs float32: cosine 0.99") &&
                         Catch::Contains("top-1 agreement"));
   auto j = hfjit::test::run_cli({"-q", "trace", fixture("models/bert-mlm"), "-o", tmp / "b.pt",

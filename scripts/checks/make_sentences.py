@@ -156,16 +156,20 @@ KINDS = {"prose": 150, "question": 70, "review": 70, "foreign": 120, "mixed": 50
          "caps": 30, "long": 110}
 
 
-def main():
+def generate():
+    """The set, in file order, as (kind, line) pairs (the kinds label int8_accuracy.py's classifier)."""
     assert sum(KINDS.values()) == N
     rng = random.Random(SEED)
-    lines = [make(rng, kind) for kind, n in KINDS.items() for _ in range(n)]
-    rng.shuffle(lines)
-    lines = [" ".join(s.split()) or "." for s in lines]
+    pairs = [(kind, make(rng, kind)) for kind, n in KINDS.items() for _ in range(n)]
+    rng.shuffle(pairs)
+    pairs = [(k, " ".join(s.split()) or ".") for k, s in pairs]
     # hfjit run --input reads a line that starts with "{" as a JSON object.
-    lines = ["data: " + s if s.startswith("{") else s for s in lines]
+    return [(k, "data: " + s if s.startswith("{") else s) for k, s in pairs]
+
+
+def main():
     with open(sys.argv[1], "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
+        f.write("\n".join(s for _, s in generate()) + "\n")
 
 
 if __name__ == "__main__":
