@@ -128,18 +128,23 @@ Int8Weight quantize_weight(const at::Tensor& weight, int64_t levels) {
 }
 
 // y = x W^T + b with x quantized per call and per token (row): asymmetric
-// 8-bit, one scale s and zero point z per row, so that row min..max (widened
-// to hold 0) maps onto -128..127. Per-tensor scales (torch.ao's
-// quantize_dynamic) let one outlier token or channel set the step for every
-// row; docs/trace.md has the measurements. With Q = xq Wq^T (at::_int_mm,
+// 8-bit, one step s = (max - min) / 255 per row (min and max widened to hold
+// 0), q = floor((x - min) / s + 0.5) in 0..255, stored as q - 128 in int8.
+// Per-tensor scales (torch.ao's quantize_dynamic) let one outlier token or
+// channel set the step for every row; docs/trace.md has the measurements.
+// With x ~ s (q - 128) + (128 s + min) and Q = (q - 128) Wq^T (at::_int_mm,
 // int32, exact):
-//   y = s (Q - z colsum(Wq)) ws + b = (s Q) ws + [b - (s z) (colsum(Wq) ws)]
-// where the bracket is one rank-1 addmm. Written so that every M x N pass is
-// a plain vectorized kernel (a mixed int32 x float multiply, or an outer
-// product by broadcasting, measured 5-20x slower). The input's quantization
-// uses no in-place op, so the graph executor's common subexpression
-// elimination quantizes an input once for all the Linears that read it
-// (query, key and value). All of it traces to plain aten ops.
+//   y = (s Q) ws + [b + (128 s + min) (colsum(Wq) ws)]
+// where the bracket is a rank-1 product by broadcasting. Written so that
+// every pass is a vectorized kernel: the rounding is a floor of a value in
+// [-127.5, 127.5], which needs no clamp (a round and a clamp took twice as
+// long); x / s + c is a multiply and an add (at::addcmul with two broadcast
+// operands, 3.4x as long); the rank-1 term is broadcast (at::addmm with an
+// inner size of 1, 5x); the int32 product is converted, then scaled (a mixed
+// int32 x float multiply, 5-20x). The input's quantization uses no in-place
+// op, so the graph executor's common subexpression elimination quantizes an
+// input once for all the Linears that read it (query, key and value). All of
+// it traces to plain aten ops.
 at::Tensor linear_int8(const at::Tensor& x, const at::Tensor& wq, const at::Tensor& wscale,
                        const at::Tensor& wsum, const at::Tensor& bias) {
   std::vector<int64_t> size_out(x.sizes().begin(), x.sizes().end());
@@ -148,14 +153,14 @@ at::Tensor linear_int8(const at::Tensor& x, const at::Tensor& wq, const at::Tens
   // amin and amax: at::aminmax along a row measured 10x slower than both.
   at::Tensor lo = at::clamp_max(x2.amin(-1, /*keepdim=*/true), 0);
   at::Tensor hi = at::clamp_min(x2.amax(-1, /*keepdim=*/true), 0);
-  at::Tensor scale = at::clamp_min(at::div(hi - lo, 255), 1e-8);
-  at::Tensor zp = at::rsub(at::round(lo / scale), -128);  // lo -> -128
-  at::Tensor xq =
-      at::clamp(at::round(at::addcmul(zp, x2, at::reciprocal(scale))), -128, 127).to(at::kChar);
-  at::Tensor shift = at::neg(zp * scale);
-  at::Tensor y =
-      bias.defined() ? at::addmm(bias, shift, wsum.unsqueeze(0)) : at::mm(shift, wsum.unsqueeze(0));
-  y.addcmul_(at::_int_mm(xq, wq).to(at::kFloat).mul_(scale), wscale);
+  at::Tensor step = at::clamp_min(at::div(hi - lo, 255), 1e-8);
+  at::Tensor inv = at::reciprocal(step);
+  at::Tensor offset = at::rsub(lo * inv, -127.5);  // 0.5 - min / s - 128
+  at::Tensor xq = at::floor(at::add(x2 * inv, offset)).to(at::kChar);
+  at::Tensor shift = at::add(lo, step, 128);  // 128 s + min
+  at::Tensor y = bias.defined() ? at::addcmul(bias, shift, wsum.unsqueeze(0))
+                                : at::mul(shift, wsum.unsqueeze(0));
+  y.addcmul_(at::_int_mm(xq, wq).to(at::kFloat).mul_(step), wscale);
   return y.view(size_out);
 }
 
