@@ -227,3 +227,16 @@ TEST_CASE("trace --dtype bfloat16 without native bf16: refused unless allowed",
   o.force = true;
   CHECK(trace_model(fixture("models/bert-seqcls"), tmp / "b.pt", o).verified);
 }
+
+TEST_CASE("int8 artifacts: 8-bit weights on a CPU without VNNI are warned about",
+          "[cpu_kernels][int8]") {
+  const std::string w = hfjit::int8_weight_bits_warning(8, 7, "q.pt");
+  CHECK_THAT(
+      w, Catch::StartsWith("q.pt: quantized with 8-bit weights on a CPU with VNNI; this CPU (") &&
+             Catch::EndsWith(") has no VNNI, where its int8 products can saturate: trace it "
+                             "again here"));
+  // Nothing to say: 7-bit weights anywhere, 8-bit on VNNI, float artifacts (no field).
+  CHECK(hfjit::int8_weight_bits_warning(7, 7, "q.pt").empty());
+  CHECK(hfjit::int8_weight_bits_warning(8, 8, "q.pt").empty());
+  CHECK(hfjit::int8_weight_bits_warning(0, 7, "q.pt").empty());
+}

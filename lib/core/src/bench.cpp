@@ -236,8 +236,7 @@ std::vector<BenchPoint> bench_artifact(
   for (const auto& p : ts.module.named_parameters(true)) params.emplace_back(p.name, p.value);
   // --quantize int8 keeps a Linear's weight as the buffer "weight_int8".
   for (const auto& b : ts.module.named_buffers(true))
-    if (b.name.size() >= 11 && b.name.compare(b.name.size() - 11, 11, "weight_int8") == 0)
-      params.emplace_back(b.name, b.value);
+    if (b.name.ends_with("weight_int8")) params.emplace_back(b.name, b.value);
   int64_t layers = int_field({"num_hidden_layers", "n_layer", "n_layers"});
   int64_t hidden = int_field({"hidden_size", "n_embd", "dim"});
   FlopModel flops = flop_model(params, layers, hidden);

@@ -266,12 +266,15 @@ int int8_weight_bits() {
   return 7;
 }
 
+std::string int8_weight_bits_warning(int64_t artifact_bits, int cpu_bits, const std::string& path) {
+  if (artifact_bits <= cpu_bits) return "";
+  return path + ": quantized with 8-bit weights on a CPU with VNNI; this CPU (" + cpu_name() +
+         ") has no VNNI, where its int8 products can saturate: trace it again here";
+}
+
 void warn_int8_weight_bits(int64_t artifact_bits, const std::string& path) {
-  if (artifact_bits > int8_weight_bits())
-    spdlog::warn(
-        "{}: quantized with 8-bit weights on a CPU with VNNI; this CPU ({}) has no VNNI, where "
-        "its int8 products can saturate: trace it again here",
-        path, cpu_name());
+  const std::string w = int8_weight_bits_warning(artifact_bits, int8_weight_bits(), path);
+  if (!w.empty()) spdlog::warn("{}", w);
 }
 
 void hold_freed_memory() {

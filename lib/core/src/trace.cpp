@@ -371,31 +371,35 @@ constexpr const char* kCheckText[] = {
     "In 1969, Apollo 11 landed on the Moon; Armstrong stepped out at 02:56 UTC.",
 };
 
+// The model's own tokenizer, set to truncate, for text_inputs; null without
+// one, or for inputs other than ids, attention mask and token types.
+std::unique_ptr<Tokenizer> check_tokenizer(const Resolved& res,
+                                           const std::vector<std::string>& names) {
+  for (const auto& n : names)
+    if (n != "input_ids" && n != "attention_mask" && n != "token_type_ids") return nullptr;
+  try {
+    std::unique_ptr<Tokenizer> tok = load_tokenizer(res.dir.path);
+    if (tok) tok->set_padding(std::nullopt);
+    return tok;
+  } catch (const Error&) {
+    return nullptr;
+  }
+}
+
 // One row per batch entry, each `length` tokens of kCheckText (from a
-// different sentence on, repeated as needed) in the model's own tokenizer;
-// attention mask full, token types 0. Nothing without a tokenizer, for inputs
-// other than those three, or when the tokenizer makes ids past vocab_size.
-std::optional<std::vector<at::Tensor>> text_inputs(const Resolved& res,
+// different sentence on, repeated as needed) in `tok`; attention mask full,
+// token types 0. Nothing when the tokenizer makes ids past vocab_size.
+std::optional<std::vector<at::Tensor>> text_inputs(const Resolved& res, Tokenizer& tok,
                                                    const std::vector<std::string>& names,
                                                    int64_t batch, int64_t length) {
-  for (const auto& n : names)
-    if (n != "input_ids" && n != "attention_mask" && n != "token_type_ids") return std::nullopt;
-  std::unique_ptr<Tokenizer> tok;
-  try {
-    tok = load_tokenizer(res.dir.path);
-  } catch (const Error&) {
-    return std::nullopt;
-  }
-  if (!tok) return std::nullopt;
   TruncationParams trunc;
   trunc.max_length = static_cast<size_t>(length);
-  tok->set_truncation(trunc);
-  tok->set_padding(std::nullopt);
+  tok.set_truncation(trunc);
   constexpr size_t kCount = std::size(kCheckText);
   std::string all;
   for (const char* t : kCheckText) all += std::string(t) + " ";
-  // Tokens the whole set makes, untruncated, for how often to repeat it.
-  const size_t per_round = std::max<size_t>(1, tok->encode(all, false).size());
+  // Tokens the whole set makes, for how often to repeat it.
+  const size_t per_round = std::max<size_t>(1, tok.encode(all, false).size());
   const size_t rounds = static_cast<size_t>(length) / per_round + 2;
   at::Tensor ids = at::full({batch, length}, res.config.pad_token_id.value_or(0), at::kLong);
   at::Tensor mask = at::zeros({batch, length}, at::kLong);
@@ -403,7 +407,7 @@ std::optional<std::vector<at::Tensor>> text_inputs(const Resolved& res,
     std::string text;
     for (size_t i = 0; i < rounds * kCount; ++i)
       text += std::string(kCheckText[(static_cast<size_t>(b) + i) % kCount]) + " ";
-    const Encoding e = tok->encode(text);
+    const Encoding e = tok.encode(text);
     const int64_t n = std::min<int64_t>(length, static_cast<int64_t>(e.ids.size()));
     for (int64_t i = 0; i < n; ++i) {
       if (e.ids[i] < 0 || e.ids[i] >= res.config.vocab_size) return std::nullopt;
@@ -429,11 +433,13 @@ Float32Reference convert_model(models::BuiltModel& built, const Resolved& res,
   clock.start();
   if (verify) {
     torch::NoGradGuard no_grad;
+    const std::unique_ptr<Tokenizer> tok = check_tokenizer(res, built.input_names);
     for (const auto& c : checks) {
       std::vector<Float32Reference::Case> cases;
       cases.push_back({dummy.full(c.batch, c.length), {}});
-      if (auto text = text_inputs(res, built.input_names, c.batch, c.length))
-        cases.push_back({std::move(*text), {}});
+      if (tok)
+        if (auto text = text_inputs(res, *tok, built.input_names, c.batch, c.length))
+          cases.push_back({std::move(*text), {}});
       for (auto& k : cases) k.outputs = built.forward(k.inputs);
       ref.checks.push_back(std::move(cases));
     }

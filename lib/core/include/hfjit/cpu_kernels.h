@@ -48,8 +48,11 @@ bool cpu_has_native_bf16();
 // products straight into int32 (AVX512-VNNI, AVX-VNNI, AMX-INT8), else 7, so
 // the pairwise int16 sums of plain AVX2 / AVX-512 (vpmaddubsw) cannot saturate.
 int int8_weight_bits();
-// Warns when an int8 artifact has 8-bit weights (traced on a CPU with VNNI)
-// and this CPU has no VNNI: its int8 products can saturate there.
+// The warning for an int8 artifact with 8-bit weights (traced on a CPU with
+// VNNI) on a CPU with `cpu_bits` (int8_weight_bits()) 7: its int8 products can
+// saturate there. Empty when there is nothing to say.
+std::string int8_weight_bits_warning(int64_t artifact_bits, int cpu_bits, const std::string& path);
+// Logs that warning for this CPU (run and bench).
 void warn_int8_weight_bits(int64_t artifact_bits, const std::string& path);
 // Keeps freed memory in the process for the next forward call (glibc): blocks
 // up to 1 GiB come from the heap, not from mmap, and the heap is trimmed only

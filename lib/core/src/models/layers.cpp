@@ -109,22 +109,23 @@ Linear::Linear(at::Tensor w, at::Tensor b) {
 
 namespace {
 
-// Int8 weights for linear_int8: [in, out] (at::_int_mm's right operand), one
-// symmetric scale per output channel (max|w| / (levels / 2 - 0.5); with 8 bits
-// that is torch.ao's per_channel_symmetric qint8 observer), and each column's
-// sum of integer values times its scale, which takes the activations' zero
-// point back out of the int32 product.
-struct Int8Weight {
-  at::Tensor q, scale, sum;
-};
-
-Int8Weight quantize_weight(const at::Tensor& weight, int64_t levels) {
+// Quantizes `weight` ([out, in]) into m's buffers for linear_int8:
+// weight_int8 [in, out] (at::_int_mm's right operand), one symmetric scale per
+// output channel in weight_scale (max|w| / 127.5 with 8 bits, torch.ao's
+// per_channel_symmetric qint8 observer; max|w| / 63.5 with the 7 bits of a
+// CPU without VNNI, see int8_weight_bits), and in weight_sum each column's sum
+// of integer values times its scale, which takes the activations' zero point
+// back out of the int32 product.
+void register_int8_weight(torch::nn::Module& m, const at::Tensor& weight, at::Tensor& q_out,
+                          at::Tensor& scale_out, at::Tensor& sum_out) {
   at::Tensor w = weight.to(at::kFloat);
-  const double half = static_cast<double>(levels / 2);
+  const double half = std::ldexp(1.0, int8_weight_bits() - 1);
   at::Tensor scale =
       (std::get<0>(w.abs().max(1)) / (half - 0.5)).clamp_min(std::numeric_limits<float>::epsilon());
   at::Tensor q = (w / scale.unsqueeze(1)).round().clamp(-half, half - 1);
-  return {q.to(at::kChar).t().contiguous(), scale, q.sum(1).mul_(scale)};
+  q_out = m.register_buffer("weight_int8", q.to(at::kChar).t().contiguous());
+  scale_out = m.register_buffer("weight_scale", scale);
+  sum_out = m.register_buffer("weight_sum", q.sum(1).mul_(scale));
 }
 
 // y = x W^T + b with x quantized per call and per token (row): asymmetric
@@ -164,15 +165,6 @@ at::Tensor linear_int8(const at::Tensor& x, const at::Tensor& wq, const at::Tens
   return y.view(size_out);
 }
 
-// Weight levels: 256 (8 bits) where the CPU sums u8 x s8 products straight
-// into int32 (AVX512-VNNI, AVX-VNNI, AMX); 128 (7 bits) elsewhere, where
-// oneDNN's pairwise int16 sums (vpmaddubsw) saturate with full-range weights
-// and activations (measured with ONEDNN_MAX_CPU_ISA=AVX2: off by up to 1e5 in
-// int32; exact with 7-bit weights).
-int64_t weight_levels() {
-  return int8_weight_bits() == 8 ? 256 : 128;
-}
-
 // Drops the fp32 parameters a packed layer no longer reads.
 void drop_parameter(at::Tensor& member, const char* name,
                     torch::OrderedDict<std::string, at::Tensor>& params) {
@@ -194,10 +186,7 @@ at::Tensor Linear::forward(const at::Tensor& x, const at::Tensor& b) const {
 
 void Linear::quantize_int8() {
   if (quantized()) return;
-  Int8Weight q = quantize_weight(weight, weight_levels());
-  weight_int8 = register_buffer("weight_int8", q.q);
-  weight_scale = register_buffer("weight_scale", q.scale);
-  weight_sum = register_buffer("weight_sum", q.sum);
+  register_int8_weight(*this, weight, weight_int8, weight_scale, weight_sum);
   drop_parameter(weight, "weight", parameters_);
 }
 
@@ -217,10 +206,7 @@ at::Tensor Conv1D::forward(const at::Tensor& x) const {
 
 void Conv1D::quantize_int8() {
   if (quantized()) return;
-  Int8Weight q = quantize_weight(weight.t(), weight_levels());
-  weight_int8 = register_buffer("weight_int8", q.q);
-  weight_scale = register_buffer("weight_scale", q.scale);
-  weight_sum = register_buffer("weight_sum", q.sum);
+  register_int8_weight(*this, weight.t(), weight_int8, weight_scale, weight_sum);
   drop_parameter(weight, "weight", parameters_);
 }
 
