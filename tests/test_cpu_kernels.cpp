@@ -180,6 +180,72 @@ TEST_CASE("cpu kernels: several traced lengths, frozen graphs, bf16 and int8", "
   CHECK(k.linears == 0);
 }
 
+// How many nodes of `kind` every method graph of `m` holds.
+int count_nodes(const torch::jit::Module& m, const char* kind) {
+  int n = 0;
+  for (const torch::jit::Method& method : m.get_methods())
+    for (const torch::jit::Node* node : method.graph()->nodes())
+      n += node->kind().toQualString() == std::string(kind);
+  return n;
+}
+
+TEST_CASE("cpu kernels: int8 Linears fused into hfjit's ops give the same bits",
+          "[cpu_kernels][int8]") {
+  TempFolder tmp;
+  // BERT (aten::gelu after the intermediate dense, and in the MLM head: fused),
+  // GPT-2 (Conv1D; gelu_new written out as transformers writes it: not
+  // fused), DistilBERT (no token types), ModernBERT (gated GELU in its layers:
+  // not fused; its MLM head's GELU is).
+  struct Int8Case {
+    std::string model;
+    const char* layers_key;  // the config's layer count: one fused GELU per layer,
+    int more_gelu;           // and these more (the MLM head's)
+  };
+  const std::vector<Int8Case> cases = {{"bert-mlm", "num_hidden_layers", 1},
+                                       {"gpt2-lm", nullptr, 0},
+                                       {"distilbert-seqcls", "n_layers", 0},
+                                       {"modernbert-mlm", nullptr, 1}};
+  for (const Int8Case& c : cases) {
+    INFO(c.model);
+    TraceOptions o = reference_shape();
+    o.quantize = "int8";
+    const std::string pt = tmp / (c.model + ".pt");
+    TraceReport r = trace_model(fixture("models/" + c.model), pt, o);
+    REQUIRE(r.verified);
+    torch::jit::Module plain = torch::jit::load(pt);
+    torch::jit::Module fused = torch::jit::load(pt);
+    const int products = count_nodes(plain, "aten::_int_mm");
+    REQUIRE(products > 0);
+    const CpuKernels k = select_cpu_kernels(fused, LinearKernel::Auto, 24);
+    CHECK(k.int8_linears == products);
+    int gelu = c.more_gelu;
+    if (c.layers_key) {
+      auto config =
+          nlohmann::json::parse(read_text_file(fixture("models/" + c.model + "/config.json")));
+      gelu += config[c.layers_key].get<int>();
+    }
+    CHECK(k.int8_fused_gelu == gelu);
+    CHECK(count_nodes(fused, "aten::_int_mm") == 0);
+    CHECK(count_nodes(fused, "hfjit::int8_linear") == products);
+    CHECK_THAT(describe(k), Catch::Contains("int8: " + std::to_string(products) + " Linear fused"));
+    CHECK(select_cpu_kernels(plain, LinearKernel::Aten, 24).int8_linears == 0);
+
+    // The fixture's inputs through both, three calls each (the profiling executor's runs, then its
+    // optimized plan).
+    Checkpoint ref = Checkpoint::load_file(fixture("models/" + c.model + "/reference.safetensors"));
+    std::vector<c10::IValue> args;
+    for (const auto& name : r.input_names)
+      args.push_back(ref.contains(name) ? ref.at(name).clone() : at::zeros({2, 12}, at::kLong));
+    torch::NoGradGuard no_grad;
+    for (int i = 0; i < 3; ++i) {
+      const auto a = plain.forward(args).toTupleRef().elements();
+      const auto b = fused.forward(args).toTupleRef().elements();
+      REQUIRE(a.size() == b.size());
+      for (size_t j = 0; j < a.size(); ++j) CHECK(at::equal(a[j].toTensor(), b[j].toTensor()));
+    }
+  }
+}
+
 TEST_CASE("cpu kernels: run gives the same answers on aten and oneDNN", "[cpu_kernels][run]") {
   REQUIRE(at::hasMKLDNN());
   TempFolder tmp;

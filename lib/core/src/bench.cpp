@@ -1,5 +1,7 @@
 #include "hfjit/bench.h"
 
+#include <spdlog/spdlog.h>
+
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <sys/resource.h>
@@ -208,6 +210,7 @@ std::vector<BenchPoint> bench_artifact(
     int64_t longest = 0;
     for (const auto& m : meta.methods) longest = std::max(longest, m.length);
     const CpuKernels k = select_cpu_kernels(ts.module, o.linear, traced_batch * longest);
+    spdlog::debug("{}: Linear kernels: {}", path, describe(k));
     if (k.linears > 0) mode += "-onednn";
   }
   std::map<int64_t, std::string> methods;

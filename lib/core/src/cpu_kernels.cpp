@@ -1,6 +1,8 @@
 #include "hfjit/cpu_kernels.h"
 
 #include <ATen/Context.h>
+#include <ATen/Parallel.h>
+#include <ATen/ThreadLocalState.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/cpu/Utils.h>
 #include <spdlog/spdlog.h>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "hfjit/error.h"
+#include "int8_loops.h"
 
 namespace hfjit {
 namespace {
@@ -143,11 +146,261 @@ std::optional<std::pair<Node*, std::string>> sole_gelu(Node* linear) {
   return std::make_pair(gelu, approximate);
 }
 
+// --- The fused int8 Linear -------------------------------------------------
+//
+// `--quantize int8` artifacts hold linear_int8 (models/layers.cpp) as plain
+// aten ops: per-token quantization of the input in 14 element-wise and
+// reduction ops, at::_int_mm, and 4 passes that turn the int32 product into
+// floats. Run and bench rewrite each into two ops of ours, with the same
+// arithmetic in the same order (the quantized input is the same bytes):
+//   hfjit::quantize_per_token(x) -> (xq, step, shift): two passes over x;
+//   hfjit::int8_linear(xq, step, shift, w..., bias, activation): at::_int_mm,
+//     then one pass to floats, with a following GELU applied to each block
+//     of rows while it is in cache.
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> quantize_per_token(const at::Tensor& input) {
+  TORCH_CHECK(input.dim() == 2 && input.scalar_type() == at::kFloat && input.device().is_cpu(),
+              "hfjit::quantize_per_token: expected a 2-D float32 CPU tensor, got ",
+              input.toString(), " ", input.sizes());
+  const at::Tensor x = input.contiguous();
+  const int64_t rows = x.size(0), n = x.size(1);
+  at::Tensor xq = at::empty({rows, n}, x.options().dtype(at::kChar));
+  at::Tensor step = at::empty({rows, 1}, x.options());
+  at::Tensor shift = at::empty({rows, 1}, x.options());
+  const float* px = x.const_data_ptr<float>();
+  int8_t* pq = xq.mutable_data_ptr<int8_t>();
+  float* ps = step.mutable_data_ptr<float>();
+  float* pc = shift.mutable_data_ptr<float>();
+  at::parallel_for(0, rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(n, 1)),
+                   [&](int64_t begin, int64_t end) {
+                     for (int64_t i = begin; i < end; ++i) {
+                       float lo, hi;
+                       int8_loops::row_range(px + i * n, n, &lo, &hi);
+                       // As linear_int8 computes them, op for op.
+                       const float s = std::max((hi - lo) / 255.f, 1e-8f);
+                       const float inv = 1.f / s;
+                       const float offset = -127.5f - lo * inv;
+                       int8_loops::quantize_row(px + i * n, n, inv, offset, pq + i * n);
+                       ps[i] = s;
+                       pc[i] = lo + 128.f * s;
+                     }
+                   });
+  return {xq, step, shift};
+}
+
+at::Tensor int8_linear(const at::Tensor& xq, const at::Tensor& step, const at::Tensor& shift,
+                       const at::Tensor& weight_int8, const at::Tensor& weight_scale,
+                       const at::Tensor& weight_sum, const std::optional<at::Tensor>& bias,
+                       c10::string_view activation) {
+  const at::Tensor acc = at::_int_mm(xq, weight_int8);
+  const int64_t rows = acc.size(0), n = acc.size(1);
+  auto vector_of = [n](const at::Tensor& t, const char* what) {
+    TORCH_CHECK(t.scalar_type() == at::kFloat && t.numel() == n, "hfjit::int8_linear: ", what,
+                " must hold ", n, " float32 values");
+    return t.contiguous();
+  };
+  const at::Tensor ws = vector_of(weight_scale, "weight_scale");
+  const at::Tensor wsum = vector_of(weight_sum, "weight_sum");
+  const at::Tensor b = bias && bias->defined() ? vector_of(*bias, "bias") : at::Tensor();
+  TORCH_CHECK(step.numel() == rows && shift.numel() == rows && step.scalar_type() == at::kFloat &&
+                  shift.scalar_type() == at::kFloat,
+              "hfjit::int8_linear: step and shift must hold one float32 per row");
+  const bool gelu = activation != "";
+  at::Tensor y = at::empty({rows, n}, acc.options().dtype(at::kFloat));
+  const int32_t* pa = acc.const_data_ptr<int32_t>();
+  const float* pst = step.contiguous().const_data_ptr<float>();
+  const float* psh = shift.contiguous().const_data_ptr<float>();
+  const float* pb = b.defined() ? b.const_data_ptr<float>() : nullptr;
+  float* py = y.mutable_data_ptr<float>();
+  const int64_t block = std::max<int64_t>(1, 32768 / std::max<int64_t>(n, 1));
+  const at::ThreadLocalState state;  // inference mode, for at::gelu_ in the workers
+  at::parallel_for(0, rows, block, [&](int64_t begin, int64_t end) {
+    at::ThreadLocalStateGuard guard(state);
+    for (int64_t i0 = begin; i0 < end; i0 += block) {
+      const int64_t i1 = std::min(end, i0 + block);
+      for (int64_t i = i0; i < i1; ++i)
+        int8_loops::dequantize_row(pa + i * n, n, pst[i], psh[i], ws.const_data_ptr<float>(),
+                                   wsum.const_data_ptr<float>(), pb, py + i * n);
+      if (gelu) {
+        at::Tensor rows_done = y.narrow(0, i0, i1 - i0);
+        at::gelu_(rows_done, activation);
+      }
+    }
+  });
+  return y;
+}
+
+TORCH_LIBRARY(hfjit, m) {
+  m.def("quantize_per_token(Tensor x) -> (Tensor, Tensor, Tensor)", &quantize_per_token);
+  m.def(
+      "int8_linear(Tensor xq, Tensor step, Tensor shift, Tensor weight_int8, Tensor weight_scale, "
+      "Tensor weight_sum, Tensor? bias, str activation) -> Tensor",
+      &int8_linear);
+}
+
+// The node that makes v, if it is a `kind`.
+Node* made_by(Value* v, const char* kind) {
+  return v->node()->kind() == c10::Symbol::fromQualString(kind) ? v->node() : nullptr;
+}
+
+// Whether v is a constant equal to x (an int or a float).
+bool constant_is(Value* v, double x) {
+  auto iv = torch::jit::toIValue(v);
+  return iv && (iv->isInt() || iv->isDouble()) && iv->toScalar().toDouble() == x;
+}
+
+// Whether v's one use is input `offset` of a `kind` node; that node.
+Node* sole_user(Value* v, const char* kind, size_t offset = 0) {
+  const auto& uses = v->uses();
+  if (uses.size() != 1 || uses[0].offset != offset ||
+      uses[0].user->kind() != c10::Symbol::fromQualString(kind))
+    return nullptr;
+  return uses[0].user;
+}
+
+// linear_int8's quantization of its input, read back from the ops it traced
+// to (the `to` node that casts to int8): the input x, step and 128 s + min as
+// linear_int8 names them, or nothing if the ops are not exactly those.
+struct QuantizedInput {
+  Value* x;
+  Value* step;
+  Value* lo;
+};
+
+std::optional<QuantizedInput> quantized_input(Value* xq) {
+  Node* cast = made_by(xq, "aten::to");
+  if (!cast || cast->inputs().size() != 5 || !constant_is(cast->input(1), 1)) return std::nullopt;
+  Node* fl = made_by(cast->input(0), "aten::floor");
+  Node* add = fl ? made_by(fl->input(0), "aten::add") : nullptr;
+  if (!add || !constant_is(add->input(2), 1)) return std::nullopt;
+  Node* mul = made_by(add->input(0), "aten::mul");
+  Node* rsub = made_by(add->input(1), "aten::rsub");
+  if (!mul || !rsub || !constant_is(rsub->input(1), -127.5) || !constant_is(rsub->input(2), 1))
+    return std::nullopt;
+  Value* x = mul->input(0);
+  Value* inv = mul->input(1);
+  Node* lo_inv = made_by(rsub->input(0), "aten::mul");
+  Node* rec = made_by(inv, "aten::reciprocal");
+  if (!lo_inv || !rec || lo_inv->input(1) != inv) return std::nullopt;
+  Value* step = rec->input(0);
+  Node* floor_step = made_by(step, "aten::clamp_min");
+  Node* div = floor_step ? made_by(floor_step->input(0), "aten::div") : nullptr;
+  Node* sub = div ? made_by(div->input(0), "aten::sub") : nullptr;
+  if (!sub || !constant_is(floor_step->input(1), 1e-8) || !constant_is(div->input(1), 255) ||
+      !constant_is(sub->input(2), 1))
+    return std::nullopt;
+  // hi = clamp_min(amax(x, [-1], keepdim), 0), lo = clamp_max(amin(...), 0).
+  auto widened = [x](Value* v, const char* clamp, const char* reduce) {
+    Node* c = made_by(v, clamp);
+    Node* r = c && constant_is(c->input(1), 0) ? made_by(c->input(0), reduce) : nullptr;
+    if (!r || r->input(0) != x) return false;
+    // dims [-1]: a constant, or (as traced) a list made of one.
+    Node* dims = r->input(1)->node();
+    const bool last = dims->kind() == c10::prim::ListConstruct
+                          ? dims->inputs().size() == 1 && constant_is(dims->input(0), -1)
+                          : torch::jit::toIValue(r->input(1)) ==
+                                std::optional<c10::IValue>(c10::List<int64_t>({-1}));
+    auto keep = torch::jit::toIValue(r->input(2));
+    return last && keep && keep->isBool() && keep->toBool();
+  };
+  Value* lo = lo_inv->input(0);
+  if (sub->input(1) != lo || !widened(sub->input(0), "aten::clamp_min", "aten::amax") ||
+      !widened(lo, "aten::clamp_max", "aten::amin"))
+    return std::nullopt;
+  return QuantizedInput{x, step, lo};
+}
+
+// Rewrites one linear_int8 (its aten::_int_mm node) into the fused ops;
+// whether it did, and whether a GELU went with it.
+std::optional<bool> fuse_int8_linear(Graph& g, Node* mm) {
+  auto in = quantized_input(mm->input(0));
+  if (!in) return std::nullopt;
+  // mm -> to(float) -> mul_(step) -> addcmul_(y0, ., weight_scale), y0 =
+  // addcmul(bias, shift, unsqueeze(weight_sum, 0)) or mul(shift, ...).
+  Node* cast = sole_user(mm->output(), "aten::to");
+  if (!cast || cast->inputs().size() != 5 || !constant_is(cast->input(1), 6)) return std::nullopt;
+  Node* scale = sole_user(cast->output(), "aten::mul_");
+  if (!scale || scale->input(1) != in->step) return std::nullopt;
+  Node* out = sole_user(scale->output(), "aten::addcmul_", 1);
+  if (!out || !constant_is(out->input(3), 1)) return std::nullopt;
+  Node* y0 = out->input(0)->node();
+  Value* bias = nullptr;
+  Value *shift, *unsq;
+  if (y0->kind() == c10::Symbol::fromQualString("aten::addcmul") && constant_is(y0->input(3), 1)) {
+    bias = y0->input(0);
+    shift = y0->input(1);
+    unsq = y0->input(2);
+  } else if (y0->kind() == c10::Symbol::fromQualString("aten::mul")) {
+    shift = y0->input(0);
+    unsq = y0->input(1);
+  } else {
+    return std::nullopt;
+  }
+  Node* shift_node = made_by(shift, "aten::add");
+  Node* wsum = made_by(unsq, "aten::unsqueeze");
+  if (y0->output()->uses().size() != 1 || !shift_node || shift_node->input(0) != in->lo ||
+      shift_node->input(1) != in->step || !constant_is(shift_node->input(2), 128) || !wsum ||
+      !constant_is(wsum->input(1), 0))
+    return std::nullopt;
+
+  // A GELU that alone reads the output (through one view, as linear_int8
+  // restores the input's leading dimensions) is applied inside.
+  Node* gelu = nullptr;
+  std::string approximate;
+  if (Node* view = sole_user(out->output(), "aten::view")) {
+    if (Node* candidate = sole_user(view->output(), "aten::gelu")) {
+      auto a = candidate->inputs().size() > 1 ? torch::jit::toIValue(candidate->input(1))
+                                              : std::optional<c10::IValue>(c10::IValue("none"));
+      if (a && a->isString() && (a->toStringRef() == "none" || a->toStringRef() == "tanh")) {
+        gelu = candidate;
+        approximate = a->toStringRef();
+      }
+    }
+  }
+
+  torch::jit::WithInsertPoint guard(out);
+  Node* q =
+      g.insertNode(g.create(c10::Symbol::fromQualString("hfjit::quantize_per_token"), {in->x}, 3));
+  for (Value* o : q->outputs()) o->setType(c10::TensorType::get());
+  Value* none = g.insertConstant(c10::IValue());
+  Node* fused =
+      g.insertNode(g.create(c10::Symbol::fromQualString("hfjit::int8_linear"),
+                            {q->output(0), q->output(1), q->output(2), mm->input(1), out->input(2),
+                             wsum->input(0), bias ? bias : none, g.insertConstant(approximate)}));
+  fused->output()->setType(out->output()->type());
+  if (!q->maybeSchema() || !fused->maybeSchema())
+    throw Error("hfjit::int8_linear: no schema matches the rewritten int8 Linear");
+  out->output()->replaceAllUsesWith(fused->output());
+  if (gelu) {
+    gelu->output()->replaceAllUsesWith(gelu->input(0));
+    gelu->destroy();
+  }
+  // The old tail, last first (each in-place op's output is unused by then);
+  // dead-code elimination takes the quantization chain.
+  for (Node* n : {out, scale, cast, mm, y0}) n->destroy();
+  return gelu != nullptr;
+}
+
 }  // namespace
 
 CpuKernels select_cpu_kernels(torch::jit::Module& module, LinearKernel kernel, int64_t rows) {
   CpuKernels report;
   if (kernel == LinearKernel::Aten) return report;
+  auto graphs = method_graphs(module);
+  const c10::Symbol int_mm = c10::Symbol::fromQualString("aten::_int_mm");
+  for (auto& [g, selves] : graphs) {
+    std::vector<Node*> mms;
+    for_each_node(g->block(), [&](Node* n) {
+      if (n->kind() == int_mm) mms.push_back(n);
+    });
+    for (Node* mm : mms) {
+      auto gelu = fuse_int8_linear(*g, mm);
+      if (!gelu) continue;
+      ++report.int8_linears;
+      report.int8_fused_gelu += *gelu;
+    }
+    if (!mms.empty()) torch::jit::EliminateDeadCode(g);
+  }
   if (!onednn_available()) {
     if (kernel == LinearKernel::OneDnn)
       throw Error("--linear onednn: this libtorch has no oneDNN (MKLDNN) Linear kernels");
@@ -157,7 +410,6 @@ CpuKernels select_cpu_kernels(torch::jit::Module& module, LinearKernel kernel, i
   const c10::Symbol linear = c10::Symbol::fromQualString("aten::linear");
   const c10::Symbol pointwise = c10::Symbol::fromQualString("mkldnn::_linear_pointwise");
 
-  auto graphs = method_graphs(module);
   // Pass 1: the Linear nodes to rewrite, and how every tensor attribute they
   // read is used: a weight is reordered only if nothing but those nodes reads it.
   struct Site {
@@ -292,12 +544,19 @@ std::string cpu_name() {
 }
 
 std::string describe(const CpuKernels& k) {
-  if (k.chosen == LinearKernel::Aten) return "aten (libtorch's default Linear)";
-  std::string s = "oneDNN (" + std::to_string(k.linears) + " Linear, " +
-                  std::to_string(k.fused_gelu) + " with GELU fused, " + std::to_string(k.packed) +
-                  " weights prepacked";
-  if (k.skipped) s += ", " + std::to_string(k.skipped) + " left to aten";
-  return s + ")";
+  std::string s;
+  if (k.chosen == LinearKernel::Aten) {
+    s = "aten (libtorch's default Linear)";
+  } else {
+    s = "oneDNN (" + std::to_string(k.linears) + " Linear, " + std::to_string(k.fused_gelu) +
+        " with GELU fused, " + std::to_string(k.packed) + " weights prepacked";
+    if (k.skipped) s += ", " + std::to_string(k.skipped) + " left to aten";
+    s += ")";
+  }
+  if (k.int8_linears)
+    s += ", int8: " + std::to_string(k.int8_linears) + " Linear fused, " +
+         std::to_string(k.int8_fused_gelu) + " with GELU";
+  return s;
 }
 
 }  // namespace hfjit

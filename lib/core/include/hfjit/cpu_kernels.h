@@ -10,6 +10,13 @@
 // `mkldnn::_linear_pointwise`, with the weight reordered once into oneDNN's
 // blocked layout and a following GELU fused into it. Outputs agree with
 // aten's within float rounding (the sums run in another order).
+//
+// The int8 Linears of `--quantize int8` artifacts (plain aten too: some 20
+// element-wise ops around at::_int_mm) are rewritten the same way into two
+// ops hfjit registers, hfjit::quantize_per_token and hfjit::int8_linear,
+// which make the same arithmetic in three passes instead of some twenty, a
+// following GELU fused in. A module whose code calls them itself is foreign
+// code (graph_check): only this rewrite puts them in a graph.
 
 #include <cstdint>
 #include <string>
@@ -32,12 +39,14 @@ struct CpuKernels {
   int fused_gelu = 0;                        // of those, with the following GELU fused in
   int packed = 0;                            // weights reordered into oneDNN's layout (each once)
   int skipped = 0;  // aten::linear left alone (not fp32 CPU weights, or weights used elsewhere)
+  int int8_linears = 0;     // int8 Linears (--quantize int8) rewritten into hfjit's fused ops
+  int int8_fused_gelu = 0;  // of those, with the following GELU fused in
 };
 
-// Rewrites the fp32 Linear layers of every method of `module` (loaded, not yet
-// run) for `kernel`. `rows` is the number of rows (batch x length) the module
-// mostly runs at, a hint for the weights' layout. Modules in bf16 or int8,
-// and weights that are not plain 2-D fp32 CPU tensors, are left as they are.
+// Rewrites the fp32 and int8 Linear layers of every method of `module`
+// (loaded, not yet run) for `kernel` (LinearKernel::Aten: none of it). `rows` is the number of rows
+// (batch x length) the module mostly runs at, a hint for the weights' layout. Modules in bf16 or
+// int8, and weights that are not plain 2-D fp32 CPU tensors, are left as they are.
 CpuKernels select_cpu_kernels(torch::jit::Module& module, LinearKernel kernel, int64_t rows);
 
 // Whether the CPU multiplies bf16 natively (AVX512-BF16 or AMX-BF16 on x86,
@@ -66,7 +75,8 @@ void hold_freed_memory();
 // The CPU's name as cpuinfo reports it ("AMD EPYC"), for messages.
 std::string cpu_name();
 
-// One line for logs: "oneDNN (74 Linear, 12 with GELU fused, 74 weights prepacked)".
+// One line for logs: "oneDNN (74 Linear, 12 with GELU fused, 74 weights prepacked)",
+// with ", int8: 72 Linear fused, 12 with GELU" where there were int8 Linears.
 std::string describe(const CpuKernels& k);
 
 }  // namespace hfjit
