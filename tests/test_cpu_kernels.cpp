@@ -196,15 +196,18 @@ TEST_CASE("cpu kernels: int8 Linears fused into hfjit's ops give the same bits",
   // GPT-2 (Conv1D; gelu_new written out as transformers writes it: not
   // fused), DistilBERT (no token types), ModernBERT (gated GELU in its layers:
   // not fused; its MLM head's GELU is).
+  // Each layer's two residual adds (after attention, after the feed-forward
+  // block) go into the Linear before them.
   struct Int8Case {
     std::string model;
-    const char* layers_key;  // the config's layer count: one fused GELU per layer,
+    const char* layers_key;  // the config's layer count
+    bool gelu_per_layer;     // one fused GELU per layer
     int more_gelu;           // and these more (the MLM head's)
   };
-  const std::vector<Int8Case> cases = {{"bert-mlm", "num_hidden_layers", 1},
-                                       {"gpt2-lm", nullptr, 0},
-                                       {"distilbert-seqcls", "n_layers", 0},
-                                       {"modernbert-mlm", nullptr, 1}};
+  const std::vector<Int8Case> cases = {{"bert-mlm", "num_hidden_layers", true, 1},
+                                       {"gpt2-lm", "n_layer", false, 0},
+                                       {"distilbert-seqcls", "n_layers", true, 0},
+                                       {"modernbert-mlm", "num_hidden_layers", false, 1}};
   for (const Int8Case& c : cases) {
     INFO(c.model);
     TraceOptions o = reference_shape();
@@ -218,13 +221,11 @@ TEST_CASE("cpu kernels: int8 Linears fused into hfjit's ops give the same bits",
     REQUIRE(products > 0);
     const CpuKernels k = select_cpu_kernels(fused, LinearKernel::Auto, 24);
     CHECK(k.int8_linears == products);
-    int gelu = c.more_gelu;
-    if (c.layers_key) {
-      auto config =
-          nlohmann::json::parse(read_text_file(fixture("models/" + c.model + "/config.json")));
-      gelu += config[c.layers_key].get<int>();
-    }
-    CHECK(k.int8_fused_gelu == gelu);
+    auto config =
+        nlohmann::json::parse(read_text_file(fixture("models/" + c.model + "/config.json")));
+    const int layers = config[c.layers_key].get<int>();
+    CHECK(k.int8_fused_gelu == (c.gelu_per_layer ? layers : 0) + c.more_gelu);
+    CHECK(k.int8_fused_residual == 2 * layers);
     CHECK(count_nodes(fused, "aten::_int_mm") == 0);
     CHECK(count_nodes(fused, "hfjit::int8_linear") == products);
     CHECK_THAT(describe(k), Catch::Contains("int8: " + std::to_string(products) + " Linear fused"));

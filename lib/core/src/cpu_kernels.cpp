@@ -154,9 +154,10 @@ std::optional<std::pair<Node*, std::string>> sole_gelu(Node* linear) {
 // floats. Run and bench rewrite each into two ops of ours, with the same
 // arithmetic in the same order (the quantized input is the same bytes):
 //   hfjit::quantize_per_token(x) -> (xq, step, shift): two passes over x;
-//   hfjit::int8_linear(xq, step, shift, w..., bias, activation): at::_int_mm,
-//     then one pass to floats, with a following GELU applied to each block
-//     of rows while it is in cache.
+//   hfjit::int8_linear(xq, step, shift, w..., bias, residual, activation):
+//     at::_int_mm, then one pass to floats, which adds a following residual
+//     connection's input, or applies a following GELU to each block of rows
+//     while it is in cache.
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> quantize_per_token(const at::Tensor& input) {
   TORCH_CHECK(input.dim() == 2 && input.scalar_type() == at::kFloat && input.device().is_cpu(),
@@ -191,7 +192,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> quantize_per_token(const at::Tens
 at::Tensor int8_linear(const at::Tensor& xq, const at::Tensor& step, const at::Tensor& shift,
                        const at::Tensor& weight_int8, const at::Tensor& weight_scale,
                        const at::Tensor& weight_sum, const std::optional<at::Tensor>& bias,
-                       c10::string_view activation) {
+                       const std::optional<at::Tensor>& residual, c10::string_view activation) {
   const at::Tensor acc = at::_int_mm(xq, weight_int8);
   const int64_t rows = acc.size(0), n = acc.size(1);
   auto vector_of = [n](const at::Tensor& t, const char* what) {
@@ -206,11 +207,23 @@ at::Tensor int8_linear(const at::Tensor& xq, const at::Tensor& step, const at::T
                   shift.scalar_type() == at::kFloat,
               "hfjit::int8_linear: step and shift must hold one float32 per row");
   const bool gelu = activation != "";
+  // The residual connection's other input, as the rewrite finds it in
+  // hfjit's artifacts: the output's elements in its order ([..., n]). The
+  // rewrite cannot see shapes; another shape is refused, not broadcast.
+  at::Tensor r;
+  if (residual && residual->defined()) {
+    TORCH_CHECK(!gelu && residual->scalar_type() == at::kFloat && residual->numel() == rows * n &&
+                    residual->dim() >= 1 && residual->size(-1) == n,
+                "hfjit::int8_linear: a residual of ", residual->toString(), " ", residual->sizes(),
+                " for an output of ", rows, " x ", n, " rows; run with --linear aten");
+    r = residual->contiguous();
+  }
   at::Tensor y = at::empty({rows, n}, acc.options().dtype(at::kFloat));
   const int32_t* pa = acc.const_data_ptr<int32_t>();
   const float* pst = step.contiguous().const_data_ptr<float>();
   const float* psh = shift.contiguous().const_data_ptr<float>();
   const float* pb = b.defined() ? b.const_data_ptr<float>() : nullptr;
+  const float* pr = r.defined() ? r.const_data_ptr<float>() : nullptr;
   float* py = y.mutable_data_ptr<float>();
   const int64_t block = std::max<int64_t>(1, 32768 / std::max<int64_t>(n, 1));
   const at::ThreadLocalState state;  // inference mode, for at::gelu_ in the workers
@@ -220,7 +233,8 @@ at::Tensor int8_linear(const at::Tensor& xq, const at::Tensor& step, const at::T
       const int64_t i1 = std::min(end, i0 + block);
       for (int64_t i = i0; i < i1; ++i)
         int8_loops::dequantize_row(pa + i * n, n, pst[i], psh[i], ws.const_data_ptr<float>(),
-                                   wsum.const_data_ptr<float>(), pb, py + i * n);
+                                   wsum.const_data_ptr<float>(), pb, pr ? pr + i * n : nullptr,
+                                   py + i * n);
       if (gelu) {
         at::Tensor rows_done = y.narrow(0, i0, i1 - i0);
         at::gelu_(rows_done, activation);
@@ -234,7 +248,7 @@ TORCH_LIBRARY(hfjit, m) {
   m.def("quantize_per_token(Tensor x) -> (Tensor, Tensor, Tensor)", &quantize_per_token);
   m.def(
       "int8_linear(Tensor xq, Tensor step, Tensor shift, Tensor weight_int8, Tensor weight_scale, "
-      "Tensor weight_sum, Tensor? bias, str activation) -> Tensor",
+      "Tensor weight_sum, Tensor? bias, Tensor? residual, str activation) -> Tensor",
       &int8_linear);
 }
 
@@ -310,9 +324,19 @@ std::optional<QuantizedInput> quantized_input(Value* xq) {
   return QuantizedInput{x, step, lo};
 }
 
+// What fuse_int8_linear took in with a Linear.
+enum class Fused { Alone, Gelu, Residual };
+
+// Whether v may be read at `at` (defined before it, in the same block).
+bool available_at(Value* v, Node* at) {
+  Node* def = v->node();
+  if (def->kind() == c10::prim::Param) return def->owningBlock() == at->owningBlock();
+  return def->owningBlock() == at->owningBlock() && def->isBefore(at);
+}
+
 // Rewrites one linear_int8 (its aten::_int_mm node) into the fused ops;
-// whether it did, and whether a GELU went with it.
-std::optional<bool> fuse_int8_linear(Graph& g, Node* mm) {
+// whether it did, and what went with it.
+std::optional<Fused> fuse_int8_linear(Graph& g, Node* mm) {
   auto in = quantized_input(mm->input(0));
   if (!in) return std::nullopt;
   // mm -> to(float) -> mul_(step) -> addcmul_(y0, ., weight_scale), y0 =
@@ -344,16 +368,30 @@ std::optional<bool> fuse_int8_linear(Graph& g, Node* mm) {
     return std::nullopt;
 
   // A GELU that alone reads the output (through one view, as linear_int8
-  // restores the input's leading dimensions) is applied inside.
+  // restores the input's leading dimensions) is applied inside; else a
+  // residual connection's add, a + b or b + a (the same bits).
   Node* gelu = nullptr;
   std::string approximate;
-  if (Node* view = sole_user(out->output(), "aten::view")) {
+  Node* add = nullptr;
+  Value* residual = nullptr;
+  Node* view = sole_user(out->output(), "aten::view");
+  if (view) {
     if (Node* candidate = sole_user(view->output(), "aten::gelu")) {
       auto a = candidate->inputs().size() > 1 ? torch::jit::toIValue(candidate->input(1))
                                               : std::optional<c10::IValue>(c10::IValue("none"));
       if (a && a->isString() && (a->toStringRef() == "none" || a->toStringRef() == "tanh")) {
         gelu = candidate;
         approximate = a->toStringRef();
+      }
+    }
+    const auto& uses = view->output()->uses();
+    if (!gelu && uses.size() == 1 && uses[0].offset < 2 &&
+        uses[0].user->kind() == c10::Symbol::fromQualString("aten::add") &&
+        uses[0].user->inputs().size() == 3 && constant_is(uses[0].user->input(2), 1)) {
+      Value* other = uses[0].user->input(1 - uses[0].offset);
+      if (other != view->output() && available_at(other, out)) {
+        add = uses[0].user;
+        residual = other;
       }
     }
   }
@@ -363,22 +401,23 @@ std::optional<bool> fuse_int8_linear(Graph& g, Node* mm) {
       g.insertNode(g.create(c10::Symbol::fromQualString("hfjit::quantize_per_token"), {in->x}, 3));
   for (Value* o : q->outputs()) o->setType(c10::TensorType::get());
   Value* none = g.insertConstant(c10::IValue());
-  Node* fused =
-      g.insertNode(g.create(c10::Symbol::fromQualString("hfjit::int8_linear"),
-                            {q->output(0), q->output(1), q->output(2), mm->input(1), out->input(2),
-                             wsum->input(0), bias ? bias : none, g.insertConstant(approximate)}));
+  Node* fused = g.insertNode(g.create(
+      c10::Symbol::fromQualString("hfjit::int8_linear"),
+      {q->output(0), q->output(1), q->output(2), mm->input(1), out->input(2), wsum->input(0),
+       bias ? bias : none, residual ? residual : none, g.insertConstant(approximate)}));
   fused->output()->setType(out->output()->type());
   if (!q->maybeSchema() || !fused->maybeSchema())
     throw Error("hfjit::int8_linear: no schema matches the rewritten int8 Linear");
   out->output()->replaceAllUsesWith(fused->output());
-  if (gelu) {
-    gelu->output()->replaceAllUsesWith(gelu->input(0));
-    gelu->destroy();
+  for (Node* n : {gelu, add}) {
+    if (!n) continue;
+    n->output()->replaceAllUsesWith(view->output());
+    n->destroy();
   }
   // The old tail, last first (each in-place op's output is unused by then);
   // dead-code elimination takes the quantization chain.
   for (Node* n : {out, scale, cast, mm, y0}) n->destroy();
-  return gelu != nullptr;
+  return gelu ? Fused::Gelu : add ? Fused::Residual : Fused::Alone;
 }
 
 }  // namespace
@@ -394,10 +433,11 @@ CpuKernels select_cpu_kernels(torch::jit::Module& module, LinearKernel kernel, i
       if (n->kind() == int_mm) mms.push_back(n);
     });
     for (Node* mm : mms) {
-      auto gelu = fuse_int8_linear(*g, mm);
-      if (!gelu) continue;
+      auto fused = fuse_int8_linear(*g, mm);
+      if (!fused) continue;
       ++report.int8_linears;
-      report.int8_fused_gelu += *gelu;
+      report.int8_fused_gelu += *fused == Fused::Gelu;
+      report.int8_fused_residual += *fused == Fused::Residual;
     }
     if (!mms.empty()) torch::jit::EliminateDeadCode(g);
   }
@@ -555,7 +595,8 @@ std::string describe(const CpuKernels& k) {
   }
   if (k.int8_linears)
     s += ", int8: " + std::to_string(k.int8_linears) + " Linear fused, " +
-         std::to_string(k.int8_fused_gelu) + " with GELU";
+         std::to_string(k.int8_fused_gelu) + " with GELU, " +
+         std::to_string(k.int8_fused_residual) + " with the residual add";
   return s;
 }
 

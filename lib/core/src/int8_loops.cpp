@@ -34,7 +34,8 @@ HFJIT_CLONES void quantize_row(const float* __restrict x, int64_t n, float inv, 
 
 HFJIT_CLONES void dequantize_row(const int32_t* __restrict acc, int64_t n, float step, float shift,
                                  const float* __restrict wscale, const float* __restrict wsum,
-                                 const float* __restrict bias, float* __restrict y) {
+                                 const float* __restrict bias, const float* __restrict residual,
+                                 float* __restrict y) {
   // at::addcmul rounds once (a fused multiply-add), at::mul_ apart.
   if (bias) {
     for (int64_t j = 0; j < n; ++j)
@@ -44,6 +45,8 @@ HFJIT_CLONES void dequantize_row(const int32_t* __restrict acc, int64_t n, float
     for (int64_t j = 0; j < n; ++j)
       y[j] = std::fma(static_cast<float>(acc[j]) * step, wscale[j], shift * wsum[j]);
   }
+  if (residual)
+    for (int64_t j = 0; j < n; ++j) y[j] += residual[j];
 }
 
 }  // namespace hfjit::int8_loops

@@ -17,8 +17,9 @@ void row_range(const float* x, int64_t n, float* lo, float* hi);
 void quantize_row(const float* x, int64_t n, float inv, float offset, int8_t* q);
 
 // y[j] = fma(float(acc[j]) * step, wscale[j], fma(shift, wsum[j], bias[j])), as
-// at::addcmul and at::mul_ round it; with no bias, shift * wsum[j] inside.
+// at::addcmul and at::mul_ round it; with no bias, shift * wsum[j] inside;
+// then + residual[j] where residual is given.
 void dequantize_row(const int32_t* acc, int64_t n, float step, float shift, const float* wscale,
-                    const float* wsum, const float* bias, float* y);
+                    const float* wsum, const float* bias, const float* residual, float* y);
 
 }  // namespace hfjit::int8_loops

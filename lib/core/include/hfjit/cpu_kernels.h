@@ -15,8 +15,8 @@
 // element-wise ops around at::_int_mm) are rewritten the same way into two
 // ops hfjit registers, hfjit::quantize_per_token and hfjit::int8_linear,
 // which make the same arithmetic in three passes instead of some twenty, a
-// following GELU fused in. A module whose code calls them itself is foreign
-// code (graph_check): only this rewrite puts them in a graph.
+// following GELU or residual add fused in: the outputs are the same bits. A module whose code calls
+// them itself is foreign code (graph_check): only this rewrite puts them in a graph.
 
 #include <cstdint>
 #include <string>
@@ -39,8 +39,9 @@ struct CpuKernels {
   int fused_gelu = 0;                        // of those, with the following GELU fused in
   int packed = 0;                            // weights reordered into oneDNN's layout (each once)
   int skipped = 0;  // aten::linear left alone (not fp32 CPU weights, or weights used elsewhere)
-  int int8_linears = 0;     // int8 Linears (--quantize int8) rewritten into hfjit's fused ops
-  int int8_fused_gelu = 0;  // of those, with the following GELU fused in
+  int int8_linears = 0;         // int8 Linears (--quantize int8) rewritten into hfjit's fused ops
+  int int8_fused_gelu = 0;      // of those, with the following GELU fused in
+  int int8_fused_residual = 0;  // of those, with the following residual connection's add
 };
 
 // Rewrites the fp32 and int8 Linear layers of every method of `module`
@@ -76,7 +77,8 @@ void hold_freed_memory();
 std::string cpu_name();
 
 // One line for logs: "oneDNN (74 Linear, 12 with GELU fused, 74 weights prepacked)",
-// with ", int8: 72 Linear fused, 12 with GELU" where there were int8 Linears.
+// with ", int8: 72 Linear fused, 12 with GELU, 24 with the residual add" where
+// there were int8 Linears.
 std::string describe(const CpuKernels& k);
 
 }  // namespace hfjit
