@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -163,6 +164,41 @@ TEST_CASE("cli: bench --json and --csv carry the documented columns", "[bench][c
   auto bad = run_cli({"bench", tmp / "d.pt", "--json", "--csv"});
   CHECK(bad.code == 1);
   CHECK(bad.err == "hfjit: error: --json and --csv are exclusive\n");
+}
+
+TEST_CASE("engine: MKL picks its kernels by the CPU's ISA, whatever the vendor", "[bench][cli]") {
+#if !defined(__x86_64__)
+  WARN("MKL's vendor test is answered on x86-64 only: nothing to check");
+  return;
+#endif
+  // MKL names the code path it took in its verbose banner (cmd/mkl_cpu.cpp):
+  // left to itself on an AMD CPU it says "Intel(R) Architecture processors".
+  const std::string flags = [] {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("flags", 0) == 0) return line + " ";
+    return std::string();
+  }();
+  const char* isa = flags.find(" avx512f ") != std::string::npos ? "AVX-512"
+                    : flags.find(" avx2 ") != std::string::npos  ? "AVX2"
+                                                                 : nullptr;
+  if (!isa) {
+    WARN("no AVX2 on this CPU: nothing to check");
+    return;
+  }
+  TempFolder tmp;
+  REQUIRE(run_cli({"-q", "trace", fixture("models/distilbert-seqcls"), "-o", tmp / "d.pt",
+                   "--max-length", "8"})
+              .code == 0);
+  // --linear aten: the Linear layers on MKL's sgemm.
+  auto r = run_cli(
+      {"bench", tmp / "d.pt", "--linear", "aten", "--iterations", "1", "--warmup", "0", "--json"},
+      "MKL_VERBOSE=1");
+  REQUIRE(r.code == 0);
+  const auto banner = r.out.find("MKL_VERBOSE oneMKL");
+  REQUIRE(banner != std::string::npos);
+  CHECK_THAT(r.out.substr(banner, r.out.find('\n', banner) - banner), Catch::Contains(isa));
 }
 
 namespace {

@@ -349,8 +349,11 @@ std::vector<BenchPoint> bench_folder(
         for (auto& v : variants) {
           Tracer vt(v.built);
           vt.add_method("forward", in);
+          // As run and a .pt's bench run it: int8 on hfjit's fused Linear.
+          torch::jit::Module vm = vt.module();
+          select_cpu_kernels(vm, o.linear, b * len);
           label = v.mode + " b" + std::to_string(b) + " l" + std::to_string(len);
-          auto vms = time_calls([&] { run_method(vt.module(), "forward", in); }, o, progress);
+          auto vms = time_calls([&] { run_method(vm, "forward", in); }, o, progress);
           out.push_back(make_point(v.mode, b, len, b, len, std::move(vms), flops));
           if (on_point) on_point(out.back());
         }
