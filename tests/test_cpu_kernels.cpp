@@ -1,6 +1,7 @@
 // The oneDNN Linear rewrite (cpu_kernels.h): every family's trace, rewritten,
 // still gives transformers' outputs; bf16, int8 and shared weights are left alone.
 #include <ATen/ATen.h>
+#include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/script.h>
 
 #include <catch2/catch.hpp>
@@ -10,6 +11,7 @@
 #include "hfjit/cpu_kernels.h"
 #include "hfjit/error.h"
 #include "hfjit/io/file.h"
+#include "hfjit/models/layers.h"
 #include "hfjit/run/runner.h"
 #include "hfjit/trace.h"
 #include "test_util.h"
@@ -245,6 +247,48 @@ TEST_CASE("cpu kernels: int8 Linears fused into hfjit's ops give the same bits",
       for (size_t j = 0; j < a.size(); ++j) CHECK(at::equal(a[j].toTensor(), b[j].toTensor()));
     }
   }
+}
+
+TEST_CASE("cpu kernels: hfjit's int8 ops on edge rows, and a residual they refuse",
+          "[cpu_kernels][int8]") {
+  // Linear::forward (the plain aten ops that trace records) against the two
+  // ops the rewrite calls, on rows that stress the quantization: all zero
+  // (the step's floor), all negative, one outlier, large values.
+  torch::manual_seed(3);
+  const int64_t in = 40, out = 24;
+  models::Linear lin(at::randn({out, in}), at::randn({out}));
+  lin.quantize_int8();
+  at::Tensor x = at::randn({6, in});
+  x[0].zero_();
+  x[1] = -x[1].abs() - 1;
+  x[2][7] = 1000;
+  x[3] *= 1e6;
+  x[4] = at::full({in}, 1e-9);
+  auto& dispatcher = c10::Dispatcher::singleton();
+  auto quantize = dispatcher.findSchemaOrThrow("hfjit::quantize_per_token", "")
+                      .typed<std::tuple<at::Tensor, at::Tensor, at::Tensor>(const at::Tensor&)>();
+  auto linear = dispatcher.findSchemaOrThrow("hfjit::int8_linear", "")
+                    .typed<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                      const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                      const std::optional<at::Tensor>&,
+                                      const std::optional<at::Tensor>&, c10::string_view)>();
+  auto [xq, step, shift] = quantize.call(x);
+  auto fused = [&](const std::optional<at::Tensor>& bias, const std::optional<at::Tensor>& r,
+                   c10::string_view act) {
+    return linear.call(xq, step, shift, lin.weight_int8, lin.weight_scale, lin.weight_sum, bias, r,
+                       act);
+  };
+  const at::Tensor want = lin.forward(x);
+  CHECK(at::equal(fused(lin.bias, std::nullopt, ""), want));
+  CHECK(at::equal(fused(lin.bias, std::nullopt, "none"), at::gelu(want)));
+  CHECK(at::equal(fused(lin.bias, std::nullopt, "tanh"), at::gelu(want, "tanh")));
+  const at::Tensor r = at::randn({6, out});
+  CHECK(at::equal(fused(lin.bias, r, ""), want + r));
+  CHECK(at::equal(fused(std::nullopt, std::nullopt, ""), lin.forward(x, at::Tensor())));
+  // A residual that would broadcast: the rewrite cannot see shapes, so the op says so.
+  CHECK_THROWS_WITH(fused(lin.bias, at::randn({out}), ""),
+                    Catch::Contains("hfjit::int8_linear: a residual of") &&
+                        Catch::Contains("run with --linear aten"));
 }
 
 TEST_CASE("cpu kernels: run gives the same answers on aten and oneDNN", "[cpu_kernels][run]") {
