@@ -273,8 +273,9 @@ Node* sole_user(Value* v, const char* kind, size_t offset = 0) {
 }
 
 // linear_int8's quantization of its input, read back from the ops it traced
-// to (the `to` node that casts to int8): the input x, step and 128 s + min as
-// linear_int8 names them, or nothing if the ops are not exactly those.
+// to (the `to` node that casts to int8): the input x, its step s and its
+// min widened to 0 (linear_int8's `lo`), or nothing if the ops are not
+// exactly those.
 struct QuantizedInput {
   Value* x;
   Value* step;
