@@ -60,6 +60,20 @@ TraceOptions reference_shape() {
   return o;
 }
 
+// A fixture model traced into tmp/<file>, and that file loaded (eval mode).
+struct Traced {
+  TraceReport report;
+  torch::jit::Module module;
+};
+
+Traced trace_and_load(const TempFolder& tmp, const std::string& model, const std::string& file,
+                      const TraceOptions& o = reference_shape()) {
+  TraceReport r = trace_model(fixture("models/" + model), tmp / file, o);
+  torch::jit::Module m = torch::jit::load(tmp / file);
+  m.eval();
+  return {std::move(r), std::move(m)};
+}
+
 }  // namespace
 
 TEST_CASE("cpu kernels: oneDNN Linear on every family keeps transformers' outputs",
@@ -81,11 +95,8 @@ TEST_CASE("cpu kernels: oneDNN Linear on every family keeps transformers' output
                                          {"modernbert-mlm", "modernbert-mlm"}};
   for (const KernelCase& c : cases) {
     INFO(c.model);
-    const std::string pt = tmp / (c.model + ".pt");
-    TraceReport r = trace_model(fixture("models/" + c.model), pt, reference_shape());
+    auto [r, m] = trace_and_load(tmp, c.model, c.model + ".pt");
     REQUIRE(r.verified);
-    torch::jit::Module m = torch::jit::load(pt);
-    m.eval();
     const CpuKernels k = select_cpu_kernels(m, LinearKernel::OneDnn, 24);
     CHECK(k.chosen == LinearKernel::OneDnn);
     CHECK(k.linears > 0);
@@ -104,9 +115,7 @@ TEST_CASE("cpu kernels: GELU is fused, weights shared with an embedding are not 
   TempFolder tmp;
   {
     // BERT's intermediate dense is followed by GELU (erf): fused, one per layer.
-    trace_model(fixture("models/bert-mlm"), tmp / "b.pt", reference_shape());
-    torch::jit::Module m = torch::jit::load(tmp / "b.pt");
-    m.eval();
+    torch::jit::Module m = trace_and_load(tmp, "bert-mlm", "b.pt").module;
     auto config = nlohmann::json::parse(read_text_file(fixture("models/bert-mlm/config.json")));
     const CpuKernels k = select_cpu_kernels(m, LinearKernel::Auto, 24);
     // each layer's intermediate dense, and the MLM head's transform dense
@@ -119,9 +128,7 @@ TEST_CASE("cpu kernels: GELU is fused, weights shared with an embedding are not 
     // by aten::embedding and by the decoder's Linear.
     TraceOptions o = reference_shape();
     o.keep_tied = true;
-    TraceReport r = trace_model(fixture("models/bert-mlm"), tmp / "t.pt", o);
-    torch::jit::Module m = torch::jit::load(tmp / "t.pt");
-    m.eval();
+    auto [r, m] = trace_and_load(tmp, "bert-mlm", "t.pt", o);
     const CpuKernels k = select_cpu_kernels(m, LinearKernel::OneDnn, 24);
     CHECK(k.linears > 0);
     CHECK(k.packed == k.linears - 1);
@@ -136,9 +143,7 @@ TEST_CASE("cpu kernels: several traced lengths, frozen graphs, bf16 and int8", "
     // --lengths: every method rewritten; a weight read by all of them reordered once.
     TraceOptions o = reference_shape();
     o.lengths = {8, 12};
-    TraceReport r = trace_model(fixture("models/bert-seqcls"), tmp / "l.pt", o);
-    torch::jit::Module m = torch::jit::load(tmp / "l.pt");
-    m.eval();
+    auto [r, m] = trace_and_load(tmp, "bert-seqcls", "l.pt", o);
     const CpuKernels k = select_cpu_kernels(m, LinearKernel::OneDnn, 24);
     torch::jit::Module single = torch::jit::load(tmp / "l.pt");
     int per_method = 0;
@@ -153,9 +158,7 @@ TEST_CASE("cpu kernels: several traced lengths, frozen graphs, bf16 and int8", "
     // --optimize: the weights are constants of the frozen graph; rewritten, not reordered.
     TraceOptions o = reference_shape();
     o.optimize = true;
-    TraceReport r = trace_model(fixture("models/bert-seqcls"), tmp / "o.pt", o);
-    torch::jit::Module m = torch::jit::load(tmp / "o.pt");
-    m.eval();
+    auto [r, m] = trace_and_load(tmp, "bert-seqcls", "o.pt", o);
     const CpuKernels k = select_cpu_kernels(m, LinearKernel::OneDnn, 24);
     CHECK(k.packed == 0);
     check_outputs(m, "bert-seqcls", r.input_names);
@@ -168,15 +171,14 @@ TEST_CASE("cpu kernels: several traced lengths, frozen graphs, bf16 and int8", "
       o.dtype = "bfloat16";
     else
       o.quantize = "int8";
-    trace_model(fixture("models/bert-seqcls"), tmp / (std::string(variant) + ".pt"), o);
-    torch::jit::Module m = torch::jit::load(tmp / (std::string(variant) + ".pt"));
+    torch::jit::Module m =
+        trace_and_load(tmp, "bert-seqcls", std::string(variant) + ".pt", o).module;
     const CpuKernels k = select_cpu_kernels(m, LinearKernel::OneDnn, 24);
     CHECK(k.linears == 0);
     CHECK(k.packed == 0);
   }
   // aten: nothing touched.
-  trace_model(fixture("models/bert-seqcls"), tmp / "a.pt", reference_shape());
-  torch::jit::Module m = torch::jit::load(tmp / "a.pt");
+  torch::jit::Module m = trace_and_load(tmp, "bert-seqcls", "a.pt").module;
   const CpuKernels k = select_cpu_kernels(m, LinearKernel::Aten, 24);
   CHECK(k.chosen == LinearKernel::Aten);
   CHECK(k.linears == 0);
@@ -214,11 +216,9 @@ TEST_CASE("cpu kernels: int8 Linears fused into hfjit's ops give the same bits",
     INFO(c.model);
     TraceOptions o = reference_shape();
     o.quantize = "int8";
-    const std::string pt = tmp / (c.model + ".pt");
-    TraceReport r = trace_model(fixture("models/" + c.model), pt, o);
+    auto [r, plain] = trace_and_load(tmp, c.model, c.model + ".pt", o);
     REQUIRE(r.verified);
-    torch::jit::Module plain = torch::jit::load(pt);
-    torch::jit::Module fused = torch::jit::load(pt);
+    torch::jit::Module fused = torch::jit::load(tmp / (c.model + ".pt"));
     const int products = count_nodes(plain, "aten::_int_mm");
     REQUIRE(products > 0);
     const CpuKernels k = select_cpu_kernels(fused, LinearKernel::Auto, 24);

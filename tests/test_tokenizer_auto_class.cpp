@@ -18,12 +18,6 @@ using namespace hfjit::test;
 
 namespace {
 
-const nlohmann::json& auto_class_configs() {
-  static const nlohmann::json j =
-      nlohmann::json::parse(read_text(fixture("tokenizers/auto_class_configs.json")));
-  return j;
-}
-
 // The case's model file, with its config.json and tokenizer_config.json where not null.
 hfjit::TokenizerFiles files_of(const nlohmann::json& c) {
   const std::string model = c["model"];
@@ -39,7 +33,7 @@ hfjit::TokenizerFiles files_of(const nlohmann::json& c) {
 
 TEST_CASE("SentencePiece without tokenizer_class: the class from config.json, as AutoTokenizer",
           "[tokenizer][parity]") {
-  const nlohmann::json& cases = auto_class_configs()["cases"];
+  const nlohmann::json& cases = tokenizer_fixture_json("auto_class_configs.json")["cases"];
   REQUIRE(cases.size() >= 10);
   for (const nlohmann::json& c : cases) {
     INFO(c["name"].get<std::string>() << " (" << c["class"].get<std::string>() << ")");
@@ -62,7 +56,7 @@ TEST_CASE("sentencepiece.bpe.model without a class hfjit builds from it is an er
       {"config.json without model_type", "no model_type in config.json"},
       {"config.json with model_type bert", "config.json's model_type is 'bert'"},
       {"config.json with model_type mbart", "config.json's model_type is 'mbart'"}};
-  const nlohmann::json& errors = auto_class_configs()["errors"];
+  const nlohmann::json& errors = tokenizer_fixture_json("auto_class_configs.json")["errors"];
   REQUIRE(errors.size() == why.size());
   for (const nlohmann::json& c : errors) {
     const std::string name = c["name"];

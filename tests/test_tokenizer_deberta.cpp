@@ -19,14 +19,10 @@ using namespace hfjit::test;
 
 namespace {
 
-const nlohmann::json& deberta_configs() {
-  static const nlohmann::json j =
-      nlohmann::json::parse(read_text(fixture("tokenizers/deberta_v2_configs.json")));
-  return j;
-}
-
 std::unique_ptr<hfjit::Tokenizer> tokenizer_of(const nlohmann::json& c) {
-  const std::string dir = fixture("tokenizers/" + deberta_configs()["folder"].get<std::string>());
+  const std::string dir =
+      fixture("tokenizers/" +
+              tokenizer_fixture_json("deberta_v2_configs.json")["folder"].get<std::string>());
   hfjit::TokenizerFiles files = {{"tokenizer_config.json", c["tokenizer_config"].dump()}};
   for (const std::string name : c["files"]) {
     if (name == "spm.model") files[name] = read_text(dir + "/spm.model");
@@ -45,7 +41,7 @@ TEST_CASE(
     "DeBERTa-v2 tokenizer: spm.model configs and a transformers 4 tokenizer.json as transformers 5 "
     "reads them",
     "[tokenizer][parity]") {
-  const nlohmann::json& cases = deberta_configs()["cases"];
+  const nlohmann::json& cases = tokenizer_fixture_json("deberta_v2_configs.json")["cases"];
   REQUIRE(cases.size() >= 5);
   for (const nlohmann::json& c : cases) {
     INFO(c["name"].get<std::string>() << ": " << c["tokenizer_config"].dump());

@@ -17,14 +17,8 @@ using namespace hfjit::test;
 
 namespace {
 
-const nlohmann::json& fairseq_configs() {
-  static const nlohmann::json j =
-      nlohmann::json::parse(read_text(fixture("tokenizers/fairseq_configs.json")));
-  return j;
-}
-
 std::unique_ptr<hfjit::Tokenizer> with_config(const nlohmann::json& config) {
-  const std::string model = fairseq_configs()["model"];
+  const std::string model = tokenizer_fixture_json("fairseq_configs.json")["model"];
   hfjit::TokenizerFiles files = {
       {"sentencepiece.bpe.model", read_text(fixture("tokenizers/" + model))},
       {"tokenizer_config.json", config.dump()}};
@@ -35,7 +29,7 @@ std::unique_ptr<hfjit::Tokenizer> with_config(const nlohmann::json& config) {
 
 TEST_CASE("fairseq SentencePiece: tokenizer_config.json variants as transformers 5 converts them",
           "[tokenizer][parity]") {
-  const nlohmann::json& cases = fairseq_configs()["cases"];
+  const nlohmann::json& cases = tokenizer_fixture_json("fairseq_configs.json")["cases"];
   REQUIRE(cases.size() >= 10);
   for (const nlohmann::json& c : cases) {
     INFO(c["name"].get<std::string>() << ": " << c["tokenizer_config"].dump());

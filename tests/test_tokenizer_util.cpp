@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -18,6 +19,15 @@ std::string read_text(const std::string& path) {
   std::ostringstream buf;
   buf << in.rdbuf();
   return buf.str();
+}
+
+const nlohmann::json& tokenizer_fixture_json(const std::string& name) {
+  static std::map<std::string, nlohmann::json> parsed;  // nodes never move: references stay valid
+  auto it = parsed.find(name);
+  if (it == parsed.end())
+    it =
+        parsed.emplace(name, nlohmann::json::parse(read_text(fixture("tokenizers/" + name)))).first;
+  return it->second;
 }
 
 TokenizerFiles tokenizer_files(const std::string& folder, bool with_tokenizer_json) {

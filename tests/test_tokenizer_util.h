@@ -13,6 +13,8 @@
 namespace hfjit::test {
 
 std::string read_text(const std::string& path);
+// A JSON fixture (tests/fixtures/tokenizers/<name>), parsed once per process.
+const nlohmann::json& tokenizer_fixture_json(const std::string& name);
 // Every tokenizer file of a fixture folder (tests/fixtures/tokenizers/<folder>).
 TokenizerFiles tokenizer_files(const std::string& folder, bool with_tokenizer_json = true);
 // ids|type_ids|offsets|special_tokens_mask|attention_mask|word_ids, then #window per overflowing
