@@ -1,5 +1,6 @@
 // hfjit trace MODEL -o OUT.pt [--task T] [--max-length N] [--batch-size B] [--lengths L,...]
 //             [--keep-tied] [--atol X] [--no-verify] [--force] [--json] [--revision R] [--seed S]
+//             [--triton REPO [--triton-name NAME] [--triton-instances N]]
 
 #include <spdlog/spdlog.h>
 
@@ -10,6 +11,7 @@
 #include "format.h"
 #include "hfjit/error.h"
 #include "hfjit/trace.h"
+#include "hfjit/triton.h"
 
 namespace hfjit::cmd {
 namespace {
@@ -21,9 +23,10 @@ struct TraceArgs {
   bool no_verify = false;
   bool json = false;
   TraceOptions opts;
+  TritonOptions triton;  // triton.repo empty: no repository
 };
 
-void print_json(const TraceReport& r) {
+void print_json(const TraceReport& r, const std::string& triton_dir) {
   nlohmann::ordered_json j;
   j["model"] = r.model;
   j["output"] = r.output;
@@ -46,6 +49,7 @@ void print_json(const TraceReport& r) {
   for (const auto& s : r.stages) stages[s.name] = s.ms;
   j["stage_ms"] = stages;
   j["warnings"] = r.warnings;
+  if (!triton_dir.empty()) j["triton"] = triton_dir;
   std::printf("%s\n", j.dump().c_str());
 }
 
@@ -86,16 +90,30 @@ Command add_trace(CLI::App& app) {
   app.add_flag("--json", a->json, "Print a JSON summary on stdout");
   app.add_option("--revision", a->opts.revision, "Hub revision (branch or commit) for a hub id");
   app.add_option("--seed", a->opts.seed, "Seed of the dummy and verification inputs (default 0)");
+  app.add_option("--triton", a->triton.repo,
+                 "Also write a Triton model repository entry REPO/<name> (docs/serving.md)");
+  app.add_option(
+      "--triton-name", a->triton.name,
+      "The model's name in the repository (default: the output's file name without .pt)");
+  app.add_option("--triton-instances", a->triton.instances,
+                 "Model instances on the CPU (instance_group count, default 1)");
   CLI::App* self = &app;
   return [a, self]() {
     if (self->count("--max-length")) a->opts.max_length = a->max_length;
     a->opts.verify = !a->no_verify;
+    for (const char* o : {"--triton-name", "--triton-instances"})
+      if (self->count(o) && a->triton.repo.empty())
+        throw Error(std::string(o) + " needs --triton REPO");
+    a->triton.force = a->opts.force;
+    if (!a->triton.repo.empty()) check_triton_options(a->triton, a->output);  // before any work
     TraceReport r = trace_model(a->model, a->output, a->opts, [](const TraceStage& s) {
       spdlog::info("{:<8} {:>9.1f} ms  {}", s.name, s.ms, s.detail);
     });
     for (const auto& w : r.warnings) spdlog::warn("{}", w);
+    std::string triton_dir;
+    if (!a->triton.repo.empty()) triton_dir = write_triton_repo(a->output, a->triton);
     if (a->json) {
-      print_json(r);
+      print_json(r, triton_dir);
     } else {
       std::string lengths;
       for (int64_t l : r.lengths) lengths += (lengths.empty() ? "" : ",") + std::to_string(l);
@@ -108,6 +126,9 @@ Command add_trace(CLI::App& app) {
             "  %s vs float32: cosine %s, max abs diff %s%s\n", name.c_str(),
             fixed(acc.cosine, 6).c_str(), fixed(acc.max_abs_diff, 4).c_str(),
             acc.top1 >= 0 ? (", top-1 agreement " + fixed(100 * acc.top1, 1) + "%").c_str() : "");
+      if (!triton_dir.empty())
+        std::printf("Triton model repository entry: %s (config.pbtxt, 1/model.pt)\n",
+                    triton_dir.c_str());
     }
     return 0;
   };

@@ -54,19 +54,38 @@ struct Reader {
   }
 };
 
-// The "name" of each object of a list ("inputs", "outputs").
-std::vector<std::string> names_of(const Reader& r, const char* key) {
-  std::vector<std::string> out;
-  if (const json* list = r.array(key))
-    for (size_t i = 0; i < list->size(); ++i) {
-      const json& e = (*list)[i];
-      const auto name = e.is_object() ? e.find("name") : e.end();
-      if (!e.is_object() || name == e.end() || !name->is_string() ||
-          name->get<std::string>().empty())
-        r.fail(std::string("\"") + key + "\" entry " + std::to_string(i) +
-               " needs a \"name\" string");
-      out.push_back(name->get<std::string>());
+// Each object of a list ("inputs", "outputs"): its "name", and its "dtype"
+// and "shape" where present.
+std::vector<ArtifactTensor> tensors_of(const Reader& r, const char* key) {
+  std::vector<ArtifactTensor> out;
+  const json* list = r.array(key);
+  if (!list) return out;
+  for (size_t i = 0; i < list->size(); ++i) {
+    const json& e = (*list)[i];
+    const std::string entry = std::string("\"") + key + "\" entry " + std::to_string(i);
+    const auto name = e.is_object() ? e.find("name") : e.end();
+    if (!e.is_object() || name == e.end() || !name->is_string() || name->get<std::string>().empty())
+      r.fail(entry + " needs a \"name\" string");
+    ArtifactTensor t;
+    t.name = name->get<std::string>();
+    t.dtype = Reader{e, r.where}.str("dtype", "");
+    if (auto shape = e.find("shape"); shape != e.end() && !shape->is_null()) {
+      if (!shape->is_array() || shape->size() > 16)
+        r.fail(entry + ": \"shape\" must be a list of at most 16 sizes");
+      for (const json& d : *shape) {
+        if (!d.is_number_integer() || d.get<int64_t>() < 0 || d.get<int64_t>() > (int64_t{1} << 31))
+          r.fail(entry + ": \"shape\" must hold sizes from 0 to 2^31");
+        t.shape.push_back(d.get<int64_t>());
+      }
     }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::vector<std::string> names_of(const std::vector<ArtifactTensor>& tensors) {
+  std::vector<std::string> out;
+  for (const ArtifactTensor& t : tensors) out.push_back(t.name);
   return out;
 }
 
@@ -110,8 +129,10 @@ ArtifactMeta parse_artifact_meta(const std::string& text, const std::string& whe
       method.length = *len;
       m.methods.push_back(std::move(method));
     }
-  m.input_names = names_of(r, "inputs");
-  m.output_names = names_of(r, "outputs");
+  m.inputs = tensors_of(r, "inputs");
+  m.outputs = tensors_of(r, "outputs");
+  m.input_names = names_of(m.inputs);
+  m.output_names = names_of(m.outputs);
   m.dynamic = r.boolean("dynamic", false);
   m.pad_token_id = r.integer("pad_token_id", -(int64_t{1} << 31), (int64_t{1} << 31) - 1);
   m.vocab_size = r.integer("vocab_size", 0, (int64_t{1} << 31) - 1).value_or(0);

@@ -16,6 +16,13 @@ struct ArtifactMethod {
   int64_t length = 0;  // the traced length
 };
 
+// An input or output as the metadata lists it.
+struct ArtifactTensor {
+  std::string name;
+  std::string dtype;           // "int64", "float32", ...; "" when absent
+  std::vector<int64_t> shape;  // at forward's shape; empty when absent
+};
+
 struct ArtifactMeta {
   bool hfjit = false;  // "format": "hfjit"; when false nothing else was read
   std::string task, hf_class, model_type;
@@ -23,6 +30,7 @@ struct ArtifactMeta {
   int64_t max_length = 0;
   std::vector<ArtifactMethod> methods;
   std::vector<std::string> input_names, output_names;
+  std::vector<ArtifactTensor> inputs, outputs;  // the same entries, with dtype and shape
   bool dynamic = false;
   std::optional<int64_t> pad_token_id;
   int64_t vocab_size = 0;
