@@ -174,17 +174,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> quantize_per_token(const at::Tens
   float* pc = shift.mutable_data_ptr<float>();
   at::parallel_for(0, rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(n, 1)),
                    [&](int64_t begin, int64_t end) {
-                     for (int64_t i = begin; i < end; ++i) {
-                       float lo, hi;
-                       int8_loops::row_range(px + i * n, n, &lo, &hi);
-                       // As linear_int8 computes them, op for op.
-                       const float s = std::max((hi - lo) / 255.f, 1e-8f);
-                       const float inv = 1.f / s;
-                       const float offset = -127.5f - lo * inv;
-                       int8_loops::quantize_row(px + i * n, n, inv, offset, pq + i * n);
-                       ps[i] = s;
-                       pc[i] = lo + 128.f * s;
-                     }
+                     for (int64_t i = begin; i < end; ++i)
+                       int8_loops::quantize_row(px + i * n, n, pq + i * n, ps + i, pc + i);
                    });
   return {xq, step, shift};
 }

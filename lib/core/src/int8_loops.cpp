@@ -1,5 +1,6 @@
 #include "int8_loops.h"
 
+#include <algorithm>
 #include <cmath>
 
 // Built with -O3 -ffp-contract=off -fno-trapping-math -ffinite-math-only
@@ -16,20 +17,20 @@
 
 namespace hfjit::int8_loops {
 
-HFJIT_CLONES void row_range(const float* x, int64_t n, float* lo, float* hi) {
-  float l = 0.f, h = 0.f;
+HFJIT_CLONES void quantize_row(const float* __restrict x, int64_t n, int8_t* __restrict q,
+                               float* step, float* shift) {
+  float lo = 0.f, hi = 0.f;
   for (int64_t k = 0; k < n; ++k) {
-    l = x[k] < l ? x[k] : l;
-    h = x[k] > h ? x[k] : h;
+    lo = x[k] < lo ? x[k] : lo;
+    hi = x[k] > hi ? x[k] : hi;
   }
-  *lo = l;
-  *hi = h;
-}
-
-HFJIT_CLONES void quantize_row(const float* __restrict x, int64_t n, float inv, float offset,
-                               int8_t* __restrict q) {
+  const float s = std::max((hi - lo) / 255.f, 1e-8f);
+  const float inv = 1.f / s;
+  const float offset = -127.5f - lo * inv;
   for (int64_t k = 0; k < n; ++k)
     q[k] = static_cast<int8_t>(static_cast<int32_t>(std::floor(x[k] * inv + offset)));
+  *step = s;
+  *shift = lo + 128.f * s;
 }
 
 HFJIT_CLONES void dequantize_row(const int32_t* __restrict acc, int64_t n, float step, float shift,

@@ -8,13 +8,11 @@
 
 namespace hfjit::int8_loops {
 
-// The row's smallest and largest values, widened to hold 0: min(min x, 0) and
-// max(max x, 0). Finite inputs only.
-void row_range(const float* x, int64_t n, float* lo, float* hi);
-
-// q[k] = floor(x[k] * inv + offset) as int8; x[k] * inv + offset must lie in
-// [-128, 128).
-void quantize_row(const float* x, int64_t n, float inv, float offset, int8_t* q);
+// Quantizes one row as linear_int8 (models/layers.cpp) does, op for op: lo =
+// min(min x, 0), hi = max(max x, 0), step = max((hi - lo) / 255, 1e-8),
+// q[k] = floor(x[k] / step + (-127.5 - lo / step)) as int8 (the division a
+// multiply by 1 / step), shift = lo + 128 step. Finite inputs only.
+void quantize_row(const float* x, int64_t n, int8_t* q, float* step, float* shift);
 
 // y[j] = fma(float(acc[j]) * step, wscale[j], fma(shift, wsum[j], bias[j])), as
 // at::addcmul and at::mul_ round it; with no bias, shift * wsum[j] inside;
