@@ -285,6 +285,18 @@ TEST_CASE("cpu kernels: hfjit's int8 ops on edge rows, and a residual they refus
   const at::Tensor r = at::randn({6, out});
   CHECK(at::equal(fused(lin.bias, r, ""), want + r));
   CHECK(at::equal(fused(std::nullopt, std::nullopt, ""), lin.forward(x, at::Tensor())));
+  // Inputs the rewrite never makes: each op says what is wrong.
+  CHECK_THROWS_WITH(
+      quantize.call(x.unsqueeze(0)),
+      Catch::Contains("hfjit::quantize_per_token: expected a 2-D float32 CPU tensor"));
+  CHECK_THROWS_WITH(
+      linear.call(xq, step, shift, lin.weight_int8, lin.weight_scale.narrow(0, 0, 3),
+                  lin.weight_sum, lin.bias, std::nullopt, ""),
+      Catch::Contains("hfjit::int8_linear: weight_scale must hold 24 float32 values"));
+  CHECK_THROWS_WITH(
+      linear.call(xq, step.narrow(0, 0, 2), shift, lin.weight_int8, lin.weight_scale,
+                  lin.weight_sum, lin.bias, std::nullopt, ""),
+      Catch::Contains("hfjit::int8_linear: step and shift must hold one float32 per row"));
   // A residual that would broadcast: the rewrite cannot see shapes, so the op says so.
   CHECK_THROWS_WITH(fused(lin.bias, at::randn({out}), ""),
                     Catch::Contains("hfjit::int8_linear: a residual of") &&

@@ -91,9 +91,26 @@ TEST_CASE("triton: bad requests fail before any work and leave nothing behind",
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(tmp / "repo")) ++entries;
   CHECK(entries == 1);  // no temporary folder left
 
-  // Not an hfjit artifact: said, nothing written.
+  // Not an hfjit artifact (a TorchScript file Python wrote), or not TorchScript
+  // at all: said, no entry written.
   TritonOptions t;
   t.repo = tmp / "repo2";
-  CHECK_THROWS_WITH(write_triton_repo(tmp / "file", t), Catch::Contains("file"));
+  CHECK_THROWS_WITH(write_triton_repo(fixture("foreign/gpt2-lm.pt"), t),
+                    Catch::Contains("gpt2-lm.pt: not an hfjit artifact (no hfjit/meta.json)"));
+  CHECK_THROWS_WITH(write_triton_repo(tmp / "file", t), Catch::Contains(tmp / "file"));
   CHECK((!fs::exists(tmp / "repo2") || fs::is_empty(tmp / "repo2")));
+}
+
+TEST_CASE("triton: outputs Triton cannot return are refused", "[triton][errors]") {
+  ArtifactMeta meta;
+  meta.hfjit = true;
+  meta.inputs = {{"input_ids", "int64", {1, 8}}};
+  meta.outputs = {{"logits", "bfloat16", {1, 3}}};
+  CHECK_THROWS_WITH(triton_config(meta, "m", 1),
+                    "hfjit/meta.json: logits is bfloat16, which Triton's PyTorch backend cannot "
+                    "return");
+  meta.outputs = {{"logits", "float32", {}}};
+  CHECK_THROWS_WITH(triton_config(meta, "m", 1), "hfjit/meta.json: logits has no shape");
+  meta.outputs = {{"logits", "float32", {1, 3}}};
+  CHECK_THAT(triton_config(meta, "m", 1), Catch::Contains("dims: [ 1, 3 ]"));
 }

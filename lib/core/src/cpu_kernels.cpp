@@ -128,22 +128,27 @@ void for_each_node(torch::jit::Block* b, const std::function<void(Node*)>& f) {
   }
 }
 
-// The GELU that alone reads a Linear's output, and its `approximate` ("none"
-// or "tanh"), to fuse into oneDNN's kernel.
+// A GELU node's `approximate` ("none" or "tanh": what the fused kernels
+// apply), or nothing for another value or a value known only at run time.
+std::optional<std::string> gelu_approximate(Node* gelu) {
+  if (gelu->inputs().size() < 2) return "none";
+  auto a = torch::jit::toIValue(gelu->input(1));
+  if (!a || !a->isString() || (a->toStringRef() != "none" && a->toStringRef() != "tanh"))
+    return std::nullopt;
+  return a->toStringRef();
+}
+
+// The GELU that alone reads a Linear's output, and its `approximate`, to
+// fuse into oneDNN's kernel.
 std::optional<std::pair<Node*, std::string>> sole_gelu(Node* linear) {
   const auto& uses = linear->output()->uses();
   if (uses.size() != 1 || uses[0].user->kind() != c10::Symbol::fromQualString("aten::gelu") ||
       uses[0].offset != 0)
     return std::nullopt;
   Node* gelu = uses[0].user;
-  std::string approximate = "none";
-  if (gelu->inputs().size() > 1) {
-    auto a = torch::jit::toIValue(gelu->input(1));
-    if (!a || !a->isString()) return std::nullopt;
-    approximate = a->toStringRef();
-  }
-  if (approximate != "none" && approximate != "tanh") return std::nullopt;
-  return std::make_pair(gelu, approximate);
+  auto approximate = gelu_approximate(gelu);
+  if (!approximate) return std::nullopt;
+  return std::make_pair(gelu, *approximate);
 }
 
 // --- The fused int8 Linear -------------------------------------------------
@@ -369,11 +374,9 @@ std::optional<Fused> fuse_int8_linear(Graph& g, Node* mm) {
   Node* view = sole_user(out->output(), "aten::view");
   if (view) {
     if (Node* candidate = sole_user(view->output(), "aten::gelu")) {
-      auto a = candidate->inputs().size() > 1 ? torch::jit::toIValue(candidate->input(1))
-                                              : std::optional<c10::IValue>(c10::IValue("none"));
-      if (a && a->isString() && (a->toStringRef() == "none" || a->toStringRef() == "tanh")) {
+      if (auto a = gelu_approximate(candidate)) {
         gelu = candidate;
-        approximate = a->toStringRef();
+        approximate = *a;
       }
     }
     const auto& uses = view->output()->uses();

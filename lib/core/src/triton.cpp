@@ -76,22 +76,20 @@ std::string triton_config(const ArtifactMeta& meta, const std::string& name, int
     if (!d.empty() && d[0] == meta.max_length) d[0] = -1;
     return d;
   };
-  c << "input [\n";
-  for (size_t i = 0; i < meta.inputs.size(); ++i) {
-    const ArtifactTensor& t = meta.inputs[i];
-    c << "  {\n    name: \"" << t.name << "\"\n    data_type: " << triton_type(t, where)
-      << "\n    dims: " << dims(shape_of(t)) << "\n  }" << (i + 1 < meta.inputs.size() ? "," : "")
-      << "\n";
-  }
-  c << "]\n";
-  c << "output [\n";
-  for (size_t i = 0; i < meta.outputs.size(); ++i) {
-    const ArtifactTensor& t = meta.outputs[i];
-    c << "  {\n    name: \"" << t.name << "__" << i
-      << "\"\n    data_type: " << triton_type(t, where) << "\n    dims: " << dims(shape_of(t))
-      << "\n  }" << (i + 1 < meta.outputs.size() ? "," : "") << "\n";
-  }
-  c << "]\n";
+  // The backend matches inputs to forward's arguments by name and outputs
+  // by <name>__<index> (their place in the tuple forward returns).
+  auto entries = [&](const char* field, const std::vector<ArtifactTensor>& tensors, bool indexed) {
+    c << field << " [\n";
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      const ArtifactTensor& t = tensors[i];
+      c << "  {\n    name: \"" << t.name << (indexed ? "__" + std::to_string(i) : "")
+        << "\"\n    data_type: " << triton_type(t, where) << "\n    dims: " << dims(shape_of(t))
+        << "\n  }" << (i + 1 < tensors.size() ? "," : "") << "\n";
+    }
+    c << "]\n";
+  };
+  entries("input", meta.inputs, false);
+  entries("output", meta.outputs, true);
   if (meta.dynamic) c << "dynamic_batching { }\n";
   c << "instance_group [\n  {\n    kind: KIND_CPU\n    count: " << instances << "\n  }\n]\n";
   // INFERENCE_MODE: no autograd bookkeeping (the default from Triton 23.06;
