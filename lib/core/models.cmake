@@ -12,6 +12,7 @@ target_sources(hfjit PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/src/models/deberta_v2.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/models/electra.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/models/gpt2.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/models/llama.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/models/modernbert.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/models/mpnet.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/models/registry.cpp

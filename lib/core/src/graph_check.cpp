@@ -124,6 +124,8 @@ constexpr std::string_view kPure[] = {
     "aten::flip",
     "aten::gather",
     "aten::index",
+    "aten::index_copy",
+    "aten::index_copy_",
     "aten::index_put_",
     "aten::index_select",
     "aten::masked_fill",

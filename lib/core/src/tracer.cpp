@@ -70,12 +70,20 @@ Tracer::Tracer(const models::BuiltModel& built)
 
 std::vector<at::Tensor> Tracer::add_method(const std::string& name,
                                            const std::vector<at::Tensor>& inputs) {
+  return add_method(name, inputs, built_.input_names,
+                    [this](const std::vector<at::Tensor>& in) { return built_.forward(in); });
+}
+
+std::vector<at::Tensor> Tracer::add_method(const std::string& name,
+                                           const std::vector<at::Tensor>& inputs,
+                                           const std::vector<std::string>& arg_names,
+                                           const Function& fn) {
   torch::NoGradGuard no_grad;
   torch::jit::Stack stack(inputs.begin(), inputs.end());
   auto traced_fn = [&](torch::jit::Stack in) -> torch::jit::Stack {
     std::vector<at::Tensor> ts;
     for (auto& v : in) ts.push_back(v.toTensor());
-    std::vector<at::Tensor> outs = built_.forward(ts);
+    std::vector<at::Tensor> outs = fn(ts);
     // Outputs are float32 whatever the model computes in (--dtype bfloat16):
     // the artifact's interface does not change with the lever.
     for (auto& o : outs)
@@ -88,13 +96,14 @@ std::vector<at::Tensor> Tracer::add_method(const std::string& name,
   try {
     std::tie(state, outs) = torch::jit::tracer::trace(
         stack, traced_fn, [](const at::Tensor&) { return std::string(); }, /*strict=*/true,
-        /*force_outplace=*/false, &module_, built_.input_names);
+        /*force_outplace=*/false, &module_, arg_names);
   } catch (const c10::Error& e) {
     std::string msg = e.what_without_backtrace();
     throw Error("tracing " + built_.hf_class + " failed: " + first_line(msg));
   }
-  auto fn = cu_->create_function(c10::QualifiedName(*module_.type()->name(), name), state->graph);
-  module_.type()->addMethod(fn);
+  auto method =
+      cu_->create_function(c10::QualifiedName(*module_.type()->name(), name), state->graph);
+  module_.type()->addMethod(method);
   std::vector<at::Tensor> result;
   for (const auto& v : outs[0].toTupleRef().elements()) result.push_back(v.toTensor());
   return result;

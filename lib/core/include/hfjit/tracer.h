@@ -6,6 +6,7 @@
 #include <torch/script.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -28,6 +29,11 @@ class Tracer {
   // that traced call. Throws Error when tracing fails.
   std::vector<at::Tensor> add_method(const std::string& name,
                                      const std::vector<at::Tensor>& inputs);
+  // The same for another of the model's functions (BuiltModel::forward_cached),
+  // whose arguments are named `arg_names`.
+  using Function = std::function<std::vector<at::Tensor>(const std::vector<at::Tensor>&)>;
+  std::vector<at::Tensor> add_method(const std::string& name, const std::vector<at::Tensor>& inputs,
+                                     const std::vector<std::string>& arg_names, const Function& fn);
   torch::jit::Module& module() { return module_; }
 
  private:

@@ -112,7 +112,9 @@ std::vector<at::Tensor> BaseModel::forward(const ModelInputs& in) {
 
 TaskModel::TaskModel(const std::string& hf_class, const WeightLoader& w, const Family& family,
                      const FamilyParts& parts, const HeadSpec& head, bool hidden)
-    : Model(hf_class, hidden), presents_(head.presents && !parts.present_names.empty()) {
+    : Model(hf_class, hidden),
+      presents_(head.presents && !parts.present_names.empty()),
+      cached_(head.cached) {
   base_ = register_module(family.base_prefix, parts.base(w.base(family.base_prefix), head.pooler));
   const Scope root(*this, w);
   head_ = head.make(HeadContext{root, *base_, family, parts.hidden_size, parts.num_labels});
@@ -127,6 +129,30 @@ std::vector<at::Tensor> TaskModel::forward(const ModelInputs& in) {
   std::vector<at::Tensor> outputs = head_->forward(out, in);
   if (presents_) outputs.insert(outputs.end(), out.presents.begin(), out.presents.end());
   return finish_outputs(outputs, hidden);
+}
+
+std::optional<CacheLayout> TaskModel::cache_layout() const {
+  return cached_ ? base_->cache_layout() : std::nullopt;
+}
+
+std::vector<at::Tensor> TaskModel::forward_cached(const CachedInputs& in) {
+  if (!cache_layout()) return Model::forward_cached(in);
+  BaseOutput last;
+  // transformers' generate computes the logits of the last position only (logits_to_keep=1).
+  last.last_hidden_state = base_->forward_cached(in).select(1, -1);
+  std::vector<at::Tensor> outputs = head_->forward(last, ModelInputs{});
+  outputs.push_back(in.cache);
+  return outputs;
+}
+
+at::Tensor Backbone::forward_cached(const CachedInputs&) const {
+  throw Error(std::string(name()) + " has no static key/value cache");
+}
+
+std::vector<at::Tensor> Model::forward_cached(const CachedInputs&) {
+  throw Error(name() +
+              " has no static key/value cache (only text-generation models of the "
+              "Llama family have one)");
 }
 
 namespace {

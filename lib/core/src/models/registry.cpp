@@ -115,3 +115,14 @@ std::vector<at::Tensor> BuiltModel::forward(const std::vector<at::Tensor>& input
 }
 
 }  // namespace hfjit::models
+
+namespace hfjit::models {
+
+std::vector<at::Tensor> BuiltModel::forward_cached(const std::vector<at::Tensor>& inputs) const {
+  if (inputs.size() != kCachedInputNames.size())
+    throw Error(hf_class + "'s cached step takes " + std::to_string(kCachedInputNames.size()) +
+                " inputs (" + join(kCachedInputNames) + "), got " + std::to_string(inputs.size()));
+  return module->forward_cached({inputs[0], inputs[1], inputs[2], inputs[3], inputs[4]});
+}
+
+}  // namespace hfjit::models

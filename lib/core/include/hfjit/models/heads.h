@@ -141,6 +141,9 @@ struct HeadSpec {
   bool pooler = false;    // the base model is built with its pooler
   bool presents = false;  // the outputs end with the base model's presents (GPT-2's use_cache)
   std::vector<std::string> outputs = {"logits"};
+  // A causal LM head: it also applies to the last position of a static-cache
+  // step (Model::forward_cached), where the base model has one.
+  bool cached = false;
 };
 
 // What a family's own file gives the builder (the family table's `parts`).
@@ -176,11 +179,13 @@ class TaskModel : public Model {
   TaskModel(const std::string& hf_class, const WeightLoader& w, const Family& family,
             const FamilyParts& parts, const HeadSpec& head, bool hidden);
   std::vector<at::Tensor> forward(const ModelInputs& in) override;
+  std::vector<at::Tensor> forward_cached(const CachedInputs& in) override;
+  std::optional<CacheLayout> cache_layout() const override;
 
  private:
   std::shared_ptr<Backbone> base_;
   std::unique_ptr<Head> head_;
-  bool presents_;
+  bool presents_, cached_;
 };
 
 // The model for `task` (one of family.tasks), built from the family's parts

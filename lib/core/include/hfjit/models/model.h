@@ -20,6 +20,27 @@ struct ModelInputs {
                               // without token types (DistilBERT, RoBERTa, GPT-2) ignore it.
 };
 
+// One step of a causal LM against a static key/value cache (the prefill and
+// decode methods of a text-generation trace): `length` new tokens are written
+// into the cache at slots `cache_position`, and attend to every slot the mask
+// allows.
+struct CachedInputs {
+  at::Tensor input_ids;       // [batch, length] int64
+  at::Tensor attention_mask;  // [batch, max_length] int64: 1 where a slot holds a token of the row
+  at::Tensor position_ids;    // [batch, length] int64: each token's position (rotary / embedding)
+  at::Tensor cache_position;  // [length] int64: the slots written, ascending
+  at::Tensor
+      cache;  // [layers, 2 (key, value), batch, kv_heads, max_length, head_dim], updated in place
+};
+
+// The static cache's dimensions other than batch and max_length.
+struct CacheLayout {
+  int64_t layers = 0, kv_heads = 0, head_dim = 0;
+  std::vector<int64_t> shape(int64_t batch, int64_t max_length) const {
+    return {layers, 2, batch, kv_heads, max_length, head_dim};
+  }
+};
+
 struct BuildOptions {
   // Floating-point weights load as this dtype (F16/BF16 checkpoints become fp32 by default).
   at::ScalarType dtype = at::kFloat;
@@ -49,6 +70,11 @@ class Backbone : public torch::nn::Module {
   // The input word embedding table: what a tied LM decoder is a clone of.
   virtual at::Tensor word_embeddings() const = 0;
   virtual bool has_pooler() const { return false; }
+  // A causal LM's step against a static cache: the last hidden states [batch,
+  // length, hidden] (after the final norm). Families without one throw.
+  virtual at::Tensor forward_cached(const CachedInputs& in) const;
+  // The cache forward_cached takes; nullopt for families without one.
+  virtual std::optional<CacheLayout> cache_layout() const { return std::nullopt; }
 };
 
 class Model : public torch::nn::Module {
@@ -56,6 +82,10 @@ class Model : public torch::nn::Module {
   // Outputs in the order of output_names().
   virtual std::vector<at::Tensor> forward(const ModelInputs& inputs) = 0;
   const std::vector<std::string>& output_names() const { return output_names_; }
+  // A text-generation model's step against a static cache: the logits of the
+  // last position [batch, vocab] and the cache (the same tensor, updated).
+  virtual std::vector<at::Tensor> forward_cached(const CachedInputs& in);
+  virtual std::optional<CacheLayout> cache_layout() const { return std::nullopt; }
 
  protected:
   // `hf_class`: the transformers class mirrored, the module's type name in the trace.

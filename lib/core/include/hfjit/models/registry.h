@@ -32,7 +32,15 @@ struct BuiltModel {
 
   // Runs the model with tensors in input_names order.
   std::vector<at::Tensor> forward(const std::vector<at::Tensor>& inputs) const;
+  // A text-generation model's static-cache step (Model::forward_cached) with
+  // tensors in kCachedInputNames order; returns {logits [batch, vocab], cache}.
+  std::vector<at::Tensor> forward_cached(const std::vector<at::Tensor>& inputs) const;
 };
+
+// The arguments of a static-cache step (CachedInputs), in order, and its outputs.
+inline const std::vector<std::string> kCachedInputNames = {
+    "input_ids", "attention_mask", "position_ids", "cache_position", "cache"};
+inline const std::vector<std::string> kCachedOutputNames = {"logits", "cache"};
 
 // Builds the model for `task` ("" = from architectures[0]) and loads its
 // weights from `ckpt`. Throws Error for an unknown model type, a task the family
