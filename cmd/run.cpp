@@ -168,13 +168,45 @@ std::string render(const RunInput& in, const RunResult& result) {
          "\n";
 }
 
-// Results as text on stdout.
+// Results as text on stdout. Generated text that was streamed (RunOptions::on_text,
+// through stream()) is not printed again.
 class TextSink : public ResultSink {
  public:
   void write(const RunInput& input, const RunResult& result) override {
+    if (std::holds_alternative<Generation>(result) && streamed_ == input.where) {
+      streamed_.clear();
+      std::fputs("\n\n", stdout);
+      return;
+    }
     std::fputs(render(input, result).c_str(), stdout);
   }
   void flush() override { std::fflush(stdout); }
+  // A piece of an input's generated text, printed as it comes (the prompt first).
+  void stream(const RunInput& input, const std::string& piece) {
+    if (streamed_ != input.where) {
+      streamed_ = input.where;
+      std::fputs(input.text.c_str(), stdout);
+    }
+    std::fputs(piece.c_str(), stdout);
+    std::fflush(stdout);
+  }
+
+ private:
+  std::string streamed_;  // the input being streamed
+};
+
+// A sink shared with the streaming callback.
+class SharedSink : public ResultSink {
+ public:
+  explicit SharedSink(std::shared_ptr<ResultSink> inner) : inner_(std::move(inner)) {}
+  void write(const RunInput& input, const RunResult& result) override {
+    inner_->write(input, result);
+  }
+  void flush() override { inner_->flush(); }
+  void commit() override { inner_->commit(); }
+
+ private:
+  std::shared_ptr<ResultSink> inner_;
 };
 
 // Passes results on to `inner`, counting them; on a terminal shows the count
@@ -414,6 +446,14 @@ int run(RunArgs& a) {
   }
   InputSource source(a.inputs);  // argument errors before the (slower) model load
 
+  // Text on stdout: generated text is streamed as it is decoded.
+  std::shared_ptr<TextSink> text_sink;
+  if (a.output.empty() && !a.json) {
+    text_sink = std::make_shared<TextSink>();
+    a.opts.on_text = [text_sink](const RunInput& in, const std::string& piece) {
+      text_sink->stream(in, piece);
+    };
+  }
   hfjit::Runner runner(a.model, a.opts);
   const std::string task = runner.task();
   if (npy && task != "sentence-embedding")
@@ -438,16 +478,19 @@ int run(RunArgs& a) {
   }
   std::unique_ptr<ResultSink> results;
   std::unique_ptr<AtomicFile> ranking_file;
-  if (!ranking)
+  if (text_sink)
+    results = std::make_unique<SharedSink>(text_sink);
+  else if (!ranking)
     results = result_sink(a);
   else if (!a.output.empty())
     ranking_file = std::make_unique<AtomicFile>(a.output);
   Progress sink(ranking ? *ranking : *results, !a.output.empty() && isatty(STDERR_FILENO));
 
   // Standard input keeps a one-batch window, so a pipe gets its answers as
-  // soon as a batch is full.
+  // soon as a batch is full; so does streamed generation (each result follows its stream).
+  const bool one_window = a.inputs.input == "-" || (text_sink && task == "text-generation");
   Batcher batcher(
-      runner.batch_size(), a.inputs.input == "-" ? 1 : Batcher::kWindowBatches,
+      runner.batch_size(), one_window ? 1 : Batcher::kWindowBatches,
       [&](const std::vector<RunInput>& batch) {
         std::vector<RunResult> out = runner.run(batch);
         for (const std::string& w : runner.warnings()) spdlog::warn("{}", w);
@@ -522,6 +565,9 @@ Command add_run(CLI::App& app) {
   app.add_option("--top-p", a->opts.top_p,
                  "text-generation: sample from the smallest set of tokens with this probability");
   app.add_option("--seed", a->opts.seed, "text-generation: random seed for sampling (default 0)");
+  app.add_option("--repetition-penalty", a->opts.repetition_penalty,
+                 "text-generation: divide the scores of tokens already in the sequence by this "
+                 "(negative ones: multiply), as transformers' repetition_penalty (default 1: off)");
   app.add_option("--batch-size", a->opts.batch_size,
                  "Plain TorchScript files: the batch size to pad to");
   app.add_option("--max-length", a->opts.max_length,

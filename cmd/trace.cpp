@@ -105,6 +105,7 @@ Command add_trace(CLI::App& app) {
       if (self->count(o) && a->triton.repo.empty())
         throw Error(std::string(o) + " needs --triton REPO");
     a->triton.force = a->opts.force;
+    a->opts.for_triton = !a->triton.repo.empty();
     if (!a->triton.repo.empty()) check_triton_options(a->triton, a->output);  // before any work
     TraceReport r = trace_model(a->model, a->output, a->opts, [](const TraceStage& s) {
       spdlog::info("{:<8} {:>9.1f} ms  {}", s.name, s.ms, s.detail);

@@ -650,7 +650,8 @@ json verification_json(const TraceReport& r, const TraceOptions& opts) {
 // hfjit/meta.json: what the artifact holds and everything `run` needs to use it.
 json artifact_meta(const std::string& model, const Resolved& res, const models::BuiltModel& built,
                    const Traced& traced, int64_t pad_id, const std::vector<std::string>& files,
-                   models::Precision precision, const TraceOptions& opts, const TraceReport& r) {
+                   models::Precision precision, const TraceOptions& opts, const TraceReport& r,
+                   bool describe = true) {
   json meta;
   meta["format"] = "hfjit";
   meta["format_version"] = 1;
@@ -662,7 +663,7 @@ json artifact_meta(const std::string& model, const Resolved& res, const models::
   meta["hf_class"] = built.hf_class;
   meta["batch_size"] = opts.batch_size;
   meta["max_length"] = res.max_length;
-  describe_methods(traced, built, opts.batch_size, res.max_length, meta);
+  if (describe) describe_methods(traced, built, opts.batch_size, res.max_length, meta);
   meta["pad_token_id"] = pad_id;
   meta["vocab_size"] = res.config.vocab_size;
   meta["tie_mode"] = built.load.tied.empty() ? "none" : opts.keep_tied ? "shared" : "cloned";
@@ -701,6 +702,202 @@ void save_artifact(Traced& traced, const json& meta, const Resolved& res,
   ts.save(output);
   r.file_bytes = fs::file_size(output);
   clock.end("save", output + " (" + std::to_string(r.file_bytes / 1000) + " kB)");
+}
+
+// ------------------------------------------------------------ text generation
+// A causal LM with a static cache (the Llama family's text-generation) is
+// traced as a prefill method per prompt length and one decode step, sharing
+// the weights: each takes input_ids [batch, length], attention_mask [batch,
+// max_length] (the cache slots holding tokens of the row), position_ids
+// [batch, length], cache_position [length] (the slots written) and the cache
+// [layers, 2, batch, kv_heads, max_length, head_dim], and returns the last
+// position's logits [batch, vocab] and the cache, updated in place.
+
+// The prompt lengths a generation trace prefills at: --lengths (each below the
+// cache length), else powers of two from 16 up to half the cache length.
+std::vector<int64_t> prefill_lengths(const TraceOptions& opts, int64_t max_length) {
+  std::set<int64_t> out;
+  for (int64_t l : opts.lengths) {
+    if (l >= max_length)
+      throw Error("--lengths " + std::to_string(l) + ": a prefill length must be below the " +
+                  "cache length --max-length " + std::to_string(max_length) +
+                  " (the rest is room for new tokens)");
+    out.insert(l);
+  }
+  if (out.empty()) {
+    for (int64_t l = 16; l <= max_length / 2; l *= 2) out.insert(l);
+    if (out.empty()) out.insert(std::max<int64_t>(1, max_length / 2));
+  }
+  return {out.begin(), out.end()};
+}
+
+std::string prefill_name(int64_t length) {
+  return "prefill_" + std::to_string(length);
+}
+
+// One step's inputs: `ids` [batch, length] written at slots start .. start +
+// length - 1; `mask` [batch, max_length]; positions as transformers' generate
+// counts them (cumsum of the mask - 1, 0 on padding).
+std::vector<at::Tensor> cached_step(const at::Tensor& ids, const at::Tensor& mask, int64_t start,
+                                    const at::Tensor& cache) {
+  const int64_t length = ids.size(1);
+  const at::Tensor positions =
+      (mask.cumsum(1) - 1).masked_fill(mask == 0, 0).narrow(1, start, length).contiguous();
+  return {ids, mask, positions, at::arange(start, start + length, at::kLong), cache};
+}
+
+// What a generation trace does not do (yet): one line naming the option.
+void refuse_generation_options(models::Precision precision, const TraceOptions& opts) {
+  const char* option = precision != models::Precision::Float32 ? "--dtype/--quantize"
+                       : opts.dynamic                          ? "--dynamic"
+                       : opts.optimize                         ? "--optimize"
+                       : opts.for_triton                       ? "--triton"
+                                                               : nullptr;
+  if (option)
+    throw Error(std::string(option) +
+                ": text-generation of this family is traced with a static key/value cache "
+                "(prefill and decode methods), in float32, for `hfjit run` and `bench`; trace "
+                "without " +
+                option);
+}
+
+// Stage "trace" of a generation artifact: the prefill methods and "decode".
+Traced trace_generation(const models::BuiltModel& built, const Resolved& res,
+                        const TraceOptions& opts, const std::vector<int64_t>& prefill,
+                        DummyInputs& dummy, StageClock& clock) {
+  clock.start();
+  Tracer tracer(built);
+  Traced traced;
+  const int64_t batch = opts.batch_size, max_length = res.max_length;
+  const models::CacheLayout layout = *built.module->cache_layout();
+  const at::ScalarType dtype = built.module->parameters().front().scalar_type();
+  auto fn = [&](const std::vector<at::Tensor>& in) { return built.forward_cached(in); };
+  auto trace_step = [&](const std::string& name, int64_t length, int64_t start) {
+    const at::Tensor mask = at::ones({batch, max_length}, at::kLong);
+    const at::Tensor cache = at::zeros(layout.shape(batch, max_length), at::TensorOptions(dtype));
+    for (const at::Tensor& o :
+         tracer.add_method(name, cached_step(dummy.full(batch, length)[0], mask, start, cache),
+                           models::kCachedInputNames, fn))
+      traced.outputs[length].emplace_back(o.sizes().vec(), o.scalar_type());
+    traced.methods[length] = name;
+  };
+  for (int64_t p : prefill) trace_step(prefill_name(p), p, 0);
+  trace_step("decode", 1, prefill.front());
+  traced.module = tracer.module();
+  clock.end("trace", std::to_string(prefill.size()) + " prefill method" +
+                         (prefill.size() > 1 ? "s" : "") + " and decode, batch " +
+                         std::to_string(batch) + ", cache of " + std::to_string(max_length));
+  return traced;
+}
+
+// Stage "verify" of a generation artifact, on fresh random prompts:
+//  - each prefill method and then decode steps against the eager model's same
+//    steps, rows left-padded by different amounts (as generate pads them): logits
+//    and the whole cache;
+//  - the cache itself: prefill then decode steps on unpadded rows against the
+//    eager model without a cache, run over the whole sequence so far.
+void verify_generation(const models::BuiltModel& built, Traced& traced,
+                       const std::vector<int64_t>& prefill, const Resolved& res, DummyInputs& dummy,
+                       const TraceOptions& opts, TraceReport& r, StageClock& clock) {
+  clock.start();
+  torch::NoGradGuard no_grad;
+  const int64_t batch = opts.batch_size, max_length = res.max_length;
+  const models::CacheLayout layout = *built.module->cache_layout();
+  const at::ScalarType dtype = built.module->parameters().front().scalar_type();
+  const models::Precision precision = models::Precision::Float32;
+  size_t steps_checked = 0;
+  auto compare = [&](const std::vector<at::Tensor>& eager, const std::vector<at::Tensor>& out,
+                     const std::string& method, int64_t length, bool padded) {
+    compare_with_eager(models::kCachedOutputNames, eager, out, Check{method, batch, length}, padded,
+                       precision, opts.atol, r);
+    ++steps_checked;
+  };
+  for (int64_t p : prefill) {
+    const int64_t steps = std::min<int64_t>(3, max_length - p);
+    for (bool padded : {true, false}) {
+      std::vector<at::Tensor> prompt = padded ? dummy.padded(batch, p) : dummy.full(batch, p);
+      // dummy.padded pads the tail; generate pads on the left: flip each row.
+      at::Tensor ids = prompt[0].flip(1), row_mask = prompt[1].flip(1);
+      at::Tensor mask = at::zeros({batch, max_length}, at::kLong);
+      mask.narrow(1, 0, p).copy_(row_mask);
+      at::Tensor eager_cache = at::zeros(layout.shape(batch, max_length), at::TensorOptions(dtype));
+      at::Tensor traced_cache = eager_cache.clone();
+      std::vector<at::Tensor> in = cached_step(ids, mask, 0, eager_cache);
+      std::vector<at::Tensor> eager = built.forward_cached(in);
+      in[4] = traced_cache;
+      compare(eager, run_method(traced.module, prefill_name(p), in), prefill_name(p), p, padded);
+      at::Tensor sequence = ids;
+      for (int64_t t = 0; t < steps; ++t) {
+        const int64_t slot = p + t;
+        const at::Tensor next = eager[0].argmax(-1, /*keepdim=*/true);
+        mask.narrow(1, slot, 1).fill_(1);
+        sequence = at::cat({sequence, next}, 1);
+        in = cached_step(next, mask, slot, eager_cache);
+        eager = built.forward_cached(in);
+        if (!padded) {  // the cache against the cache-free model over the whole sequence
+          const at::Tensor full = built.forward({sequence, mask.narrow(1, 0, slot + 1)})[0];
+          compare_with_eager({"logits"}, {full.select(1, -1)}, {eager[0]},
+                             Check{"forward (no cache)", batch, slot + 1}, false, precision,
+                             opts.atol, r);
+        }
+        in[4] = traced_cache;
+        compare(eager, run_method(traced.module, "decode", in), "decode", 1, padded);
+      }
+    }
+  }
+  r.verified = true;
+  double worst = 0;
+  for (const auto& [k, v] : r.max_abs_diff) worst = std::max(worst, v);
+  char buf[160];
+  std::snprintf(buf, sizeof buf,
+                "max abs diff %.3g over %zu steps (prefill and decode, left-padded and not; the "
+                "cache against the model without one), atol %g",
+                worst, steps_checked, opts.atol);
+  clock.end("verify", buf);
+}
+
+// meta.json's "generation": what `run` needs to drive the methods.
+json generation_meta(const Traced& traced, const std::vector<int64_t>& prefill,
+                     const models::BuiltModel& built, int64_t batch, int64_t max_length) {
+  const models::CacheLayout layout = *built.module->cache_layout();
+  json g;
+  g["max_length"] = max_length;
+  json methods = json::array();
+  for (int64_t p : prefill) methods.push_back({{"name", prefill_name(p)}, {"length", p}});
+  g["prefill"] = methods;
+  g["decode"] = "decode";
+  g["cache"] = {{"shape", layout.shape(batch, max_length)},
+                {"dtype", dtype_string(traced.outputs.at(1).at(1).second)}};
+  return g;
+}
+
+// meta.json of a generation artifact: "generation", and "methods", "inputs" and
+// "outputs" describing the steps (inputs and outputs at the decode step's shapes).
+void describe_generation(const Traced& traced, const std::vector<int64_t>& prefill,
+                         const models::BuiltModel& built, int64_t batch, int64_t max_length,
+                         json& meta) {
+  meta["generation"] = generation_meta(traced, prefill, built, batch, max_length);
+  json methods = json::array();
+  for (const auto& [len, method] : traced.methods)
+    methods.push_back({{"name", method}, {"length", len}});
+  meta["methods"] = methods;
+  const std::vector<int64_t> cache = meta["generation"]["cache"]["shape"];
+  const std::vector<std::vector<int64_t>> in_shapes = {
+      {batch, 1}, {batch, max_length}, {batch, 1}, {1}, cache};
+  json inputs = json::array();
+  for (size_t i = 0; i < models::kCachedInputNames.size(); ++i)
+    inputs.push_back(
+        {{"name", models::kCachedInputNames[i]},
+         {"dtype", i == 4 ? meta["generation"]["cache"]["dtype"].get<std::string>() : "int64"},
+         {"shape", in_shapes[i]}});
+  meta["inputs"] = inputs;
+  json outputs = json::array();
+  const auto& out = traced.outputs.at(1);
+  for (size_t i = 0; i < models::kCachedOutputNames.size() && i < out.size(); ++i)
+    outputs.push_back({{"name", models::kCachedOutputNames[i]},
+                       {"dtype", dtype_string(out[i].second)},
+                       {"shape", out[i].first}});
+  meta["outputs"] = outputs;
 }
 
 }  // namespace
@@ -781,6 +978,20 @@ TraceReport trace_model(const std::string& model, const std::string& output,
 
   // Dummy inputs avoid special tokens, as real text mostly does.
   DummyInputs dummy(res.config, res.dir.path, built.input_names, opts.seed);
+  if (built.module->cache_layout()) {  // text generation with a static cache
+    refuse_generation_options(precision, opts);
+    const std::vector<int64_t> prefill = prefill_lengths(opts, res.max_length);
+    r.lengths = prefill;
+    Traced traced = trace_generation(built, res, opts, prefill, dummy, clock);
+    if (opts.verify) verify_generation(built, traced, prefill, res, dummy, opts, r, clock);
+    r.output_names = models::kCachedOutputNames;
+    r.input_names = models::kCachedInputNames;
+    json meta = artifact_meta(model, res, built, traced, dummy.pad_id(), listed, precision, opts, r,
+                              /*describe=*/false);
+    describe_generation(traced, prefill, built, opts.batch_size, res.max_length, meta);
+    save_artifact(traced, meta, res, files, res.st.weights, output, opts.force, r, clock);
+    return r;
+  }
   const std::vector<Check> checks = verification_checks(res, opts);
   const Float32Reference reference =
       convert_model(built, res, precision, checks, dummy, opts.verify, clock);

@@ -83,6 +83,66 @@ std::vector<ArtifactTensor> tensors_of(const Reader& r, const char* key) {
   return out;
 }
 
+// "methods" and "generation"."prefill": a list of {"name", "length"}.
+std::vector<ArtifactMethod> methods_of(const Reader& r, const char* key, const std::string& label) {
+  std::vector<ArtifactMethod> out;
+  const json* list = r.array(key);
+  if (!list) return out;
+  for (size_t i = 0; i < list->size(); ++i) {
+    const json& e = (*list)[i];
+    const std::string entry = label + " entry " + std::to_string(i);
+    if (!e.is_object()) r.fail(entry + " must be an object");
+    const Reader er{e, r.where};
+    ArtifactMethod method;
+    method.name = er.str("name", "");
+    if (method.name.empty()) r.fail(entry + " needs a \"name\" string");
+    std::optional<int64_t> len;
+    try {
+      len = er.integer("length", 1, kMaxShape);
+    } catch (const Error&) {
+      // named with its entry below
+    }
+    if (!len) r.fail(entry + " needs a \"length\" from 1 to " + std::to_string(kMaxShape));
+    method.length = *len;
+    out.push_back(std::move(method));
+  }
+  return out;
+}
+
+// "generation": checked whole, since `run` indexes the cache by it.
+ArtifactGeneration generation_of(const Reader& r) {
+  const json& g = r.j["generation"];
+  if (!g.is_object()) r.fail("\"generation\" must be an object");
+  const Reader gr{g, r.where};
+  ArtifactGeneration out;
+  out.max_length = gr.integer("max_length", 1, kMaxShape).value_or(0);
+  if (out.max_length == 0) r.fail("\"generation\" needs a \"max_length\"");
+  out.prefill = methods_of(gr, "prefill", "\"generation\".\"prefill\"");
+  if (out.prefill.empty()) r.fail("\"generation\" needs \"prefill\" methods");
+  for (const ArtifactMethod& m : out.prefill)
+    if (m.length >= out.max_length)
+      r.fail("\"generation\": prefill " + m.name + " is not shorter than max_length");
+  out.decode = gr.str("decode", "");
+  if (out.decode.empty()) r.fail("\"generation\" needs a \"decode\" method name");
+  const json* cache = g.contains("cache") && g["cache"].is_object() ? &g["cache"] : nullptr;
+  if (!cache) r.fail("\"generation\" needs a \"cache\" object");
+  const Reader cr{*cache, r.where};
+  out.cache_dtype = cr.str("dtype", "");
+  const json* shape = cr.array("shape");
+  if (!shape || shape->size() != 6) r.fail("\"generation\".\"cache\" needs a \"shape\" of 6 sizes");
+  for (const json& d : *shape) {
+    if (!d.is_number_integer() || d.get<int64_t>() < 1 || d.get<int64_t>() > kMaxShape)
+      r.fail("\"generation\".\"cache\".\"shape\" must hold sizes from 1 to " +
+             std::to_string(kMaxShape));
+    out.cache_shape.push_back(d.get<int64_t>());
+  }
+  if (out.cache_shape[1] != 2 || out.cache_shape[4] != out.max_length)
+    r.fail(
+        "\"generation\".\"cache\".\"shape\" is not [layers, 2, batch, kv_heads, "
+        "max_length, head_dim]");
+  return out;
+}
+
 std::vector<std::string> names_of(const std::vector<ArtifactTensor>& tensors) {
   std::vector<std::string> out;
   for (const ArtifactTensor& t : tensors) out.push_back(t.name);
@@ -108,27 +168,7 @@ ArtifactMeta parse_artifact_meta(const std::string& text, const std::string& whe
   m.model_type = r.str("model_type", "");
   m.batch_size = r.integer("batch_size", 1, kMaxShape).value_or(1);
   m.max_length = r.integer("max_length", 0, kMaxShape).value_or(0);
-  if (const json* list = r.array("methods"))
-    for (size_t i = 0; i < list->size(); ++i) {
-      const json& e = (*list)[i];
-      if (!e.is_object()) r.fail("\"methods\" entry " + std::to_string(i) + " must be an object");
-      const Reader er{e, where};
-      ArtifactMethod method;
-      method.name = er.str("name", "");
-      if (method.name.empty())
-        r.fail("\"methods\" entry " + std::to_string(i) + " needs a \"name\" string");
-      std::optional<int64_t> len;
-      try {
-        len = er.integer("length", 1, kMaxShape);
-      } catch (const Error&) {
-        // named with its entry below
-      }
-      if (!len)
-        r.fail("\"methods\" entry " + std::to_string(i) + " needs a \"length\" from 1 to " +
-               std::to_string(kMaxShape));
-      method.length = *len;
-      m.methods.push_back(std::move(method));
-    }
+  m.methods = methods_of(r, "methods", "\"methods\"");
   m.inputs = tensors_of(r, "inputs");
   m.outputs = tensors_of(r, "outputs");
   m.input_names = names_of(m.inputs);
@@ -139,6 +179,13 @@ ArtifactMeta parse_artifact_meta(const std::string& text, const std::string& whe
   m.dtype = r.str("dtype", "float32");
   m.quantization = r.str("quantization", "none");
   m.int8_weight_bits = r.integer("int8_weight_bits", 7, 8).value_or(0);
+  if (j.contains("generation") && !j["generation"].is_null()) {
+    m.generation = generation_of(r);
+    if (m.generation->cache_shape[2] != m.batch_size)
+      r.fail("\"generation\".\"cache\".\"shape\" has batch " +
+             std::to_string(m.generation->cache_shape[2]) + ", not batch_size " +
+             std::to_string(m.batch_size));
+  }
   return m;
 }
 

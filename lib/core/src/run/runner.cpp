@@ -237,6 +237,7 @@ void check_options(const RunOptions& o) {
   if (o.max_answer_len < 1) throw Error("--max-answer-len must be >= 1");
   if (o.max_new_tokens < 0) throw Error("--max-new-tokens must be >= 0");
   if (o.temperature && !(*o.temperature >= 0)) throw Error("--temperature must be >= 0");
+  if (!(o.repetition_penalty > 0)) throw Error("--repetition-penalty must be positive");
   if (o.top_p && !(*o.top_p > 0 && *o.top_p <= 1)) throw Error("--top-p must be in (0, 1]");
   if (o.batch_size && *o.batch_size < 1) throw Error("--batch-size must be >= 1");
   if (o.max_length && *o.max_length < 2) throw Error("--max-length must be >= 2");
@@ -350,6 +351,15 @@ Traced read_shapes(torch::jit::Module module, const ArtifactMeta& meta, const Ru
     if (!fn) throw Error(context(path, "has no forward method"));
     const auto& args = fn->function().getSchema().arguments();
     for (size_t i = 1; i < args.size(); ++i) t.input_names.push_back(args[i].name());
+  }
+  if (meta.generation) {  // prefill methods and a decode step, driven by cached_generation
+    t.generation = meta.generation;
+    t.methods.clear();
+    for (const auto& m : meta.generation->prefill) t.methods.push_back({m.name, m.length});
+    for (const std::string& name : {meta.generation->decode})
+      if (!t.module.find_method(name))
+        throw Error(context(path, "has no method '" + name + "' that its metadata lists"));
+    t.input_names.clear();
   }
   if (t.methods.empty() || t.batch < 1)
     throw Error(context(path, "hfjit/meta.json has no traced methods"));
@@ -555,7 +565,9 @@ std::vector<RunResult> Runner::run(const std::vector<RunInput>& inputs) {
   if (t == "question-answering") return results(run::question_answering(c, inputs));
   if (t == "feature-extraction") return results(run::token_embeddings(c, inputs));
   if (t == "sentence-embedding") return results(run::sentence_embeddings(c, inputs));
-  if (t == "text-generation") return results(run::text_generation(c, inputs));
+  if (t == "text-generation")
+    return results(c.traced.generation ? run::cached_generation(c, inputs)
+                                       : run::text_generation(c, inputs));
   throw Error("task " + t + " has no pipeline");
 }
 

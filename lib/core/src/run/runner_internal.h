@@ -7,9 +7,11 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "hfjit/io/artifact_meta.h"
 #include "hfjit/run/runner.h"
 #include "hfjit/sentence_transformers.h"
 #include "hfjit/tokenizer.h"
@@ -33,6 +35,7 @@ struct Traced {
   int64_t dynamic_limit = 0;    // a --dynamic trace: any length up to this
   std::vector<std::string> input_names;
   std::vector<std::string> output_names;
+  std::optional<ArtifactGeneration> generation;  // a static-cache generation artifact
 };
 
 // What the post-processing needs from config.json, tokenizer_config.json and
@@ -89,6 +92,11 @@ std::vector<QuestionAnsweringResult> question_answering(Context& c,
 std::vector<TokenEmbeddings> token_embeddings(Context& c, const std::vector<RunInput>& inputs);
 std::vector<Embedding> sentence_embeddings(Context& c, const std::vector<RunInput>& inputs);
 std::vector<Generation> text_generation(Context& c, const std::vector<RunInput>& inputs);
+// text-generation through a static-cache artifact's prefill and decode methods (generate.cpp).
+std::vector<Generation> cached_generation(Context& c, const std::vector<RunInput>& inputs);
+// The next token of each row of `scores` [rows, vocab] (float32): argmax, or
+// sampled after transformers' warpers (temperature, top-k, top-p) when sampling.
+at::Tensor next_tokens(const RunOptions& o, at::Tensor scores, at::Generator& gen);
 
 // Code-point slicing of UTF-8 text (offsets count code points, as Python's str does).
 std::string substr_chars(const std::string& text, size_t start, size_t end);

@@ -560,13 +560,33 @@ std::vector<Embedding> sentence_embeddings(Context& c, const std::vector<RunInpu
 
 // ---------------------------------------------------------- text-generation
 
+at::Tensor next_tokens(const RunOptions& o, at::Tensor scores, at::Generator& gen) {
+  const bool sampling = (o.temperature && *o.temperature > 0) || o.top_p || o.top_k;
+  if (!sampling) return scores.argmax(-1);
+  const double temperature = o.temperature.value_or(1.0);
+  const int64_t top_k = o.top_k.value_or(50);  // transformers' GenerationConfig default
+  const double top_p = o.top_p.value_or(1.0);
+  // transformers' warpers in generate()'s order: temperature, top-k, top-p; then multinomial.
+  if (temperature != 1.0) scores = scores / temperature;
+  const int64_t k = std::min<int64_t>(std::max<int64_t>(top_k, 1), scores.size(-1));
+  if (k > 0 && k < scores.size(-1)) {
+    const at::Tensor kth = std::get<0>(scores.topk(k)).select(-1, k - 1).unsqueeze(-1);
+    scores = scores.masked_fill(scores < kth, -std::numeric_limits<float>::infinity());
+  }
+  if (top_p < 1.0) {
+    auto [sorted, idx] = scores.sort(-1, false);
+    at::Tensor cumulative = sorted.softmax(-1).cumsum(-1);
+    at::Tensor remove = cumulative <= (1 - top_p);
+    remove.narrow(-1, remove.size(-1) - 1, 1).fill_(false);
+    remove = remove.scatter(1, idx, remove);
+    scores = scores.masked_fill(remove, -std::numeric_limits<float>::infinity());
+  }
+  return at::multinomial(scores.softmax(-1), 1, false, gen).squeeze(1);
+}
+
 std::vector<Generation> text_generation(Context& c, const std::vector<RunInput>& inputs) {
   const int64_t length = c.max_length();
   const size_t logits_index = c.output_index("logits", 0);
-  const bool sampling = (c.opt.temperature && *c.opt.temperature > 0) || c.opt.top_p || c.opt.top_k;
-  const double temperature = c.opt.temperature.value_or(1.0);
-  const int64_t top_k = c.opt.top_k.value_or(50);  // transformers' GenerationConfig default
-  const double top_p = c.opt.top_p.value_or(1.0);
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(c.opt.seed);
 
   c.tok->set_truncation(std::nullopt);
@@ -605,29 +625,7 @@ std::vector<Generation> text_generation(Context& c, const std::vector<RunInput>&
     for (size_t r = 0; r < active.size(); ++r)
       last.push_back(
           logits[static_cast<int64_t>(r)][static_cast<int64_t>(seqs[active[r]].size() - 1)]);
-    at::Tensor scores = at::stack(last).to(at::kFloat);  // [rows, vocab]
-    at::Tensor next;
-    if (!sampling) {
-      next = scores.argmax(-1);
-    } else {
-      // transformers' warpers in generate()'s order: temperature, top-k, top-p; then multinomial.
-      if (temperature != 1.0) scores = scores / temperature;
-      const int64_t k = std::min<int64_t>(std::max<int64_t>(top_k, 1), scores.size(-1));
-      if (k > 0 && k < scores.size(-1)) {
-        const at::Tensor kth = std::get<0>(scores.topk(k)).select(-1, k - 1).unsqueeze(-1);
-        scores = scores.masked_fill(scores < kth, -std::numeric_limits<float>::infinity());
-      }
-      if (top_p < 1.0) {
-        auto [sorted, idx] = scores.sort(-1, false);
-        at::Tensor cumulative = sorted.softmax(-1).cumsum(-1);
-        at::Tensor remove = cumulative <= (1 - top_p);
-        remove.narrow(-1, remove.size(-1) - 1, 1).fill_(false);
-        remove = remove.scatter(1, idx, remove);
-        scores = scores.masked_fill(remove, -std::numeric_limits<float>::infinity());
-      }
-      next = at::multinomial(scores.softmax(-1), 1, false, gen).squeeze(1);
-    }
-    next = next.contiguous();
+    const at::Tensor next = next_tokens(c.opt, at::stack(last).to(at::kFloat), gen).contiguous();
     for (size_t r = 0; r < active.size(); ++r) {
       const int64_t id = next[static_cast<int64_t>(r)].item<int64_t>();
       Encoding& e = seqs[active[r]];

@@ -15,6 +15,7 @@
 // ResultSink (sinks.h) writes the results. See docs/run.md.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,12 @@ struct RunOptions {
   std::optional<double> temperature;  // sampling when set (or top_p, or top_k for generation)
   std::optional<double> top_p;
   uint64_t seed = 0;
+  // text-generation: transformers' RepetitionPenaltyLogitsProcessor (1: off).
+  double repetition_penalty = 1.0;
+  // text-generation through a static cache, one input at a time (batch size 1):
+  // called with the input's new text as it is decoded; the pieces concatenate
+  // to its generated text past the prompt.
+  std::function<void(const RunInput& input, const std::string& piece)> on_text;
   // Plain TorchScript files (no hfjit metadata): the shape to pad to.
   std::optional<int64_t> batch_size;
   std::optional<int64_t> max_length;

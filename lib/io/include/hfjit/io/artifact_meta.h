@@ -23,6 +23,15 @@ struct ArtifactTensor {
   std::vector<int64_t> shape;  // at forward's shape; empty when absent
 };
 
+// "generation": a causal LM traced with a static key/value cache (docs/artifact.md).
+struct ArtifactGeneration {
+  int64_t max_length = 0;               // the cache's slots
+  std::vector<ArtifactMethod> prefill;  // ascending length
+  std::string decode;                   // the one-token step
+  std::vector<int64_t> cache_shape;     // [layers, 2, batch, kv_heads, max_length, head_dim]
+  std::string cache_dtype;
+};
+
 struct ArtifactMeta {
   bool hfjit = false;  // "format": "hfjit"; when false nothing else was read
   std::string task, hf_class, model_type;
@@ -36,6 +45,7 @@ struct ArtifactMeta {
   int64_t vocab_size = 0;
   std::string dtype = "float32", quantization = "none";
   int64_t int8_weight_bits = 0;  // int8 artifacts: 8 or 7 (0: absent)
+  std::optional<ArtifactGeneration> generation;
 };
 
 // `text` is the file's contents; `where` prefixes every error (the .pt's path).
