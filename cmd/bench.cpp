@@ -47,6 +47,18 @@ nlohmann::ordered_json to_json(const BenchPoint& p) {
           {"gflops_per_s", p.gflops_per_s}};
 }
 
+// A generation point: the whole generation's latencies and new tokens per second, then the parts.
+nlohmann::ordered_json to_json_generation(const BenchPoint& p) {
+  nlohmann::ordered_json j = to_json(p);
+  j.erase("gflop");
+  j.erase("gflops_per_s");
+  j["new_tokens"] = p.new_tokens;
+  j["prefill_ms"] = p.prefill_ms;
+  j["decode_ms"] = p.decode_ms;
+  j["decode_ms_by_step"] = p.decode_ms_by_step;
+  return j;
+}
+
 std::vector<std::string> row(const BenchPoint& p) {
   return {p.mode,
           std::to_string(p.batch_size),
@@ -78,6 +90,9 @@ Command add_bench(CLI::App& app) {
                  "Timed iterations per point (default: fill --min-time)");
   app.add_option("--min-time", a->opts.min_time_s, "Seconds to time each point for (default 1)");
   app.add_option("--warmup", a->opts.warmup, "Untimed iterations first (default 3)");
+  app.add_option("--new-tokens", a->opts.new_tokens,
+                 "A generation artifact: new tokens per generation (default 128, or what the "
+                 "cache holds)");
   app.add_flag(
       "--compare", a->opts.compare,
       "Model folder: eager, traced and the levers (traced-bf16, traced-int8) side by side");
@@ -116,7 +131,7 @@ Command add_bench(CLI::App& app) {
         [&](const BenchPoint& p) {
           if (tty) std::fprintf(stderr, "\r\033[K");
           if (a->json) {
-            std::printf("%s\n", to_json(p).dump().c_str());
+            std::printf("%s\n", (p.new_tokens ? to_json_generation(p) : to_json(p)).dump().c_str());
           } else if (a->csv) {
             auto r = row(p);
             std::string line;
@@ -137,6 +152,15 @@ Command add_bench(CLI::App& app) {
       for (const auto& p : points) t.add(row(p));
       std::printf("%s", t.render().c_str());
       for (const auto& p : points) {
+        if (p.new_tokens) {
+          std::printf(
+              "%s b%lld l%lld: %lld new tokens: prefill %.2f ms, decode %.2f ms/token "
+              "(p50), %.1f new tokens/s\n",
+              p.mode.c_str(), static_cast<long long>(p.batch_size),
+              static_cast<long long>(p.length), static_cast<long long>(p.new_tokens), p.prefill_ms,
+              p.decode_ms, p.tokens_per_s);
+          continue;
+        }
         std::printf(
             "%s b%lld l%lld: ~%.3g GFLOP per call, %.3g GFLOP/s at p50%s\n", p.mode.c_str(),
             static_cast<long long>(p.batch_size), static_cast<long long>(p.length), p.gflop,

@@ -190,6 +190,109 @@ std::vector<BenchPoint> bench_plain(
   return out;
 }
 
+// A generation artifact: whole greedy generations (prefill, then decode steps
+// into the static cache) at each prompt length; also the prefill alone, each
+// decode step, and each step's position (a flat series is the point of a static cache).
+std::vector<BenchPoint> bench_generation(
+    const std::string& path, TorchScriptFile& ts, const ArtifactMeta& meta, const BenchOptions& o,
+    const std::function<void(const BenchPoint&)>& on_point,
+    const std::function<void(int, int, const std::string&)>& on_progress) {
+  const ArtifactGeneration& g = *meta.generation;
+  const int64_t batch = meta.batch_size, max_length = g.max_length;
+  for (int64_t b : o.batch_sizes)
+    if (b != batch)
+      throw Error(context(path, "a generation artifact runs at its traced batch size " +
+                                    std::to_string(batch) + ", not " + std::to_string(b)));
+  for (const std::string& name : {g.decode})
+    if (!ts.module.find_method(name))
+      throw Error(context(path, "has no method '" + name + "' that its metadata lists"));
+  std::map<int64_t, std::string> prefill;
+  for (const auto& m : g.prefill) {
+    if (!ts.module.find_method(m.name))
+      throw Error(context(path, "has no method '" + m.name + "' that its metadata lists"));
+    prefill[m.length] = m.name;
+  }
+  std::vector<int64_t> lengths = o.lengths;
+  if (lengths.empty())
+    for (const auto& [len, name] : prefill) lengths.push_back(len);
+  DummyInputs dummy({"input_ids"}, std::max<int64_t>(meta.vocab_size, 2),
+                    meta.pad_token_id.value_or(0), o.seed);
+  const at::ScalarType dtype = g.cache_dtype == "bfloat16" ? at::kBFloat16 : at::kFloat;
+  // The decode step (one row per sequence) is what a generation mostly runs.
+  const CpuKernels k = select_cpu_kernels(ts.module, o.linear, batch);
+  spdlog::debug("{}: Linear kernels: {}", path, describe(k));
+  const std::string mode = k.linears > 0 ? "generate-onednn" : "generate";
+  std::vector<BenchPoint> out;
+  torch::NoGradGuard no_grad;
+  for (int64_t len : lengths) {
+    auto m = prefill.lower_bound(len);
+    if (m == prefill.end())
+      throw Error("length " + std::to_string(len) + " exceeds the longest prefill " +
+                  std::to_string(prefill.rbegin()->first) + " of " + path);
+    const int64_t p = m->first;
+    const int64_t fits = max_length - p + 1;  // the first from the prefill, one per free slot
+    if (o.new_tokens > fits)
+      throw Error("--new-tokens " + std::to_string(o.new_tokens) + " does not fit the cache of " +
+                  path + " after a prefill of " + std::to_string(p) + " (at most " +
+                  std::to_string(fits) + ")");
+    const int64_t new_tokens = o.new_tokens > 0 ? o.new_tokens : std::min<int64_t>(128, fits);
+    const at::Tensor ids = dummy.full(batch, p)[0];
+    at::Tensor mask = at::zeros({batch, max_length}, at::kLong);
+    const at::Tensor prompt_mask = mask.narrow(1, p - len, len);
+    const at::Tensor positions =
+        at::arange(0, p, at::kLong).sub(p - len).clamp_min(0).expand({batch, p});
+    at::Tensor cache = at::zeros(g.cache_shape, at::TensorOptions(dtype));
+    std::vector<double> prefill_ms, step_ms;
+    std::vector<std::vector<double>> by_step(static_cast<size_t>(new_tokens - 1));
+    auto generate = [&] {
+      mask.zero_();
+      prompt_mask.fill_(1);
+      auto t = Clock::now();
+      at::Tensor logits =
+          run_method(ts.module, m->second,
+                     {ids, mask, positions.contiguous(), at::arange(0, p, at::kLong), cache})[0];
+      prefill_ms.push_back(ms_since(t));
+      at::Tensor position = at::full({batch, 1}, len - 1, at::kLong);
+      for (int64_t s = 0; s + 1 < new_tokens; ++s) {
+        t = Clock::now();
+        const at::Tensor next = logits.argmax(-1, true);
+        mask.narrow(1, p + s, 1).fill_(1);
+        position = position + 1;
+        logits = run_method(ts.module, g.decode,
+                            {next, mask, position, at::full({1}, p + s, at::kLong), cache})[0];
+        const double d = ms_since(t);
+        step_ms.push_back(d);
+        by_step[static_cast<size_t>(s)].push_back(d);
+      }
+      logits.argmax(-1);
+    };
+    const std::string label = mode + " b" + std::to_string(batch) + " l" + std::to_string(len);
+    BenchOptions once = o;
+    once.warmup = std::max(o.warmup, 1);
+    auto ms = time_calls(generate, once, [&](int i, int n) {
+      if (on_progress) on_progress(i, n, label);
+    });
+    // Warm-up runs recorded parts too: keep the timed generations' only.
+    const size_t timed = ms.size();
+    prefill_ms.erase(prefill_ms.begin(), prefill_ms.end() - static_cast<std::ptrdiff_t>(timed));
+    step_ms.erase(step_ms.begin(),
+                  step_ms.end() - static_cast<std::ptrdiff_t>(timed * (new_tokens - 1)));
+    BenchPoint point = make_point(mode, batch, len, batch, p, std::move(ms), FlopModel{});
+    point.new_tokens = new_tokens;
+    point.tokens_per_s = batch * new_tokens * 1000.0 / point.p50_ms;
+    point.seqs_per_s = batch * 1000.0 / point.p50_ms;
+    point.prefill_ms = latency_stats(prefill_ms).p50;
+    point.decode_ms = step_ms.empty() ? 0 : latency_stats(step_ms).p50;
+    for (auto& v : by_step) {
+      v.erase(v.begin(), v.end() - static_cast<std::ptrdiff_t>(timed));
+      point.decode_ms_by_step.push_back(latency_stats(v).p50);
+    }
+    out.push_back(std::move(point));
+    if (on_point) on_point(out.back());
+  }
+  return out;
+}
+
 std::vector<BenchPoint> bench_artifact(
     const std::string& path, const BenchOptions& o,
     const std::function<void(const BenchPoint&)>& on_point,
@@ -200,6 +303,7 @@ std::vector<BenchPoint> bench_artifact(
   if (it == ts.extra_files.end()) return bench_plain(path, ts, o, on_point, on_progress);
   const ArtifactMeta meta = parse_artifact_meta(it->second, path);
   if (!meta.hfjit) throw Error(context(path, "hfjit/meta.json does not say \"format\": \"hfjit\""));
+  if (meta.generation) return bench_generation(path, ts, meta, o, on_point, on_progress);
   const int64_t traced_batch = meta.batch_size;
   // "traced", or "traced-bf16" / "traced-int8" for the levers' artifacts.
   std::string mode = "traced";
@@ -408,6 +512,7 @@ std::vector<BenchPoint> run_bench(
     const std::function<void(int, int, const std::string&)>& on_progress) {
   check_positive(opts.batch_sizes, "--batch-sizes");
   check_positive(opts.lengths, "--lengths");
+  if (opts.new_tokens < 0) throw Error("--new-tokens must be positive");
   if (opts.iterations < 0) throw Error("--iterations must not be negative");
   if (!(opts.min_time_s >= 0)) throw Error("--min-time must not be negative");
   hold_freed_memory();

@@ -22,6 +22,9 @@ struct BenchOptions {
   std::string revision;
   uint64_t seed = 0;
   bool trust = false;  // run code off the pure-compute list (graph_check.h)
+  // A generation artifact (static cache): new tokens per generation; 0: 128,
+  // capped by the cache past the prompt.
+  int64_t new_tokens = 0;
   // A .pt's fp32 Linear kernels (cpu_kernels.h); --compare times aten and oneDNN both.
   LinearKernel linear = LinearKernel::Auto;
 };
@@ -39,6 +42,13 @@ struct BenchPoint {
   double peak_rss_mb = 0;
   double gflop = 0;  // model FLOPs per call at run_batch_size x run_length (estimate), in GFLOP
   double gflops_per_s = 0;  // achieved, at p50
+  // mode "generate" (a static-cache artifact): length is the prompt, the
+  // latencies are of whole generations (prefill + new_tokens - 1 decode steps,
+  // greedy), tokens_per_s counts new tokens; then the parts.
+  int64_t new_tokens = 0;
+  double prefill_ms = 0;                  // p50 of the prefill calls
+  double decode_ms = 0;                   // p50 of every decode step
+  std::vector<double> decode_ms_by_step;  // p50 of each step over the generations
 };
 
 // Runs the sweep on a .pt written by `hfjit trace` (mode "traced") or a model

@@ -1,0 +1,277 @@
+// Generation with a static key/value cache (the Llama family's text-generation
+// traces): the traced prefill and decode methods against transformers 5's
+// generate on the fixtures' left-padded prompts (scripts/fixtures/make_fixtures.py
+// writes generation.json and generation.safetensors), run's loop, streaming,
+// bench's generation point and the errors.
+#include <ATen/ATen.h>
+#include <torch/script.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "hfjit/bench.h"
+#include "hfjit/checkpoint.h"
+#include "hfjit/error.h"
+#include "hfjit/io/artifact_meta.h"
+#include "hfjit/io/file.h"
+#include "hfjit/run/runner.h"
+#include "hfjit/trace.h"
+#include "hfjit/tracer.h"
+#include "test_util.h"
+
+namespace fs = std::filesystem;
+using namespace hfjit;
+using hfjit::test::fixture;
+using hfjit::test::TempFolder;
+
+namespace {
+
+const char* kGenerationFixtures[] = {"llama-lm", "llama-lm-llama3", "qwen2-lm", "mistral-lm"};
+
+nlohmann::json generation_reference(const std::string& folder) {
+  return nlohmann::json::parse(read_text_file(folder + "/generation.json"));
+}
+
+// A generation trace of `folder` at batch 3 (the fixture's prompts), a cache of
+// 48, prefills at the fixture's padded prompt length and at 24.
+std::string trace_generation(const std::string& folder, const TempFolder& tmp,
+                             const std::string& name) {
+  const nlohmann::json ref = generation_reference(folder);
+  TraceOptions o;
+  o.batch_size = 3;
+  o.max_length = 48;
+  o.lengths = {static_cast<int64_t>(ref["input_ids"][0].size()), 24};
+  const std::string pt = tmp / (name + ".pt");
+  trace_model(folder, pt, o);
+  return pt;
+}
+
+at::Tensor int_matrix(const nlohmann::json& rows) {
+  std::vector<int64_t> flat;
+  for (const auto& r : rows)
+    for (const auto& v : r) flat.push_back(v.get<int64_t>());
+  return at::tensor(flat, at::kLong).view({static_cast<int64_t>(rows.size()), -1});
+}
+
+std::vector<RunInput> prompts(const nlohmann::json& ref) {
+  std::vector<RunInput> in;
+  for (const auto& p : ref["prompts"])
+    in.push_back(RunInput{p.get<std::string>(), std::nullopt, std::nullopt, p.get<std::string>()});
+  return in;
+}
+
+std::vector<std::string> generated(Runner& runner, const std::vector<RunInput>& in) {
+  std::vector<std::string> out;
+  for (const RunResult& r : runner.run(in)) out.push_back(std::get<Generation>(r).generated_text);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("generation: traced prefill and decode give transformers' logits at every step",
+          "[generation]") {
+  TempFolder tmp;
+  for (const char* name : kGenerationFixtures) {
+    INFO(name);
+    const std::string folder = fixture(std::string("models/") + name);
+    const nlohmann::json ref = generation_reference(folder);
+    const std::string pt = trace_generation(folder, tmp, name);
+    torch::jit::Module m = torch::jit::load(pt);
+    const at::Tensor want = Checkpoint::load_file(folder + "/generation.safetensors").at("logits");
+    const nlohmann::json& greedy = ref["cases"][0];
+    REQUIRE(greedy["name"] == "greedy");
+    const at::Tensor new_tokens = int_matrix(greedy["new_tokens"]);
+
+    // transformers' prompts, left-padded to p; positions cumsum(mask) - 1, 0 on padding.
+    const at::Tensor ids = int_matrix(ref["input_ids"]),
+                     prompt_mask = int_matrix(ref["attention_mask"]);
+    const int64_t batch = ids.size(0), p = ids.size(1), max_length = 48;
+    at::Tensor mask = at::zeros({batch, max_length}, at::kLong);
+    mask.narrow(1, 0, p).copy_(prompt_mask);
+    at::Tensor positions = (prompt_mask.cumsum(1) - 1).masked_fill(prompt_mask == 0, 0);
+    const ArtifactMeta meta = parse_artifact_meta(
+        [&] {
+          std::unordered_map<std::string, std::string> extra{{"hfjit/meta.json", ""}};
+          torch::jit::load(pt, c10::nullopt, extra);
+          return extra["hfjit/meta.json"];
+        }(),
+        pt);
+    REQUIRE(meta.generation);
+    CHECK(meta.generation->max_length == max_length);
+    CHECK(meta.generation->cache_shape[2] == batch);
+    at::Tensor cache = at::zeros(meta.generation->cache_shape, at::kFloat);
+    c10::InferenceMode guard;
+    std::vector<at::Tensor> out =
+        run_method(m, "prefill_" + std::to_string(p),
+                   {ids, mask, positions, at::arange(0, p, at::kLong), cache});
+    REQUIRE(out.size() == 2);
+    CHECK(out[1].data_ptr() == cache.data_ptr());  // updated in place, returned
+    at::Tensor position = positions.select(1, p - 1).unsqueeze(1).contiguous();
+    for (int64_t step = 0; step < want.size(0); ++step) {
+      INFO("step " << step);
+      CHECK(at::allclose(out[0], want[step], 0, 1e-5));
+      const at::Tensor next = out[0].argmax(-1);
+      CHECK(at::equal(next, new_tokens.select(1, step)));
+      mask.narrow(1, p + step, 1).fill_(1);
+      position = position + 1;
+      out = run_method(m, "decode",
+                       {new_tokens.select(1, step).unsqueeze(1).contiguous(), mask, position,
+                        at::full({1}, p + step, at::kLong), cache});
+    }
+  }
+}
+
+TEST_CASE("generation: run's greedy text is transformers' generate, eos as configured",
+          "[generation]") {
+  TempFolder tmp;
+  for (const char* name : kGenerationFixtures) {
+    INFO(name);
+    const std::string folder = fixture(std::string("models/") + name);
+    const nlohmann::json ref = generation_reference(folder);
+    RunOptions o;
+    o.max_new_tokens = ref["cases"][0]["max_new_tokens"].get<int64_t>();
+    {
+      Runner runner(trace_generation(folder, tmp, name), o);
+      CHECK(runner.task() == "text-generation");
+      CHECK(generated(runner, prompts(ref)) ==
+            ref["cases"][0]["texts"].get<std::vector<std::string>>());
+      // One at a time (rows past the inputs are filled): the same text.
+      CHECK(generated(runner, {prompts(ref)[1]})[0] == ref["cases"][0]["texts"][1]);
+    }
+    // The eos of generation_config.json (a copy of the folder with another eos):
+    // row 0 stops after 4 tokens, the others go on.
+    const nlohmann::json& eos_case = ref["cases"][1];
+    const fs::path copy = tmp.path() / (std::string(name) + "-eos");
+    fs::copy(folder, copy, fs::copy_options::recursive);
+    nlohmann::json gc =
+        nlohmann::json::parse(read_text_file((copy / "generation_config.json").string()));
+    gc["eos_token_id"] = eos_case["eos_token_id"];
+    hfjit::test::write_bytes((copy / "generation_config.json").string(), gc.dump());
+    Runner runner(trace_generation(copy.string(), tmp, std::string(name) + "-eos"), o);
+    CHECK(generated(runner, prompts(ref)) == eos_case["texts"].get<std::vector<std::string>>());
+  }
+}
+
+TEST_CASE("generation: streamed pieces make the generated text", "[generation]") {
+  TempFolder tmp;
+  const std::string folder = fixture("models/llama-lm");
+  const nlohmann::json ref = generation_reference(folder);
+  std::string streamed;
+  int calls = 0;
+  RunOptions o;
+  o.max_new_tokens = 12;
+  o.on_text = [&](const RunInput& in, const std::string& piece) {
+    CHECK(in.where == "Dogs run fast.");
+    streamed += piece;
+    ++calls;
+  };
+  Runner runner(trace_generation(folder, tmp, "stream"), o);
+  const std::vector<std::string> text = generated(runner, {prompts(ref)[1]});
+  CHECK(calls > 1);
+  CHECK("Dogs run fast." + streamed == text[0]);
+  CHECK(text[0] == ref["cases"][0]["texts"][1]);
+  // Several inputs in one batch are not streamed (their rows advance together).
+  calls = 0;
+  generated(runner, prompts(ref));
+  CHECK(calls == 0);
+}
+
+TEST_CASE("generation: sampling is seeded, the repetition penalty changes greedy text",
+          "[generation]") {
+  TempFolder tmp;
+  const std::string folder = fixture("models/qwen2-lm");
+  const std::string pt = trace_generation(folder, tmp, "sample");
+  const std::vector<RunInput> in = prompts(generation_reference(folder));
+  auto text = [&](RunOptions o) {
+    o.max_new_tokens = 10;
+    Runner runner(pt, o);
+    return generated(runner, in);
+  };
+  RunOptions sample;
+  sample.temperature = 1.5;
+  sample.seed = 7;
+  CHECK(text(sample) == text(sample));
+  RunOptions other = sample;
+  other.seed = 8;
+  CHECK(text(sample) != text(other));
+  RunOptions penalty;
+  penalty.repetition_penalty = 3.0;
+  CHECK(text(penalty) != text(RunOptions{}));
+}
+
+TEST_CASE("generation: bench times prefill and each decode step", "[generation]") {
+  TempFolder tmp;
+  const std::string pt = trace_generation(fixture("models/mistral-lm"), tmp, "bench");
+  BenchOptions o;
+  o.iterations = 2;
+  o.warmup = 1;
+  o.lengths = {10};
+  o.new_tokens = 6;
+  const std::vector<BenchPoint> points = run_bench(pt, o);
+  REQUIRE(points.size() == 1);
+  const BenchPoint& p = points[0];
+  CHECK(p.mode.rfind("generate", 0) == 0);
+  CHECK(p.length == 10);
+  CHECK(p.run_length == 17);  // the smallest prefill that holds it
+  CHECK(p.new_tokens == 6);
+  CHECK(p.iterations == 2);
+  CHECK(p.decode_ms_by_step.size() == 5);
+  CHECK(p.prefill_ms > 0);
+  CHECK(p.decode_ms > 0);
+  CHECK(p.tokens_per_s == Approx(3 * 6 * 1000.0 / p.p50_ms));
+  o.new_tokens = 100;  // 48 - 17 + 1 = 32 fit
+  CHECK_THROWS_WITH(run_bench(pt, o), Catch::Contains("--new-tokens 100 does not fit the cache") &&
+                                          Catch::Contains("at most 32"));
+}
+
+TEST_CASE("generation: errors", "[generation]") {
+  TempFolder tmp;
+  const std::string folder = fixture("models/llama-lm");
+  auto error_of = [](const std::function<void()>& f) -> std::string {
+    try {
+      f();
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  TraceOptions o;
+  o.max_length = 32;
+  o.lengths = {32};
+  CHECK(error_of([&] { trace_model(folder, tmp / "a.pt", o); }) ==
+        "--lengths 32: a prefill length must be below the cache length --max-length 32 (the rest "
+        "is room for new tokens)");
+  o.lengths = {};
+  o.quantize = "int8";
+  CHECK(error_of([&] { trace_model(folder, tmp / "b.pt", o); })
+            .starts_with("--dtype/--quantize: text-generation of this family is traced with a "
+                         "static key/value cache"));
+  o.quantize = "none";
+  o.for_triton = true;
+  CHECK(error_of([&] { trace_model(folder, tmp / "c.pt", o); }).starts_with("--triton: "));
+  CHECK(!fs::exists(tmp / "a.pt"));
+  CHECK(!fs::exists(tmp / "b.pt"));
+  CHECK(!fs::exists(tmp / "c.pt"));
+  // A prompt longer than the longest prefill (16 at a cache of 32).
+  o.for_triton = false;
+  trace_model(folder, tmp / "d.pt", o);
+  Runner runner(tmp / "d.pt", RunOptions{});
+  const std::string longest(400, 'a');
+  CHECK_THAT(error_of([&] {
+               runner.run({RunInput{longest, std::nullopt, std::nullopt, "line 1"}});
+             }),
+             Catch::StartsWith("line 1: the prompt has ") &&
+                 Catch::EndsWith("tokens; the longest prefill traced is 16 (trace with --lengths "
+                                 "up to 31)"));
+  // The cache fills: a warning, the text so far.
+  RunOptions many;
+  many.max_new_tokens = 40;
+  Runner full(tmp / "d.pt", many);
+  const std::vector<std::string> text =
+      generated(full, {RunInput{"Why?", std::nullopt, std::nullopt, "line 2"}});
+  REQUIRE(full.warnings().size() == 1);
+  CHECK(full.warnings()[0] ==
+        "line 2: stopped at the cache length 32 after 17 new tokens (trace with a larger "
+        "--max-length)");
+}
