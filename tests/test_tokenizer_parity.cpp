@@ -288,6 +288,9 @@ PARITY_TEST("camembert-mlm")
 PARITY_TEST("modernbert-mlm")
 PARITY_TEST("deberta-v2-mlm")
 PARITY_TEST("mpnet-mlm")
+PARITY_TEST("llama3-bpe")
+PARITY_TEST("qwen2-bpe")
+PARITY_TEST("llama2-spm")
 
 TEST_CASE("parity: every fixture set has a test", "[tokenizer][parity]") {
   const std::vector<std::string> covered = {"minilm",
@@ -315,7 +318,10 @@ TEST_CASE("parity: every fixture set has a test", "[tokenizer][parity]") {
                                             "camembert-mlm",
                                             "modernbert-mlm",
                                             "deberta-v2-mlm",
-                                            "mpnet-mlm"};
+                                            "mpnet-mlm",
+                                            "llama3-bpe",
+                                            "qwen2-bpe",
+                                            "llama2-spm"};
   for (auto it = manifest()["sets"].begin(); it != manifest()["sets"].end(); ++it) {
     INFO(it.key());
     CHECK(std::find(covered.begin(), covered.end(), it.key()) != covered.end());

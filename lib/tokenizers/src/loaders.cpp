@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include "hfjit/error.h"
 #include "hfjit/tokenizers/sentencepiece_model.h"
@@ -462,11 +463,24 @@ std::vector<AddedToken> default_specials(const std::map<std::string, std::string
   return out;
 }
 
-// The ids of the named special tokens: those the files name, the others guessed from the usual
-// names; or, given `complete` (a class's own tokens and the config's), those only.
+// The special token keys tokenizer_config.json sets to null (Qwen2's bos_token and unk_token)
+// that special_tokens_map.json does not name either: transformers has none of them.
+std::set<std::string> null_special_tokens(const TokenizerFiles& files, const std::string& origin) {
+  std::set<std::string> out;
+  const json config = config_of(files, origin);
+  for (auto it = config.begin(); it != config.end(); ++it)
+    if (it.key().ends_with("_token") && it.value().is_null()) out.insert(it.key());
+  for (const auto& [key, name] : special_token_names(files, origin)) out.erase(key);
+  return out;
+}
+
+// The ids of the named special tokens: those the files name, the others (unless set to null)
+// guessed from the usual names; or, given `complete` (a class's own tokens and the config's),
+// those only.
 void resolve_special_ids(Pipeline& p, const TokenizerFiles& files, const std::string& origin,
                          const std::map<std::string, std::string>* complete = nullptr) {
   const auto names = complete ? *complete : special_token_names(files, origin);
+  const auto none = complete ? std::set<std::string>() : null_special_tokens(files, origin);
   auto id_of = [&](const std::string& token) -> std::optional<int64_t> {
     if (const auto id = p.added.token_to_id(token)) return *id;
     if (const auto id = p.model->token_to_id(token)) return *id;
@@ -476,7 +490,7 @@ void resolve_special_ids(Pipeline& p, const TokenizerFiles& files, const std::st
                   std::initializer_list<const char*> guesses) -> std::optional<int64_t> {
     auto it = names.find(key);
     if (it != names.end()) return id_of(it->second);
-    if (complete) return std::nullopt;
+    if (complete || none.count(key)) return std::nullopt;
     for (const char* g : guesses)
       if (const auto id = p.added.token_to_id(g)) return *id;
     return std::nullopt;
@@ -572,10 +586,19 @@ std::string base64_decode(const std::string& text, const std::string& what) {
   return out;
 }
 
+namespace {
+std::unique_ptr<Pipeline> pipeline_from_json(const json& j, const std::string& origin);
+}
+
 std::unique_ptr<Pipeline> pipeline_from_tokenizer_json(const std::string& text,
                                                        const std::string& origin) {
   const json j = parse_json(text, origin);
   if (!j.is_object()) throw Error(origin + ": not a JSON object");
+  return pipeline_from_json(j, origin);
+}
+
+namespace {
+std::unique_ptr<Pipeline> pipeline_from_json(const json& j, const std::string& origin) {
   if (j.contains("version") && j["version"] != "1.0")
     throw Error(origin + ": unknown tokenizer.json version " + j["version"].dump());
   auto p = std::make_unique<Pipeline>();
@@ -627,6 +650,7 @@ std::unique_ptr<Pipeline> pipeline_from_tokenizer_json(const std::string& text,
   }
   return p;
 }
+}  // namespace
 
 std::unique_ptr<Pipeline> pipeline_from_wordpiece_files(const TokenizerFiles& files,
                                                         const std::string& origin) {
@@ -1147,6 +1171,158 @@ std::unique_ptr<Pipeline> deberta_v2_pipeline(const TokenizerFiles& files, const
   return p;
 }
 
+// transformers 5's LlamaTokenizer (LlamaTokenizerFast is the same class) builds its normalizer,
+// pre-tokenizer and decoder in __init__ from tokenizer_config.json's legacy (default false) and
+// add_prefix_space (null or absent: true): no normalizer; Metaspace(prepend "first", or
+// "always" when legacy, "never" without add_prefix_space; not split); Replace("▁", " "),
+// ByteFallback, Fuse, and Strip(" ", 1, 0) with add_prefix_space.
+void set_llama_components(Pipeline& p, const json& config, const std::string& cwhere) {
+  const bool prefix = get_or(config, "add_prefix_space", true, cwhere);
+  const bool legacy = get_or(config, "legacy", false, cwhere);
+  const auto prepend = !prefix  ? MetaspacePreTokenizer::Prepend::Never
+                       : legacy ? MetaspacePreTokenizer::Prepend::Always
+                                : MetaspacePreTokenizer::Prepend::First;
+  p.normalizer.reset();
+  p.pre_tokenizer = std::make_unique<MetaspacePreTokenizer>(U'\u2581', prepend, false);
+  std::vector<std::unique_ptr<Decoder>> dec;
+  dec.push_back(std::make_unique<ReplaceDecoder>(
+      std::make_unique<ReplaceNormalizer>("\xE2\x96\x81", nullptr, " ")));
+  dec.push_back(std::make_unique<ByteFallbackDecoder>());
+  dec.push_back(std::make_unique<FuseDecoder>());
+  if (prefix) dec.push_back(std::make_unique<StripDecoder>(U' ', 1, 0));
+  p.decoder = std::make_unique<SequenceDecoder>(std::move(dec));
+}
+
+// LlamaTokenizer's named special tokens: the config's, and the class's defaults (<s> </s> <unk>)
+// for those it does not name or set to null.
+std::map<std::string, std::string> llama_special_token_names(const TokenizerFiles& files,
+                                                             const std::string& origin) {
+  auto names = special_token_names(files, origin);
+  const auto none = null_special_tokens(files, origin);
+  for (const auto& [key, value] :
+       {std::pair{"bos_token", "<s>"}, {"eos_token", "</s>"}, {"unk_token", "<unk>"}})
+    if (!none.count(key)) names.emplace(key, value);
+  return names;
+}
+
+// TokenizersBackend.update_post_processor: bos A [eos] / bos A [eos] bos:1 B:1 [eos:1] after
+// add_bos_token and add_eos_token (both false unless the config sets them), bos and eos by name.
+void set_bos_eos_template(Pipeline& p, const json& config, const std::string& bos,
+                          const std::string& eos, const std::string& cwhere,
+                          const std::string& where) {
+  const bool add_bos = !bos.empty() && get_or(config, "add_bos_token", false, cwhere);
+  const bool add_eos = !eos.empty() && get_or(config, "add_eos_token", false, cwhere);
+  std::vector<std::pair<std::string, uint32_t>> single, pair;
+  for (uint32_t type : {0u, 1u}) {
+    auto& out = type == 0 ? single : pair;
+    if (type == 1) out = single;
+    if (add_bos) out.emplace_back(bos, type);
+    out.emplace_back(type == 0 ? "$A" : "$B", type);
+    if (add_eos) out.emplace_back(eos, type);
+  }
+  p.post_processor = make_template(single, pair, p, where);
+}
+
+// convert_slow_tokenizer.SentencePieceExtractor's BPE merges (generate_merges of the
+// vocabulary, without scores): every split of a piece into two pieces, ordered by the id of the
+// piece they make, then by the length (in code points) of the left one.
+std::vector<std::pair<std::string, std::string>> spm_bpe_merges(const SpmProto& proto) {
+  std::unordered_map<std::string_view, uint32_t> ids;  // a dict: the last id of a piece wins
+  for (size_t i = 0; i < proto.pieces.size(); ++i)
+    ids[proto.pieces[i].piece] = static_cast<uint32_t>(i);
+  struct Merge {
+    uint32_t id;
+    size_t left_chars;
+    std::string_view left, right;
+  };
+  std::vector<Merge> merges;
+  std::set<std::string_view> seen;
+  for (const auto& entry : proto.pieces) {
+    const std::string_view piece = entry.piece;
+    if (!seen.insert(piece).second) continue;  // a dict's keys: each once
+    size_t chars = 0;
+    for (size_t i = 0; i < piece.size();) {
+      i += std::max<size_t>(1, utf8_len(static_cast<unsigned char>(piece[i])));
+      ++chars;
+      if (i >= piece.size()) break;
+      const std::string_view left = piece.substr(0, i), right = piece.substr(i);
+      if (ids.count(left) && ids.count(right))
+        merges.push_back({ids.at(piece), chars, left, right});
+    }
+  }
+  std::stable_sort(merges.begin(), merges.end(), [](const Merge& a, const Merge& b) {
+    return a.id != b.id ? a.id < b.id : a.left_chars < b.left_chars;
+  });
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(merges.size());
+  for (const Merge& m : merges) out.emplace_back(m.left, m.right);
+  return out;
+}
+
+// What transformers 5 builds for LlamaTokenizer from tokenizer.model (no tokenizer.json):
+// SentencePieceExtractor gives the pieces as a vocabulary (piece -> id) and their merges
+// (spm_bpe_merges); LlamaTokenizer.__init__ builds BPE(vocab, merges, fuse_unk, byte_fallback,
+// no unk token) and its components (set_llama_components); update_post_processor adds the bos
+// (and eos) that add_bos_token (add_eos_token) asks for: neither when the config does not say,
+// unlike the Llama 2 checkpoints' tokenizer.json, whose config says add_bos_token.
+// Added tokens: added_tokens_decoder, the named special tokens (<s> </s> <unk> by default), the
+// proto's control (special) and user-defined pieces, the config's lists; each once.
+std::unique_ptr<Pipeline> llama_pipeline(const TokenizerFiles& files, const SpmProto& proto,
+                                         const std::string& where, const std::string& origin) {
+  const json config = config_of(files, origin);
+  const std::string cwhere = origin + "tokenizer_config.json";
+  const auto names = llama_special_token_names(files, origin);
+
+  Vocab vocab;
+  for (size_t i = 0; i < proto.pieces.size(); ++i)
+    vocab.insert(proto.pieces[i].piece, static_cast<uint32_t>(i));
+  BpeModel::Options o;
+  o.fuse_unk = true;
+  o.byte_fallback = true;
+  auto p = std::make_unique<Pipeline>();
+  p->model = std::make_unique<BpeModel>(std::move(vocab), spm_bpe_merges(proto), o, where);
+  set_llama_components(*p, config, cwhere);
+
+  std::vector<AddedToken> added = config_added_tokens(config, cwhere);
+  std::set<std::string> seen;
+  for (const AddedToken& t : added) seen.insert(t.content);
+  auto add = [&](const std::string& content, bool special) {
+    if (content.empty() || !seen.insert(content).second) return;
+    AddedToken t;
+    t.content = content;
+    t.special = special;
+    t.normalized = false;
+    added.push_back(t);
+  };
+  for (const char* key :
+       {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"})
+    if (auto it = names.find(key); it != names.end()) add(it->second, true);
+  // The extra special tokens: the config's (extra_special_tokens unless empty, else
+  // additional_special_tokens), else SentencePieceExtractor's, the proto's control (special) and
+  // user-defined pieces: the config's list replaces those (a renamed bos leaves <s> plain text).
+  const bool extra = !config_token_list(config, "extra_special_tokens").empty();
+  const char* list = extra || !config.contains("additional_special_tokens")
+                         ? "extra_special_tokens"
+                         : "additional_special_tokens";
+  if (config.contains(list)) {
+    for (const std::string& c : config_token_list(config, list)) add(c, true);
+  } else {
+    for (const auto& piece : proto.pieces)
+      if (piece.type == kControlPiece || piece.type == kUserDefinedPiece)
+        add(piece.piece, piece.type == kControlPiece);
+  }
+  p->added.add_tokens(added, *p->model);
+  p->added.rebuild(nullptr);
+
+  auto name = [&](const char* key) {
+    auto it = names.find(key);
+    return it == names.end() ? std::string() : it->second;
+  };
+  set_bos_eos_template(*p, config, name("bos_token"), name("eos_token"), cwhere, where);
+  resolve_special_ids(*p, files, origin, &names);
+  return p;
+}
+
 // The model_types whose AutoTokenizer class (transformers 5's TOKENIZER_MAPPING_NAMES) hfjit
 // builds from a SentencePiece file, and the file that class reads (its vocab_files_names).
 struct SentencePieceClass {
@@ -1190,6 +1366,20 @@ std::string sentencepiece_class(const TokenizerFiles& files, const std::string& 
   return "";
 }
 
+// The class a folder with tokenizer.json declares: tokenizer_config.json's tokenizer_class, else
+// config.json's (AutoTokenizer's declared class; empty when neither names one).
+std::string declared_class(const TokenizerFiles& files, const std::string& origin) {
+  std::string cls = get_or(config_of(files, origin), "tokenizer_class", std::string(),
+                           origin + "tokenizer_config.json");
+  if (!cls.empty()) return cls;
+  if (const std::string* text = find_file(files, "config.json")) {
+    const json model = parse_json(*text, origin + "config.json");
+    if (model.is_object())
+      cls = get_or(model, "tokenizer_class", std::string(), origin + "config.json");
+  }
+  return cls;
+}
+
 }  // namespace
 
 // What transformers 5 builds for a folder with spiece.model and no tokenizer.json:
@@ -1224,6 +1414,8 @@ std::unique_ptr<Pipeline> pipeline_from_sentencepiece_files(const TokenizerFiles
   if (cls_name.starts_with("XLMRoberta") || cls_name.starts_with("Camembert"))
     return fairseq_pipeline(files, parse_spm_proto(files.at(model_file), where),
                             cls_name.starts_with("Camembert"), where, origin);
+  if (cls_name.starts_with("LlamaTokenizer") && model_file == "tokenizer.model")
+    return llama_pipeline(files, parse_spm_proto(files.at(model_file), where), where, origin);
   if (cls_name.empty() && model_file == "sentencepiece.bpe.model")
     throw Error(where + ": no tokenizer.json, no tokenizer_class in tokenizer_config.json and " +
                 why +
@@ -1376,17 +1568,48 @@ std::unique_ptr<Tokenizer> load_tokenizer_from_files(const TokenizerFiles& files
   using namespace tokenizers;
   std::unique_ptr<Pipeline> p;
   if (auto it = files.find("tokenizer.json"); it != files.end()) {
-    p = pipeline_from_tokenizer_json(it->second, origin + "tokenizer.json");
+    // The special tokens of a class that names its own (else guessed from the usual names).
+    std::optional<std::map<std::string, std::string>> class_names;
+    const std::string where = origin + "tokenizer.json";
+    const json config = config_of(files, origin);
+    const std::string cwhere = origin + "tokenizer_config.json";
+    const std::string cls = declared_class(files, origin);
+    if (cls.starts_with("LlamaTokenizer") &&
+        it->second.find("\"ByteLevel\"") == std::string::npos) {
+      // transformers 5's LlamaTokenizer keeps tokenizer.json's vocabulary, merges, added tokens
+      // and post-processor (add_bos_token and add_eos_token are not read then), and builds the
+      // rest itself: BPE(fuse_unk, byte_fallback, no unk token) and set_llama_components
+      // (transformers 4 converted a legacy Llama's tokenizer.model with a Prepend + Replace
+      // normalizer and no pre-tokenizer). A tokenizer.json with ByteLevel (Llama 3's, whose
+      // config may still say LlamaTokenizer) is loaded as it is, as AutoTokenizer then loads it
+      // (TokenizersBackend).
+      json j = parse_json(it->second, where);
+      if (!j.is_object()) throw Error(where + ": not a JSON object");
+      if (j.contains("model") && j["model"].is_object() && j["model"].value("type", "") == "BPE") {
+        json& m = j["model"];
+        m["unk_token"] = nullptr;
+        m["continuing_subword_prefix"] = nullptr;
+        m["end_of_word_suffix"] = nullptr;
+        m["fuse_unk"] = true;
+        m["byte_fallback"] = true;
+        m["ignore_merges"] = false;
+      }
+      j["normalizer"] = nullptr;
+      p = pipeline_from_json(j, where);
+      set_llama_components(*p, config, cwhere);
+      p->added.rebuild(nullptr);
+      class_names = llama_special_token_names(files, origin);
+    } else {
+      p = pipeline_from_tokenizer_json(it->second, where);
+    }
     // transformers 5's DebertaV2Tokenizer keeps tokenizer.json's vocabulary, added tokens and
     // post-processor but builds its own normalizer, pre-tokenizer and decoder (transformers 4
     // converted spm.model with others: Strip, the proto's charsmap, Replace(" {2,}", " ")).
-    const json config = config_of(files, origin);
-    const std::string cwhere = origin + "tokenizer_config.json";
     if (get_or(config, "tokenizer_class", std::string(), cwhere).starts_with("DebertaV2")) {
       set_deberta_v2_components(*p, config, cwhere);
       p->added.rebuild(p->normalizer.get());
     }
-    resolve_special_ids(*p, files, origin);
+    resolve_special_ids(*p, files, origin, class_names ? &*class_names : nullptr);
   } else if (files.count("vocab.txt")) {
     p = pipeline_from_wordpiece_files(files, origin);
   } else if (files.count("vocab.json")) {

@@ -33,6 +33,8 @@ std::unique_ptr<Pipeline> pipeline_from_bpe_files(const TokenizerFiles& files,
 // ids (<s> <pad> </s> <unk> first, the pieces shifted, <mask> last; <s> A </s> </s> B </s>);
 // for DebertaV2Tokenizer (and spm.model without a tokenizer_class) the class's own pipeline
 // (Replace, NFC, Strip, Metaspace, [CLS] A [SEP] B [SEP]; the proto's charsmap unused);
+// for LlamaTokenizer (tokenizer.model) a BPE with byte fallback over the pieces and the merges
+// transformers generates from them (Metaspace, <s> A when add_bos_token);
 // other tokenizer_class: the bare model through libsentencepiece.
 std::unique_ptr<Pipeline> pipeline_from_sentencepiece_files(const TokenizerFiles& files,
                                                             const std::string& model_file,
