@@ -71,6 +71,9 @@ Command add_trace(CLI::App& app) {
       ->delimiter(',');
   app.add_flag("--keep-tied", a->opts.keep_tied,
                "Keep tied weights as one shared tensor instead of clones");
+  app.add_option("--cache", a->opts.cache,
+                 "text-generation: static (prefill and decode methods over a static key/value "
+                 "cache; the Llama family's default) or none (the full forward; GPT-2's default)");
   app.add_flag("--dynamic", a->opts.dynamic,
                "One shape-polymorphic trace: any batch size and length up to --max-length");
   app.add_flag("--optimize", a->opts.optimize,

@@ -112,10 +112,10 @@ TEST_CASE("bad inputs: the catalog, through the real CLI", "[errors][catalog]") 
   const std::string no_config = variant(tmp, "no-config", "bert-mlm", "config.json");
   const std::string bad_json =
       variant(tmp, "bad-json", "bert-mlm", "config.json", "{\"model_type\": \"bert\",");
-  const std::string llama =
-      variant(tmp, "llama", "bert-mlm", "config.json",
+  const std::string falcon =
+      variant(tmp, "falcon", "bert-mlm", "config.json",
               edited_config("bert-mlm",
-                            {{"model_type", "llama"}, {"architectures", {"LlamaForCausalLM"}}}));
+                            {{"model_type", "falcon"}, {"architectures", {"FalconForCausalLM"}}}));
   const std::string unknown_arch =
       variant(tmp, "unknown-arch", "bert-mlm", "config.json",
               edited_config("bert-mlm", {{"architectures", {"BertForPreTrainingMagic"}}}));
@@ -153,8 +153,8 @@ TEST_CASE("bad inputs: the catalog, through the real CLI", "[errors][catalog]") 
        {"trace", bad_json, "-o", o("m.pt")},
        "bad-json/config.json: is not valid JSON"},
       {"unsupported model type",
-       {"trace", llama, "-o", o("m.pt")},
-       "model type \"llama\" is not supported"},
+       {"trace", falcon, "-o", o("m.pt")},
+       "model type \"falcon\" is not supported"},
       {"unsupported architecture",
        {"trace", unknown_arch, "-o", o("m.pt")},
        "BertForPreTrainingMagic"},

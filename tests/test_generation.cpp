@@ -27,7 +27,8 @@ using hfjit::test::TempFolder;
 
 namespace {
 
-const char* kGenerationFixtures[] = {"llama-lm", "llama-lm-llama3", "qwen2-lm", "mistral-lm"};
+const char* kGenerationFixtures[] = {"llama-lm", "llama-lm-llama3", "qwen2-lm", "mistral-lm",
+                                     "gpt2-lm"};
 
 nlohmann::json generation_reference(const std::string& folder) {
   return nlohmann::json::parse(read_text_file(folder + "/generation.json"));
@@ -39,6 +40,7 @@ std::string trace_generation(const std::string& folder, const TempFolder& tmp,
                              const std::string& name) {
   const nlohmann::json ref = generation_reference(folder);
   TraceOptions o;
+  o.cache = "static";  // GPT-2's default is its full forward
   o.batch_size = 3;
   o.max_length = 48;
   o.lengths = {static_cast<int64_t>(ref["input_ids"][0].size()), 24};
@@ -52,6 +54,12 @@ at::Tensor int_matrix(const nlohmann::json& rows) {
   for (const auto& r : rows)
     for (const auto& v : r) flat.push_back(v.get<int64_t>());
   return at::tensor(flat, at::kLong).view({static_cast<int64_t>(rows.size()), -1});
+}
+
+ArtifactMeta meta_of(const std::string& pt) {
+  std::unordered_map<std::string, std::string> extra{{"hfjit/meta.json", ""}};
+  torch::jit::load(pt, c10::nullopt, extra);
+  return parse_artifact_meta(extra["hfjit/meta.json"], pt);
 }
 
 std::vector<RunInput> prompts(const nlohmann::json& ref) {
@@ -90,13 +98,7 @@ TEST_CASE("generation: traced prefill and decode give transformers' logits at ev
     at::Tensor mask = at::zeros({batch, max_length}, at::kLong);
     mask.narrow(1, 0, p).copy_(prompt_mask);
     at::Tensor positions = (prompt_mask.cumsum(1) - 1).masked_fill(prompt_mask == 0, 0);
-    const ArtifactMeta meta = parse_artifact_meta(
-        [&] {
-          std::unordered_map<std::string, std::string> extra{{"hfjit/meta.json", ""}};
-          torch::jit::load(pt, c10::nullopt, extra);
-          return extra["hfjit/meta.json"];
-        }(),
-        pt);
+    const ArtifactMeta meta = meta_of(pt);
     REQUIRE(meta.generation);
     CHECK(meta.generation->max_length == max_length);
     CHECK(meta.generation->cache_shape[2] == batch);
@@ -274,4 +276,63 @@ TEST_CASE("generation: errors", "[generation]") {
   CHECK(full.warnings()[0] ==
         "line 2: stopped at the cache length 32 after 17 new tokens (trace with a larger "
         "--max-length)");
+}
+
+TEST_CASE("generation: --cache picks the static cache or the full forward", "[generation]") {
+  TempFolder tmp;
+  TraceOptions o;
+  o.max_length = 24;
+  // The defaults: GPT-2 keeps its full forward (logits and presents), Llama has the cache.
+  trace_model(fixture("models/gpt2-lm"), tmp / "gpt2.pt", o);
+  ArtifactMeta gpt2 = meta_of(tmp / "gpt2.pt");
+  CHECK(!gpt2.generation);
+  CHECK(gpt2.output_names.front() == "logits");
+  trace_model(fixture("models/qwen2-lm"), tmp / "qwen2.pt", o);
+  ArtifactMeta qwen2 = meta_of(tmp / "qwen2.pt");
+  REQUIRE(qwen2.generation);
+  // Default prefills: powers of two from 16 up to half the cache, else half the cache.
+  REQUIRE(qwen2.generation->prefill.size() == 1);
+  CHECK(qwen2.generation->prefill[0].length == 12);
+  CHECK(qwen2.generation->cache_shape == std::vector<int64_t>{3, 2, 1, 2, 24, 8});
+  // --cache none: the Llama family's full forward, which the levers and Triton take.
+  o.cache = "none";
+  o.quantize = "int8";
+  trace_model(fixture("models/qwen2-lm"), tmp / "qwen2-int8.pt", o);
+  ArtifactMeta q8 = meta_of(tmp / "qwen2-int8.pt");
+  CHECK(!q8.generation);
+  CHECK(q8.quantization != "none");
+  CHECK(q8.output_names.size() == 1 + 2 * 3);  // logits, then each layer's key and value
+  RunOptions ro;
+  ro.max_new_tokens = 3;
+  Runner old_path(tmp / "qwen2-int8.pt", ro);  // generates through the full forward
+  CHECK(std::get<Generation>(old_path.run({RunInput{"Why?", std::nullopt, std::nullopt, "x"}})[0])
+            .generated_text.starts_with("Why?"));
+  o.quantize = "none";
+  o.cache = "static";
+  try {
+    trace_model(fixture("models/bert-mlm"), tmp / "bert.pt", o);
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()) ==
+          "--cache static: BertForMaskedLM (fill-mask) has no static key/value cache; causal LMs "
+          "(text-generation) of GPT-2 and the Llama family have one");
+  }
+  o.cache = "dynamic";
+  try {
+    trace_model(fixture("models/gpt2-lm"), tmp / "x.pt", o);
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()) == "--cache must be static or none (got \"dynamic\")");
+  }
+  // GPT-2's reorder_and_upcast_attn has no cached form.
+  o.cache = "static";
+  try {
+    trace_model(fixture("models/gpt2-options"), tmp / "y.pt", o);
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("reorder_and_upcast_attn: trace with --cache none") !=
+          std::string::npos);
+  }
+  CHECK(!fs::exists(tmp / "bert.pt"));
+  CHECK(!fs::exists(tmp / "y.pt"));
 }

@@ -218,8 +218,7 @@ std::vector<BenchPoint> bench_generation(
   DummyInputs dummy({"input_ids"}, std::max<int64_t>(meta.vocab_size, 2),
                     meta.pad_token_id.value_or(0), o.seed);
   const at::ScalarType dtype = g.cache_dtype == "bfloat16" ? at::kBFloat16 : at::kFloat;
-  // The decode step (one row per sequence) is what a generation mostly runs.
-  const CpuKernels k = select_cpu_kernels(ts.module, o.linear, batch);
+  const CpuKernels k = select_cpu_kernels(ts.module, generation_linear(o.linear), batch);
   spdlog::debug("{}: Linear kernels: {}", path, describe(k));
   const std::string mode = k.linears > 0 ? "generate-onednn" : "generate";
   std::vector<BenchPoint> out;

@@ -152,6 +152,8 @@ models::Precision check_options(const std::string& output, const TraceOptions& o
   if (!(opts.atol > 0)) throw Error("--atol must be positive");
   if (opts.dynamic && !opts.lengths.empty())
     throw Error("--dynamic traces one method for every shape; --lengths is for static traces");
+  if (!opts.cache.empty() && opts.cache != "static" && opts.cache != "none")
+    throw Error("--cache must be static or none (got \"" + opts.cache + "\")");
   const models::Precision precision = models::parse_precision(opts.dtype, opts.quantize);
   if (precision == models::Precision::BFloat16 && !opts.allow_slow_bf16 &&
       !opts.native_bf16.value_or(cpu_has_native_bf16()))
@@ -746,6 +748,17 @@ std::vector<at::Tensor> cached_step(const at::Tensor& ids, const at::Tensor& mas
   return {ids, mask, positions, at::arange(start, start + length, at::kLong), cache};
 }
 
+// Whether to trace a static-cache generation artifact (--cache, else the family's default).
+bool static_cache(const models::BuiltModel& built, const TraceOptions& opts) {
+  const std::optional<models::CacheLayout> layout = built.module->cache_layout();
+  if (opts.cache == "static" && !layout)
+    throw Error("--cache static: " + built.hf_class + " (" + built.task +
+                ") has no static key/value cache; causal LMs (text-generation) of GPT-2 and the "
+                "Llama family have one");
+  if (!layout || opts.cache == "none") return false;
+  return opts.cache == "static" || layout->by_default;
+}
+
 // What a generation trace does not do (yet): one line naming the option.
 void refuse_generation_options(models::Precision precision, const TraceOptions& opts) {
   const char* option = precision != models::Precision::Float32 ? "--dtype/--quantize"
@@ -978,7 +991,7 @@ TraceReport trace_model(const std::string& model, const std::string& output,
 
   // Dummy inputs avoid special tokens, as real text mostly does.
   DummyInputs dummy(res.config, res.dir.path, built.input_names, opts.seed);
-  if (built.module->cache_layout()) {  // text generation with a static cache
+  if (static_cache(built, opts)) {  // text generation with a static cache
     refuse_generation_options(precision, opts);
     const std::vector<int64_t> prefill = prefill_lengths(opts, res.max_length);
     r.lengths = prefill;

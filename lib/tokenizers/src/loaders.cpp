@@ -448,6 +448,31 @@ std::vector<AddedToken> config_added_tokens(const json& config, const std::strin
   return out;
 }
 
+// Added tokens in order, each content once: tokenizer_config.json's first, then
+// those a class adds itself (its named specials, control pieces, ...).
+class AddedTokenList {
+ public:
+  explicit AddedTokenList(std::vector<AddedToken> first) : list_(std::move(first)) {
+    for (const AddedToken& t : list_) seen_.insert(t.content);
+  }
+  void add(const AddedToken& t) {
+    if (!t.content.empty() && seen_.insert(t.content).second) list_.push_back(t);
+  }
+  // A token as the converters add them: not normalized.
+  void add(const std::string& content, bool special) {
+    AddedToken t;
+    t.content = content;
+    t.special = special;
+    t.normalized = false;
+    add(t);
+  }
+  const std::vector<AddedToken>& tokens() const { return list_; }
+
+ private:
+  std::vector<AddedToken> list_;
+  std::set<std::string> seen_;
+};
+
 std::vector<AddedToken> default_specials(const std::map<std::string, std::string>& names,
                                          std::initializer_list<const char*> keys) {
   std::vector<AddedToken> out;
@@ -1047,12 +1072,8 @@ std::unique_ptr<Pipeline> fairseq_pipeline(const TokenizerFiles& files, const Sp
   p->pre_tokenizer = std::make_unique<SequencePreTokenizer>(std::move(pre));
   p->decoder = std::make_unique<MetaspaceDecoder>(U'\u2581', prefix);
 
-  std::vector<AddedToken> added = config_added_tokens(config, cwhere);
-  std::set<std::string> seen;
-  for (const AddedToken& t : added) seen.insert(t.content);
-  auto add = [&](const AddedToken& t) {
-    if (!t.content.empty() && seen.insert(t.content).second) added.push_back(t);
-  };
+  AddedTokenList added(config_added_tokens(config, cwhere));
+  auto add = [&](const auto&... t) { added.add(t...); };
   for (const auto& [key, t] : named) add(t);
   bool config_extras = false;
   for (const char* key : {"additional_special_tokens", "extra_special_tokens"})
@@ -1061,14 +1082,9 @@ std::unique_ptr<Pipeline> fairseq_pipeline(const TokenizerFiles& files, const Sp
       for (const json& v : config[key]) add(special_token_of(v, cwhere));
     }
   for (const auto& piece : proto.pieces)
-    if (!config_extras && (piece.type == kControlPiece || piece.type == kUserDefinedPiece)) {
-      AddedToken t;
-      t.content = piece.piece;
-      t.special = piece.type == kControlPiece;
-      t.normalized = false;
-      add(t);
-    }
-  p->added.add_tokens(added, *p->model);
+    if (!config_extras && (piece.type == kControlPiece || piece.type == kUserDefinedPiece))
+      add(piece.piece, piece.type == kControlPiece);
+  p->added.add_tokens(added.tokens(), *p->model);
   p->added.rebuild(p->normalizer.get());
 
   const std::string bos = named_token(named, "bos_token"), eos = named_token(named, "eos_token");
@@ -1144,23 +1160,14 @@ std::unique_ptr<Pipeline> deberta_v2_pipeline(const TokenizerFiles& files, const
   p->model = std::make_unique<UnigramModel>(std::move(vocab), unk, false, where);
   set_deberta_v2_components(*p, config, cwhere);
 
-  std::vector<AddedToken> added = config_added_tokens(config, cwhere);
-  std::set<std::string> seen;
-  for (const AddedToken& t : added) seen.insert(t.content);
-  auto add = [&](const std::string& content, bool special) {
-    if (content.empty() || !seen.insert(content).second) return;
-    AddedToken t;
-    t.content = content;
-    t.special = special;
-    t.normalized = false;
-    added.push_back(t);
-  };
+  AddedTokenList added(config_added_tokens(config, cwhere));
+  auto add = [&](const std::string& content, bool special) { added.add(content, special); };
   for (const auto& [key, fallback] : kNamed) add(name(key, fallback), true);
   for (const auto& piece : proto.pieces)
     if (piece.type == 3 || piece.type == 4) add(piece.piece, piece.type == 3);
   for (const char* key : {"additional_special_tokens", "extra_special_tokens"})
     for (const std::string& c : config_token_list(config, key)) add(c, true);
-  p->added.add_tokens(added, *p->model);
+  p->added.add_tokens(added.tokens(), *p->model);
   p->added.rebuild(p->normalizer.get());
 
   const std::string cls = name("cls_token", "[CLS]"), sep = name("sep_token", "[SEP]");
@@ -1283,17 +1290,8 @@ std::unique_ptr<Pipeline> llama_pipeline(const TokenizerFiles& files, const SpmP
   p->model = std::make_unique<BpeModel>(std::move(vocab), spm_bpe_merges(proto), o, where);
   set_llama_components(*p, config, cwhere);
 
-  std::vector<AddedToken> added = config_added_tokens(config, cwhere);
-  std::set<std::string> seen;
-  for (const AddedToken& t : added) seen.insert(t.content);
-  auto add = [&](const std::string& content, bool special) {
-    if (content.empty() || !seen.insert(content).second) return;
-    AddedToken t;
-    t.content = content;
-    t.special = special;
-    t.normalized = false;
-    added.push_back(t);
-  };
+  AddedTokenList added(config_added_tokens(config, cwhere));
+  auto add = [&](const std::string& content, bool special) { added.add(content, special); };
   for (const char* key :
        {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"})
     if (auto it = names.find(key); it != names.end()) add(it->second, true);
@@ -1311,7 +1309,7 @@ std::unique_ptr<Pipeline> llama_pipeline(const TokenizerFiles& files, const SpmP
       if (piece.type == kControlPiece || piece.type == kUserDefinedPiece)
         add(piece.piece, piece.type == kControlPiece);
   }
-  p->added.add_tokens(added, *p->model);
+  p->added.add_tokens(added.tokens(), *p->model);
   p->added.rebuild(nullptr);
 
   auto name = [&](const char* key) {
@@ -1494,17 +1492,9 @@ std::unique_ptr<Pipeline> pipeline_from_sentencepiece_files(const TokenizerFiles
   // Added tokens: those of added_tokens_decoder, else the named special tokens, the
   // config's extra special tokens, the proto's control (special) and user-defined
   // (not special) pieces and T5's sentinels; none normalized.
-  std::vector<AddedToken> added = config_added_tokens(config, cwhere);
-  if (added.empty()) {
-    std::set<std::string> seen;
-    auto add = [&](const std::string& content, bool special) {
-      if (content.empty() || !seen.insert(content).second) return;
-      AddedToken t;
-      t.content = content;
-      t.special = special;
-      t.normalized = false;
-      added.push_back(t);
-    };
+  AddedTokenList added(config_added_tokens(config, cwhere));
+  if (added.tokens().empty()) {
+    auto add = [&](const std::string& content, bool special) { added.add(content, special); };
     for (const char* key : {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token",
                             "cls_token", "mask_token"})
       if (auto it = names.find(key); it != names.end()) add(it->second, true);
@@ -1514,7 +1504,7 @@ std::unique_ptr<Pipeline> pipeline_from_sentencepiece_files(const TokenizerFiles
       if (piece.type == 3 || piece.type == 4) add(piece.piece, piece.type == 3);
     for (auto it = extra_ids.rbegin(); it != extra_ids.rend(); ++it) add(*it, true);
   }
-  p->added.add_tokens(added, *p->model);
+  p->added.add_tokens(added.tokens(), *p->model);
   p->added.rebuild(p->normalizer.get());
 
   auto name = [&](const char* key, const char* fallback) {

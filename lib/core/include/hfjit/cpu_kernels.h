@@ -50,6 +50,14 @@ struct CpuKernels {
 // int8, and weights that are not plain 2-D fp32 CPU tensors, are left as they are.
 CpuKernels select_cpu_kernels(torch::jit::Module& module, LinearKernel kernel, int64_t rows);
 
+// The kernel for a generation artifact (static cache): Auto is aten. Its decode
+// step multiplies one row per sequence, where MKL's sgemv beat oneDNN's packed
+// weights (9.3 against 12.6 ms per token on a 110M Llama, docs/benchmarks.md)
+// and the packed copies would double the weights' memory.
+inline LinearKernel generation_linear(LinearKernel kernel) {
+  return kernel == LinearKernel::Auto ? LinearKernel::Aten : kernel;
+}
+
 // Whether the CPU multiplies bf16 natively (AVX512-BF16 or AMX-BF16 on x86,
 // the BF16 extension on Arm): where it does not, libtorch's bf16 matmuls fall
 // back to paths many times slower than float32.

@@ -37,9 +37,13 @@ struct TraceOptions {
   double min_cosine = 0.99;  // bf16 / int8: the least cosine of any output to the float32 eager one
   bool verify = true;
   double atol = 1e-5;
-  bool force = false;       // replace an existing output
-  bool for_triton = false;  // a Triton entry follows (trace --triton): refuse what it cannot serve
-  uint64_t seed = 0;        // for the dummy and verification inputs
+  bool force = false;  // replace an existing output
+  bool for_triton = false;
+  // text-generation: "static" (prefill and decode over a static key/value cache),
+  // "none" (the full forward: logits and presents), "" (the family's default:
+  // static for the Llama family, none for GPT-2).
+  std::string cache;  // a Triton entry follows (trace --triton): refuse what it cannot serve
+  uint64_t seed = 0;  // for the dummy and verification inputs
 };
 
 struct TraceStage {

@@ -115,6 +115,24 @@ GPT2Attention::Output GPT2Attention::forward(const at::Tensor& hidden,
   return out;
 }
 
+at::Tensor GPT2Attention::forward_cached(const at::Tensor& hidden, const at::Tensor& allowed,
+                                         const at::Tensor& cache,
+                                         const at::Tensor& cache_position) const {
+  std::vector<at::Tensor> qkv = c_attn_->forward(hidden).split(embed_dim_, 2);
+  const at::Tensor q = split_heads(qkv[0], heads_);
+  at::Tensor keys = cache.select(0, 0), values = cache.select(0, 1);
+  keys.index_copy_(2, cache_position, split_heads(qkv[1], heads_));
+  values.index_copy_(2, cache_position, split_heads(qkv[2], heads_));
+  // _attn's arithmetic; the slots a query may not see take finfo.min, as its causal mask does.
+  at::Tensor w = at::matmul(q, keys.transpose(-1, -2));
+  if (scale_attn_weights_)
+    w = w / at::scalar_tensor(std::pow(static_cast<double>(values.size(-1)), 0.5), w.options());
+  if (scale_by_inverse_layer_idx_) w = w / static_cast<double>(layer_idx_ + 1);
+  w = at::where(allowed, w, at::scalar_tensor(finfo_min(w.scalar_type()), w.options()));
+  w = at::softmax(w, -1).to(values.scalar_type());
+  return c_proj_->forward(merge_heads(at::matmul(w, values)));
+}
+
 GPT2MLP::GPT2MLP(const WeightLoader& w, const GPT2Config& c) : act_(c.activation_function) {
   Scope s(*this, w);
   const int64_t inner = c.n_inner.value_or(4 * c.n_embd);
@@ -141,7 +159,18 @@ GPT2Attention::Output GPT2Block::forward(const at::Tensor& hidden, const at::Ten
   return out;
 }
 
-GPT2Model::GPT2Model(const WeightLoader& w, const GPT2Config& c) {
+at::Tensor GPT2Block::forward_cached(const at::Tensor& hidden, const at::Tensor& allowed,
+                                     const at::Tensor& cache,
+                                     const at::Tensor& cache_position) const {
+  const at::Tensor h =
+      attn_->forward_cached(ln_1_->forward(hidden), allowed, cache, cache_position) + hidden;
+  return h + mlp_->forward(ln_2_->forward(h));
+}
+
+GPT2Model::GPT2Model(const WeightLoader& w, const GPT2Config& c)
+    : heads_(c.n_head),
+      head_dim_(c.n_embd / c.n_head),
+      reorder_and_upcast_(c.reorder_and_upcast_attn) {
   Scope s(*this, w);
   wte_ = s.add<Embedding>("wte", c.vocab_size, c.n_embd);
   wpe_ = s.add<Embedding>("wpe", c.n_positions, c.n_embd);
@@ -167,6 +196,28 @@ BaseOutput GPT2Model::forward(const ModelInputs& in, std::vector<at::Tensor>* hi
   out.last_hidden_state = ln_f_->forward(h);
   if (hidden) hidden->push_back(out.last_hidden_state);
   return out;
+}
+
+at::Tensor GPT2Model::forward_cached(const CachedInputs& in) const {
+  if (reorder_and_upcast_)
+    throw Error(
+        "a static cache does not support GPT-2's reorder_and_upcast_attn: trace with --cache none");
+  const at::Tensor query = in.cache_position.unsqueeze(-1);
+  const at::Tensor key = arange_like(in.attention_mask, 1).unsqueeze(0);
+  const at::Tensor allowed =
+      at::logical_and((key <= query).unsqueeze(0), in.attention_mask.to(at::kBool).unsqueeze(1))
+          .unsqueeze(1);
+  at::Tensor h = wte_->forward(in.input_ids) + wpe_->forward(in.position_ids);
+  for (size_t i = 0; i < h_.size(); ++i)
+    h = h_[i].forward_cached(h, allowed, in.cache.select(0, static_cast<int64_t>(i)),
+                             in.cache_position);
+  return ln_f_->forward(h);
+}
+
+std::optional<CacheLayout> GPT2Model::cache_layout() const {
+  CacheLayout l{static_cast<int64_t>(h_.size()), heads_, head_dim_};
+  l.by_default = false;
+  return l;
 }
 
 GPT2SequenceClassificationHead::GPT2SequenceClassificationHead(const HeadContext& h,
@@ -213,8 +264,10 @@ FamilyParts gpt2_parts(const ModelConfig& config, const BuildOptions& options) {
   lm.bias = LMHeadLayout::Bias::None;
   lm.vocab_size = c.vocab_size;
   lm.tie = c.tie_word_embeddings;
-  p.heads["text-generation"] = {
-      [lm](const HeadContext& h) { return std::make_unique<MaskedLMHead>(h, lm); }, false, true};
+  HeadSpec generation{[lm](const HeadContext& h) { return std::make_unique<MaskedLMHead>(h, lm); },
+                      false, true};
+  generation.cached = true;  // trace --cache static
+  p.heads["text-generation"] = generation;
   p.heads["text-classification"] = {[pad = c.pad_token_id](const HeadContext& h) {
                                       return std::make_unique<GPT2SequenceClassificationHead>(h,
                                                                                               pad);

@@ -323,15 +323,10 @@ std::pair<at::Tensor, at::Tensor> rope_cos_sin(const at::Tensor& inv_freq,
   return {emb.cos().to(dtype), emb.sin().to(dtype)};
 }
 
-namespace {
-
-// rotate_half: cat(-x2, x1) of x's two halves along the last dimension.
 at::Tensor rotate_half(const at::Tensor& x) {
   const int64_t half = x.size(-1) / 2;
   return at::cat({at::neg(x.slice(-1, half)), x.slice(-1, 0, half)}, -1);
 }
-
-}  // namespace
 
 std::pair<at::Tensor, at::Tensor> apply_rotary_pos_emb(const at::Tensor& q, const at::Tensor& k,
                                                        const at::Tensor& cos,

@@ -148,12 +148,6 @@ at::Tensor repeat_kv(const at::Tensor& x, int64_t n_rep) {
   return x.unsqueeze(2).expand({b, kv, n_rep, len, dim}).reshape({b, kv * n_rep, len, dim});
 }
 
-// rotate_half: cat(-x2, x1) of x's two halves along the last dimension.
-at::Tensor rotate_half(const at::Tensor& x) {
-  const int64_t half = x.size(-1) / 2;
-  return at::cat({at::neg(x.slice(-1, half)), x.slice(-1, 0, half)}, -1);
-}
-
 }  // namespace
 
 LlamaConfig LlamaConfig::from(const ModelConfig& config) {

@@ -497,10 +497,9 @@ Runner::Runner(const std::string& model_path, RunOptions options)
   {
     int64_t longest = 0;
     for (const auto& m : c.traced.methods) longest = std::max(longest, m.length);
-    // A generation artifact mostly runs its decode step: one row per sequence.
-    if (c.traced.generation) longest = 1;
-    const CpuKernels k = select_cpu_kernels(c.traced.module, c.opt.linear,
-                                            c.traced.batch * std::max<int64_t>(longest, 1));
+    const CpuKernels k = select_cpu_kernels(
+        c.traced.module, c.traced.generation ? generation_linear(c.opt.linear) : c.opt.linear,
+        c.traced.batch * std::max<int64_t>(longest, 1));
     spdlog::debug("{}: Linear kernels: {}", model_path, describe(k));
   }
   c.tok = run::open_tokenizer(files, c.opt.tokenizer_dir, model_path);

@@ -50,6 +50,11 @@ class GPT2Attention : public torch::nn::Module {
     at::Tensor key, value;  // the present: [batch, heads, length, head_dim]
   };
   Output forward(const at::Tensor& hidden, const at::Tensor& mask) const;
+  // Against a static cache ([2, batch, heads, max_length, head_dim], this layer's):
+  // the keys and values written at `cache_position`, attention over the slots
+  // `allowed` ([batch, 1, length, max_length]) permits.
+  at::Tensor forward_cached(const at::Tensor& hidden, const at::Tensor& allowed,
+                            const at::Tensor& cache, const at::Tensor& cache_position) const;
 
  private:
   at::Tensor attn(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
@@ -77,6 +82,8 @@ class GPT2Block : public torch::nn::Module {
  public:
   GPT2Block(const WeightLoader& w, const GPT2Config& c, int64_t layer_idx);
   GPT2Attention::Output forward(const at::Tensor& hidden, const at::Tensor& mask) const;
+  at::Tensor forward_cached(const at::Tensor& hidden, const at::Tensor& allowed,
+                            const at::Tensor& cache, const at::Tensor& cache_position) const;
 
  private:
   std::shared_ptr<LayerNorm> ln_1_, ln_2_;
@@ -92,11 +99,16 @@ class GPT2Model : public Backbone {
   // Appends the embeddings, each block's input after that, and ln_f's output to `hidden`.
   BaseOutput forward(const ModelInputs& in, std::vector<at::Tensor>* hidden) const override;
   at::Tensor word_embeddings() const override { return wte_->weight; }
+  // The static cache (trace --cache static; GPT-2's default is its full forward).
+  at::Tensor forward_cached(const CachedInputs& in) const override;
+  std::optional<CacheLayout> cache_layout() const override;
 
  private:
   std::shared_ptr<Embedding> wte_, wpe_;
   ModuleList<GPT2Block> h_;
   std::shared_ptr<LayerNorm> ln_f_;
+  int64_t heads_, head_dim_;
+  bool reorder_and_upcast_;
 };
 
 // GPT2ForSequenceClassification's head: score(x) at each row's last token

@@ -233,6 +233,8 @@ at::Tensor rope_inv_freq(double base, int64_t dim);
 // [1 or batch, length] (arange_positions follows a --dynamic trace's length).
 std::pair<at::Tensor, at::Tensor> rope_cos_sin(const at::Tensor& inv_freq,
                                                const at::Tensor& positions, at::ScalarType dtype);
+// rotate_half: cat(-x2, x1) of x's two halves along the last dimension.
+at::Tensor rotate_half(const at::Tensor& x);
 // apply_rotary_pos_emb(q, k, cos, sin, unsqueeze_dim=1) on [batch, heads,
 // length, head_dim] q and k: x * cos + rotate_half(x) * sin in fp32, back to x's dtype.
 std::pair<at::Tensor, at::Tensor> apply_rotary_pos_emb(const at::Tensor& q, const at::Tensor& k,

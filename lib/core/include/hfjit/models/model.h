@@ -36,6 +36,9 @@ struct CachedInputs {
 // The static cache's dimensions other than batch and max_length.
 struct CacheLayout {
   int64_t layers = 0, kv_heads = 0, head_dim = 0;
+  // Whether a text-generation trace uses the cache unless told otherwise
+  // (trace --cache): GPT-2's artifacts keep their full forward by default.
+  bool by_default = true;
   std::vector<int64_t> shape(int64_t batch, int64_t max_length) const {
     return {layers, 2, batch, kv_heads, max_length, head_dim};
   }
