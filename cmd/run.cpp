@@ -565,6 +565,11 @@ Command add_run(CLI::App& app) {
   app.add_option("--top-p", a->opts.top_p,
                  "text-generation: sample from the smallest set of tokens with this probability");
   app.add_option("--seed", a->opts.seed, "text-generation: random seed for sampling (default 0)");
+  app.add_option("--stop", a->opts.stop_strings,
+                 "text-generation: stop a sequence when its text ends in this string (repeatable; "
+                 "default: generation_config.json's stop_strings)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--repetition-penalty", a->opts.repetition_penalty,
                  "text-generation: divide the scores of tokens already in the sequence by this "
                  "(negative ones: multiply), as transformers' repetition_penalty (default 1: off)");

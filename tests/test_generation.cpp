@@ -141,17 +141,30 @@ TEST_CASE("generation: run's greedy text is transformers' generate, eos as confi
       // One at a time (rows past the inputs are filled): the same text.
       CHECK(generated(runner, {prompts(ref)[1]})[0] == ref["cases"][0]["texts"][1]);
     }
-    // The eos of generation_config.json (a copy of the folder with another eos):
-    // row 0 stops after 4 tokens, the others go on.
-    const nlohmann::json& eos_case = ref["cases"][1];
-    const fs::path copy = tmp.path() / (std::string(name) + "-eos");
-    fs::copy(folder, copy, fs::copy_options::recursive);
-    nlohmann::json gc =
-        nlohmann::json::parse(read_text_file((copy / "generation_config.json").string()));
-    gc["eos_token_id"] = eos_case["eos_token_id"];
-    hfjit::test::write_bytes((copy / "generation_config.json").string(), gc.dump());
-    Runner runner(trace_generation(copy.string(), tmp, std::string(name) + "-eos"), o);
-    CHECK(generated(runner, prompts(ref)) == eos_case["texts"].get<std::vector<std::string>>());
+    // The eos and stop strings of generation_config.json (a copy of the folder with
+    // the case's): rows stop at different steps, the others go on.
+    for (size_t k = 1; k < ref["cases"].size(); ++k) {
+      const nlohmann::json& stop_case = ref["cases"][k];
+      const std::string case_name = stop_case["name"];
+      INFO(case_name);
+      const fs::path copy = tmp.path() / (std::string(name) + "-" + case_name);
+      fs::copy(folder, copy, fs::copy_options::recursive);
+      nlohmann::json gc =
+          nlohmann::json::parse(read_text_file((copy / "generation_config.json").string()));
+      gc["eos_token_id"] = stop_case["eos_token_id"];
+      if (stop_case.contains("stop_strings")) gc["stop_strings"] = stop_case["stop_strings"];
+      hfjit::test::write_bytes((copy / "generation_config.json").string(), gc.dump());
+      Runner runner(trace_generation(copy.string(), tmp, copy.filename().string()), o);
+      CHECK(generated(runner, prompts(ref)) == stop_case["texts"].get<std::vector<std::string>>());
+      if (stop_case.contains("stop_strings")) {  // --stop gives the same
+        RunOptions with_stop = o;
+        with_stop.stop_strings = stop_case["stop_strings"].get<std::vector<std::string>>();
+        Runner from_option(trace_generation(folder, tmp, std::string(name) + "-stop-option"),
+                           with_stop);
+        CHECK(generated(from_option, prompts(ref)) ==
+              stop_case["texts"].get<std::vector<std::string>>());
+      }
+    }
   }
 }
 

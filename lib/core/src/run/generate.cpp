@@ -121,9 +121,7 @@ std::vector<Generation> generate_batch(Context& c, const std::vector<RunInput>& 
     for (size_t i = 0; i < n; ++i) {
       if (done[i]) continue;
       streams[i].push(nx[i]);
-      if (std::find(c.cfg.eos_ids.begin(), c.cfg.eos_ids.end(), nx[i]) != c.cfg.eos_ids.end() ||
-          step + 1 == c.opt.max_new_tokens)
-        done[i] = true;
+      if (should_stop(c, streams[i].ids()) || step + 1 == c.opt.max_new_tokens) done[i] = true;
       if (streaming) {
         const std::string piece = streams[i].piece(done[i]);
         if (!piece.empty()) c.opt.on_text(inputs[i], piece);

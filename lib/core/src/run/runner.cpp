@@ -238,6 +238,8 @@ void check_options(const RunOptions& o) {
   if (o.max_new_tokens < 0) throw Error("--max-new-tokens must be >= 0");
   if (o.temperature && !(*o.temperature >= 0)) throw Error("--temperature must be >= 0");
   if (!(o.repetition_penalty > 0)) throw Error("--repetition-penalty must be positive");
+  for (const std::string& stop : o.stop_strings)
+    if (stop.empty()) throw Error("--stop needs a non-empty string");
   if (o.top_p && !(*o.top_p > 0 && *o.top_p <= 1)) throw Error("--top-p must be in (0, 1]");
   if (o.batch_size && *o.batch_size < 1) throw Error("--batch-size must be >= 1");
   if (o.max_length && *o.max_length < 2) throw Error("--max-length must be >= 2");
@@ -434,6 +436,22 @@ TaskConfig read_task_config(const ArtifactFiles& files, const ArtifactMeta& meta
     t.pad_id = *tok.special_tokens().pad;
   else if (config.contains("pad_token_id") && config["pad_token_id"].is_number_integer())
     t.pad_id = config["pad_token_id"].get<int64_t>();
+  if (generation_config.contains("stop_strings")) {
+    const nlohmann::json& stops = generation_config["stop_strings"];
+    if (stops.is_string()) {
+      t.stop_strings = {stops.get<std::string>()};
+    } else if (stops.is_array()) {
+      for (const auto& s : stops) {
+        if (!s.is_string() || s.get<std::string>().empty())
+          throw Error(context(
+              path, "generation_config.json: \"stop_strings\" should be non-empty strings"));
+        t.stop_strings.push_back(s.get<std::string>());
+      }
+    } else if (!stops.is_null()) {
+      throw Error(
+          context(path, "generation_config.json: \"stop_strings\" should be a string or a list"));
+    }
+  }
   t.eos_ids = int_or_list(generation_config.value("eos_token_id", nlohmann::json()));
   if (t.eos_ids.empty()) t.eos_ids = int_or_list(config.value("eos_token_id", nlohmann::json()));
   return t;

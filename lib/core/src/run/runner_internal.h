@@ -47,6 +47,7 @@ struct TaskConfig {
   bool clean_up = false;  // tokenizer_config's clean_up_tokenization_spaces
   int64_t pad_id = 0;
   std::vector<int64_t> eos_ids;
+  std::vector<std::string> stop_strings;  // generation_config.json's, unless --stop
 };
 
 struct Context {
@@ -97,6 +98,10 @@ std::vector<Generation> cached_generation(Context& c, const std::vector<RunInput
 // The next token of each row of `scores` [rows, vocab] (float32): argmax, or
 // sampled after transformers' warpers (temperature, top-k, top-p) when sampling.
 at::Tensor next_tokens(const RunOptions& o, at::Tensor scores, at::Generator& gen);
+// Whether a sequence (`ids`: the prompt and the new tokens) should stop: its last
+// token is an eos id, or its text has a stop string that overlaps the last token
+// (transformers' EosTokenCriteria, StopStringCriteria).
+bool should_stop(const Context& c, const std::vector<int64_t>& ids);
 
 // Code-point slicing of UTF-8 text (offsets count code points, as Python's str does).
 std::string substr_chars(const std::string& text, size_t start, size_t end);

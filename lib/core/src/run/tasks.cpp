@@ -560,6 +560,33 @@ std::vector<Embedding> sentence_embeddings(Context& c, const std::vector<RunInpu
 
 // ---------------------------------------------------------- text-generation
 
+bool should_stop(const Context& c, const std::vector<int64_t>& ids) {
+  if (ids.empty()) return false;
+  if (std::find(c.cfg.eos_ids.begin(), c.cfg.eos_ids.end(), ids.back()) != c.cfg.eos_ids.end())
+    return true;
+  const std::vector<std::string>& stops =
+      c.opt.stop_strings.empty() ? c.cfg.stop_strings : c.opt.stop_strings;
+  if (stops.empty()) return false;
+  // The raw text (special tokens kept, no clean-up), with and without the last token:
+  // a stop string counts when it ends past the text before the last token.
+  // transformers matches the tokens' bytes, where an incomplete UTF-8 sequence is
+  // bytes, not U+FFFD: here U+FFFD (what decoding makes of such bytes) matches nothing.
+  auto raw = [&](std::vector<int64_t> part) {
+    std::string t = c.tok->decode(part, false, false);
+    static const std::string kReplacement = "\xEF\xBF\xBD";
+    for (size_t at = t.find(kReplacement); at != std::string::npos; at = t.find(kReplacement, at))
+      t.replace(at, kReplacement.size(), 1, '\0');
+    return t;
+  };
+  const std::string text = raw(ids);
+  const std::string before = raw(std::vector<int64_t>(ids.begin(), ids.end() - 1));
+  for (const std::string& stop : stops) {
+    const size_t from = before.size() >= stop.size() ? before.size() - stop.size() + 1 : 0;
+    if (text.find(stop, from) != std::string::npos) return true;
+  }
+  return false;
+}
+
 at::Tensor next_tokens(const RunOptions& o, at::Tensor scores, at::Generator& gen) {
   const bool sampling = (o.temperature && *o.temperature > 0) || o.top_p || o.top_k;
   if (!sampling) return scores.argmax(-1);
@@ -632,8 +659,7 @@ std::vector<Generation> text_generation(Context& c, const std::vector<RunInput>&
       e.ids.push_back(id);
       e.attention_mask.push_back(1);
       if (!e.type_ids.empty()) e.type_ids.push_back(0);
-      if (std::find(c.cfg.eos_ids.begin(), c.cfg.eos_ids.end(), id) != c.cfg.eos_ids.end())
-        done[active[r]] = true;
+      if (should_stop(c, e.ids)) done[active[r]] = true;
     }
   }
 

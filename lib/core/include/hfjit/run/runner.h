@@ -45,6 +45,10 @@ struct RunOptions {
   uint64_t seed = 0;
   // text-generation: transformers' RepetitionPenaltyLogitsProcessor (1: off).
   double repetition_penalty = 1.0;
+  // text-generation: stop a sequence once its text ends in one of these (as
+  // transformers' StopStringCriteria: the string overlaps the last token). Empty:
+  // generation_config.json's "stop_strings".
+  std::vector<std::string> stop_strings;
   // text-generation through a static cache, one input at a time (batch size 1):
   // called with the input's new text as it is decoded; the pieces concatenate
   // to its generated text past the prompt.
