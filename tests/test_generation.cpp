@@ -27,8 +27,8 @@ using hfjit::test::TempFolder;
 
 namespace {
 
-const char* kGenerationFixtures[] = {"llama-lm", "llama-lm-llama3", "qwen2-lm", "mistral-lm",
-                                     "gpt2-lm"};
+const char* kGenerationFixtures[] = {"llama-lm",   "llama-lm-llama3", "qwen2-lm",
+                                     "mistral-lm", "llama2-lm-spm",   "gpt2-lm"};
 
 nlohmann::json generation_reference(const std::string& folder) {
   return nlohmann::json::parse(read_text_file(folder + "/generation.json"));
