@@ -104,3 +104,52 @@ TEST_CASE("artifact meta: each malformed field is named", "[meta][errors]") {
   for (int i = 0; i < 1025; ++i) many += std::string(i ? "," : "") + "{\"name\": \"x\"}";
   CHECK(error_of(with("inputs", many + "]")) == p + ": \"inputs\" has more than 1024 entries");
 }
+
+TEST_CASE("artifact meta: a generation artifact's \"generation\" is checked whole",
+          "[meta][errors]") {
+  const std::string p = "m.pt: hfjit/meta.json";
+  // kGood has batch_size 2.
+  const std::string good = R"({"max_length": 48, "prefill": [{"name": "prefill_16", "length": 16}],
+    "decode": "decode", "cache": {"shape": [3, 2, 2, 4, 48, 8], "dtype": "float32"}})";
+  auto gen = [&](const std::string& g) {
+    std::string s = kGood;
+    s.insert(s.size() - 1, ", \"generation\": " + g);
+    return s;
+  };
+  const ArtifactMeta m = parse_artifact_meta(gen(good), "m.pt");
+  REQUIRE(m.generation);
+  CHECK(m.generation->max_length == 48);
+  REQUIRE(m.generation->prefill.size() == 1);
+  CHECK(m.generation->prefill[0].name == "prefill_16");
+  CHECK(m.generation->decode == "decode");
+  CHECK(m.generation->cache_shape == std::vector<int64_t>{3, 2, 2, 4, 48, 8});
+  CHECK(m.generation->cache_dtype == "float32");
+  CHECK(!parse_artifact_meta(kGood, "m.pt").generation);
+
+  CHECK(error_of(gen("[]")) == p + ": \"generation\" must be an object");
+  CHECK(error_of(gen(R"({"prefill": []})")) == p + ": \"generation\" needs a \"max_length\"");
+  CHECK(error_of(gen(R"({"max_length": 48, "prefill": []})")) ==
+        p + ": \"generation\" needs \"prefill\" methods");
+  CHECK(error_of(gen(R"({"max_length": 16, "prefill": [{"name": "prefill_16", "length": 16}]})")) ==
+        p + ": \"generation\": prefill prefill_16 is not shorter than max_length");
+  CHECK(error_of(gen(R"({"max_length": 48, "prefill": [{"name": "p", "length": 0}]})")) ==
+        p + ": \"generation\".\"prefill\" entry 0 needs a \"length\" from 1 to 1048576");
+  CHECK(error_of(gen(R"({"max_length": 48, "prefill": [{"name": "p", "length": 8}]})")) ==
+        p + ": \"generation\" needs a \"decode\" method name");
+  CHECK(error_of(gen(R"({"max_length": 48, "prefill": [{"name": "p", "length": 8}],
+                         "decode": "decode"})")) ==
+        p + ": \"generation\" needs a \"cache\" object");
+  CHECK(error_of(gen(R"({"max_length": 48, "prefill": [{"name": "p", "length": 8}],
+                         "decode": "decode", "cache": {"shape": [3, 2, 2]}})")) ==
+        p + ": \"generation\".\"cache\" needs a \"shape\" of 6 sizes");
+  CHECK(error_of(gen(R"({"max_length": 48, "prefill": [{"name": "p", "length": 8}],
+                         "decode": "decode", "cache": {"shape": [3, 2, 2, 4, 48, -8]}})")) ==
+        p + ": \"generation\".\"cache\".\"shape\" must hold sizes from 1 to 1048576");
+  CHECK(error_of(gen(R"({"max_length": 48, "prefill": [{"name": "p", "length": 8}],
+                         "decode": "decode", "cache": {"shape": [3, 3, 2, 4, 48, 8]}})")) ==
+        p + ": \"generation\".\"cache\".\"shape\" is not [layers, 2, batch, kv_heads, max_length, "
+            "head_dim]");
+  CHECK(error_of(gen(R"({"max_length": 48, "prefill": [{"name": "p", "length": 8}],
+                         "decode": "decode", "cache": {"shape": [3, 2, 1, 4, 48, 8]}})")) ==
+        p + ": \"generation\".\"cache\".\"shape\" has batch 1, not batch_size 2");
+}

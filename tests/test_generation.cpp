@@ -12,9 +12,11 @@
 
 #include "hfjit/bench.h"
 #include "hfjit/checkpoint.h"
+#include "hfjit/config.h"
 #include "hfjit/error.h"
 #include "hfjit/io/artifact_meta.h"
 #include "hfjit/io/file.h"
+#include "hfjit/models/llama.h"
 #include "hfjit/run/runner.h"
 #include "hfjit/trace.h"
 #include "hfjit/tracer.h"
@@ -348,4 +350,113 @@ TEST_CASE("generation: --cache picks the static cache or the full forward", "[ge
   }
   CHECK(!fs::exists(tmp / "bert.pt"));
   CHECK(!fs::exists(tmp / "y.pt"));
+}
+
+TEST_CASE("generation: the Llama family's config errors name the field", "[generation]") {
+  auto error_for = [](const std::string& folder, const std::function<void(nlohmann::json&)>& edit) {
+    ModelConfig config = load_config(fixture("models/" + folder));
+    edit(config.raw);
+    try {
+      models::LlamaConfig::from(config);
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      return what.substr(what.find("config.json") + std::string("config.json").size());
+    }
+    return std::string("(no error)");
+  };
+  CHECK(error_for("llama-lm", [](nlohmann::json& j) { j["num_key_value_heads"] = 4; }) ==
+        ": num_attention_heads (6) is not a multiple of num_key_value_heads (4)");
+  CHECK(error_for("llama-lm", [](nlohmann::json& j) { j["head_dim"] = 7; }) ==
+        ": head_dim 7 is not a positive even number (rotary halves)");
+  CHECK(error_for("llama-lm", [](nlohmann::json& j) { j["rope_parameters"] = 3; }) ==
+        ": \"rope_parameters\" is not an object");
+  CHECK(error_for("llama-lm",
+                  [](nlohmann::json& j) { j["rope_parameters"]["rope_type"] = "longrope"; }) ==
+        ": rope parameters: rope_type \"longrope\" is not supported (supported: default, linear, "
+        "dynamic, llama3, yarn)");
+  CHECK(error_for("llama-lm",
+                  [](nlohmann::json& j) { j["rope_parameters"]["partial_rotary_factor"] = 0.5; }) ==
+        ": rope parameters: partial_rotary_factor 0.500000 is not supported (the Llama family "
+        "rotates whole heads)");
+  CHECK(error_for("llama-lm", [](nlohmann::json& j) {
+          j["rope_parameters"]["rope_type"] = "linear";
+        }) == ": rope parameters: rope_type \"linear\" needs a \"factor\"");
+  CHECK(error_for("mistral-lm", [](nlohmann::json& j) {
+          j["rope_parameters"]["factor"] = "two";
+        }) == ": rope parameters: \"factor\" is not a number");
+  CHECK(error_for("llama-lm-llama3", [](nlohmann::json& j) {
+          j["rope_parameters"].erase("low_freq_factor");
+        }) == ": rope parameters: rope_type \"llama3\" needs low_freq_factor and high_freq_factor");
+  CHECK(error_for("mistral-lm", [](nlohmann::json& j) { j["sliding_window"] = 0; }) ==
+        ": sliding_window must be positive");
+  CHECK(error_for("qwen2-lm", [](nlohmann::json& j) { j["layer_types"] = {"full_attention"}; }) ==
+        ": layer_types does not list num_hidden_layers types");
+  // The older form: rope_theta and rope_scaling {"type": ...} at the top.
+  CHECK(error_for("llama-lm", [](nlohmann::json& j) {
+          j.erase("rope_parameters");
+          j["rope_theta"] = 10000.0;
+          j["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}};
+        }) == "(no error)");
+}
+
+TEST_CASE("generation: option errors of run and bench", "[generation]") {
+  TempFolder tmp;
+  const std::string pt = trace_generation(fixture("models/mistral-lm"), tmp, "options");
+  auto run_error = [&](const std::function<void(RunOptions&)>& edit) {
+    RunOptions o;
+    edit(o);
+    try {
+      Runner r(pt, o);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  CHECK(run_error([](RunOptions& o) { o.repetition_penalty = 0; }) ==
+        "--repetition-penalty must be positive");
+  CHECK(run_error([](RunOptions& o) {
+          o.stop_strings = {"ok", ""};
+        }) == "--stop needs a non-empty string");
+  BenchOptions b;
+  b.iterations = 1;
+  b.batch_sizes = {1};
+  CHECK_THROWS_WITH(run_bench(pt, b),
+                    Catch::EndsWith("a generation artifact runs at its traced batch size 3, "
+                                    "not 1"));
+  b.batch_sizes = {};
+  b.lengths = {40};
+  CHECK_THROWS_WITH(run_bench(pt, b), "length 40 exceeds the longest prefill 24 of " + pt);
+  b.lengths = {8};
+  b.new_tokens = -1;
+  CHECK_THROWS_WITH(run_bench(pt, b), "--new-tokens must be positive");
+}
+
+TEST_CASE("generation: stop_strings of generation_config.json are checked", "[generation]") {
+  TempFolder tmp;
+  for (const auto& [value, message] : std::vector<std::pair<nlohmann::json, std::string>>{
+           {5, "generation_config.json: \"stop_strings\" should be a string or a list"},
+           {{"ok", ""}, "generation_config.json: \"stop_strings\" should be non-empty strings"}}) {
+    const fs::path copy = tmp.path() / ("bad-stops-" + std::to_string(value.is_array()));
+    fs::copy(fixture("models/llama-lm"), copy, fs::copy_options::recursive);
+    nlohmann::json gc =
+        nlohmann::json::parse(read_text_file((copy / "generation_config.json").string()));
+    gc["stop_strings"] = value;
+    hfjit::test::write_bytes((copy / "generation_config.json").string(), gc.dump());
+    const std::string pt = trace_generation(copy.string(), tmp, copy.filename().string());
+    CHECK_THROWS_WITH(Runner(pt, RunOptions{}), pt + ": " + message);
+  }
+  // A single string is one stop string.
+  const fs::path copy = tmp.path() / "one-stop";
+  fs::copy(fixture("models/llama-lm"), copy, fs::copy_options::recursive);
+  const nlohmann::json ref = generation_reference(copy.string());
+  const nlohmann::json& stop_case = ref["cases"][2];
+  nlohmann::json gc =
+      nlohmann::json::parse(read_text_file((copy / "generation_config.json").string()));
+  gc["stop_strings"] = stop_case["stop_strings"][0];
+  hfjit::test::write_bytes((copy / "generation_config.json").string(), gc.dump());
+  RunOptions o;
+  o.max_new_tokens = 12;
+  Runner runner(trace_generation(copy.string(), tmp, "one-stop"), o);
+  // Row 1 stops at the first string, as in the case with both.
+  CHECK(generated(runner, prompts(ref))[1] == stop_case["texts"][1]);
 }
