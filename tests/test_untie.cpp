@@ -94,6 +94,11 @@ TEST_CASE("untie: each family's ties", "[untie]") {
   CHECK(untied("electra-generator") == std::set<std::string>{"generator_lm_head.weight"});
   CHECK(untied("t5-lm") == std::set<std::string>{"encoder.embed_tokens.weight",
                                                  "decoder.embed_tokens.weight", "lm_head.weight"});
+  // The Llama family: Qwen2's and this Llama 2's lm_head are tied, the other Llamas' are not.
+  CHECK(untied("qwen2-lm") == std::set<std::string>{"lm_head.weight"});
+  CHECK(untied("llama2-lm-spm") == std::set<std::string>{"lm_head.weight"});
+  CHECK(untied("llama-lm").empty());
+  CHECK(untied("mistral-lm").empty());
   CHECK(untied("bert-base").empty());
   CHECK(untied("bert-seqcls").empty());
 }

@@ -196,12 +196,14 @@ LlamaConfig LlamaConfig::from(const ModelConfig& config) {
   // Sliding windows: Mistral's on every layer; Qwen2's (use_sliding_window) on
   // the layers layer_types names, by default from max_window_layers on.
   c.sliding_window.assign(c.num_hidden_layers, std::nullopt);
+  // The class default 4096 when the key is absent; null: none.
   std::optional<int64_t> window;
-  if (mistral && config.has("sliding_window")) window = config.get_int("sliding_window", 0);
-  if (mistral && !config.raw.contains("sliding_window")) window = 4096;
-  if (qwen2 && config.get_bool("use_sliding_window", false))
-    window = config.has("sliding_window") ? std::optional(config.get_int("sliding_window", 0))
-                                          : std::optional<int64_t>(4096);
+  if (mistral || (qwen2 && config.get_bool("use_sliding_window", false))) {
+    if (!config.raw.contains("sliding_window"))
+      window = 4096;
+    else if (config.has("sliding_window"))
+      window = config.get_int("sliding_window", 0);
+  }
   if (window) {
     if (*window <= 0) throw Error(context(config.path, "sliding_window must be positive"));
     for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
