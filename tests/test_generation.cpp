@@ -143,6 +143,19 @@ TEST_CASE("generation: run's greedy text is transformers' generate, eos as confi
       // One at a time (rows past the inputs are filled): the same text.
       CHECK(generated(runner, {prompts(ref)[1]})[0] == ref["cases"][0]["texts"][1]);
     }
+    {
+      // Chunked prefill: prompts longer than the only prefill (8) go through it in chunks.
+      TraceOptions chunks;
+      chunks.cache = "static";
+      chunks.batch_size = 3;
+      chunks.max_length = 48;
+      chunks.lengths = {8};
+      const std::string pt = tmp / (std::string(name) + "-chunks.pt");
+      trace_model(folder, pt, chunks);
+      Runner runner(pt, o);
+      CHECK(generated(runner, prompts(ref)) ==
+            ref["cases"][0]["texts"].get<std::vector<std::string>>());
+    }
     // The eos and stop strings of generation_config.json (a copy of the folder with
     // the case's): rows stop at different steps, the others go on.
     for (size_t k = 1; k < ref["cases"].size(); ++k) {
@@ -270,7 +283,7 @@ TEST_CASE("generation: errors", "[generation]") {
   CHECK(!fs::exists(tmp / "a.pt"));
   CHECK(!fs::exists(tmp / "b.pt"));
   CHECK(!fs::exists(tmp / "c.pt"));
-  // A prompt longer than the longest prefill (16 at a cache of 32).
+  // A prompt longer than the cache (prefill 16, a cache of 32).
   o.for_triton = false;
   trace_model(folder, tmp / "d.pt", o);
   Runner runner(tmp / "d.pt", RunOptions{});
@@ -279,8 +292,8 @@ TEST_CASE("generation: errors", "[generation]") {
                runner.run({RunInput{longest, std::nullopt, std::nullopt, "line 1"}});
              }),
              Catch::StartsWith("line 1: the prompt has ") &&
-                 Catch::EndsWith("tokens; the longest prefill traced is 16 (trace with --lengths "
-                                 "up to 31)"));
+                 Catch::Contains(" tokens; in prefill chunks of 16 it takes ") &&
+                 Catch::EndsWith(" slots of a cache of 32 (trace with a larger --max-length)"));
   // The cache fills: a warning, the text so far.
   RunOptions many;
   many.max_new_tokens = 40;

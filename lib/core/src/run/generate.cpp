@@ -75,41 +75,52 @@ std::vector<Generation> generate_batch(Context& c, const std::vector<RunInput>& 
     longest = std::max<int64_t>(longest, static_cast<int64_t>(e.size()));
     streams.emplace_back(c, e.ids);
   }
-  // The smallest prefill that holds the longest prompt of the batch.
+  // The smallest prefill that holds the longest prompt of the batch; else the
+  // prompts go through the longest one in chunks (chunked prefill), left-padded to
+  // a multiple of it. Extra left padding changes nothing: padded slots are masked.
   const ArtifactMethod* prefill = nullptr;
   for (const ArtifactMethod& m : g.prefill)
     if (m.length >= longest && (!prefill || m.length < prefill->length)) prefill = &m;
-  if (!prefill) {
+  const bool chunked = prefill == nullptr;
+  if (chunked)
+    for (const ArtifactMethod& m : g.prefill)
+      if (!prefill || m.length > prefill->length) prefill = &m;
+  const int64_t p = prefill->length;
+  const int64_t total = (longest + p - 1) / p * p;  // the slots the prompts take
+  if (total > max_length) {
     const RunInput* worst = &inputs[0];
     for (size_t i = 0; i < n; ++i)
       if (static_cast<int64_t>(streams[i].ids().size()) == longest) worst = &inputs[i];
-    int64_t most = 0;
-    for (const ArtifactMethod& m : g.prefill) most = std::max(most, m.length);
     throw Error(worst->where + ": the prompt has " + std::to_string(longest) +
-                " tokens; the longest prefill traced is " + std::to_string(most) +
-                " (trace with --lengths up to " + std::to_string(max_length - 1) + ")");
+                " tokens; in prefill chunks of " + std::to_string(p) + " it takes " +
+                std::to_string(total) + " slots of a cache of " + std::to_string(max_length) +
+                " (trace with a larger --max-length)");
   }
-  const int64_t p = prefill->length;
   // Left padding; rows past the inputs repeat the first input (their results are dropped).
-  at::Tensor ids = at::full({batch, p}, c.cfg.pad_id, at::kLong);
+  at::Tensor ids = at::full({batch, total}, c.cfg.pad_id, at::kLong);
   at::Tensor mask = at::zeros({batch, max_length}, at::kLong);
   for (int64_t r = 0; r < batch; ++r) {
     const std::vector<int64_t>& row = streams[std::min<size_t>(r, n - 1)].ids();
     const int64_t len = static_cast<int64_t>(row.size());
-    ids[r].narrow(0, p - len, len).copy_(at::tensor(row, at::kLong));
-    mask[r].narrow(0, p - len, len).fill_(1);
+    ids[r].narrow(0, total - len, len).copy_(at::tensor(row, at::kLong));
+    mask[r].narrow(0, total - len, len).fill_(1);
   }
   // transformers' position ids: cumsum of the mask - 1, 0 on padding; then one more per step.
-  at::Tensor positions =
-      (mask.narrow(1, 0, p).cumsum(1) - 1).masked_fill(mask.narrow(1, 0, p) == 0, 0);
-  at::Tensor last_position = positions.select(1, p - 1).unsqueeze(1).contiguous();
+  const at::Tensor prompt_mask = mask.narrow(1, 0, total);
+  const at::Tensor positions = (prompt_mask.cumsum(1) - 1).masked_fill(prompt_mask == 0, 0);
+  at::Tensor last_position = positions.select(1, total - 1).unsqueeze(1).contiguous();
   const std::vector<int64_t>& shape = g.cache_shape;
   at::Tensor cache =
       at::zeros(shape, at::TensorOptions(g.cache_dtype == "bfloat16" ? at::kBFloat16 : at::kFloat));
-  at::Tensor all_ids = ids;  // every row's ids so far, for the repetition penalty
-  std::vector<at::Tensor> out =
-      run_method(c.traced.module, prefill->name,
-                 {ids, mask, positions.contiguous(), at::arange(0, p, at::kLong), cache});
+  // Every row's ids so far for the repetition penalty: as generate's input_ids, padded
+  // to the longest prompt only.
+  at::Tensor all_ids = ids.narrow(1, total - longest, longest);
+  std::vector<at::Tensor> out;
+  for (int64_t start = 0; start < total; start += p)  // causal: later slots are not seen yet
+    out = run_method(
+        c.traced.module, prefill->name,
+        {ids.narrow(1, start, p).contiguous(), mask, positions.narrow(1, start, p).contiguous(),
+         at::arange(start, start + p, at::kLong), cache});
   std::vector<bool> done(n, c.opt.max_new_tokens == 0);
   const bool streaming = c.opt.on_text && n == 1;
   for (int64_t step = 0; step < c.opt.max_new_tokens; ++step) {
@@ -129,7 +140,7 @@ std::vector<Generation> generate_batch(Context& c, const std::vector<RunInput>& 
       all_done = all_done && done[i];
     }
     if (all_done) break;
-    const int64_t slot = p + step;
+    const int64_t slot = total + step;
     if (slot >= max_length) {  // the cache is full
       for (size_t i = 0; i < n; ++i)
         if (!done[i]) {
