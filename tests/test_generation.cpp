@@ -169,7 +169,9 @@ TEST_CASE("generation: run's greedy text is transformers' generate, eos as confi
       gc["eos_token_id"] = stop_case["eos_token_id"];
       if (stop_case.contains("stop_strings")) gc["stop_strings"] = stop_case["stop_strings"];
       hfjit::test::write_bytes((copy / "generation_config.json").string(), gc.dump());
-      Runner runner(trace_generation(copy.string(), tmp, copy.filename().string()), o);
+      RunOptions with_penalty = o;  // --repetition-penalty (generation_config's is not read)
+      with_penalty.repetition_penalty = stop_case.value("repetition_penalty", 1.0);
+      Runner runner(trace_generation(copy.string(), tmp, copy.filename().string()), with_penalty);
       CHECK(generated(runner, prompts(ref)) == stop_case["texts"].get<std::vector<std::string>>());
       if (stop_case.contains("stop_strings")) {  // --stop gives the same
         RunOptions with_stop = o;
