@@ -475,3 +475,25 @@ TEST_CASE("generation: stop_strings of generation_config.json are checked", "[ge
   // Row 1 stops at the first string, as in the case with both.
   CHECK(generated(runner, prompts(ref))[1] == stop_case["texts"][1]);
 }
+
+TEST_CASE("generation: GPT-2's full-forward path stops at eos and stop strings as transformers",
+          "[generation]") {
+  // trace's default for GPT-2 (--cache none): every new token is a forward at the traced length.
+  TempFolder tmp;
+  const std::string folder = fixture("models/gpt2-lm");
+  const nlohmann::json ref = generation_reference(folder);
+  TraceOptions t;
+  t.batch_size = 3;
+  t.max_length = 48;
+  trace_model(folder, tmp / "full.pt", t);
+  for (const nlohmann::json& c : ref["cases"]) {
+    INFO(c["name"].get<std::string>());
+    RunOptions o;
+    o.max_new_tokens = c["max_new_tokens"].get<int64_t>();
+    o.repetition_penalty = c.value("repetition_penalty", 1.0);
+    if (c.contains("stop_strings")) o.stop_strings = c["stop_strings"];
+    if (c["eos_token_id"] != ref["cases"][0]["eos_token_id"]) continue;  // the artifact's own eos
+    Runner runner(tmp / "full.pt", o);
+    CHECK(generated(runner, prompts(ref)) == c["texts"].get<std::vector<std::string>>());
+  }
+}

@@ -16,15 +16,6 @@
 namespace hfjit::run {
 namespace {
 
-// transformers' RepetitionPenaltyLogitsProcessor over every id of each row so
-// far (the left padding included, as generate's input_ids include it).
-at::Tensor repetition_penalty(at::Tensor scores, const at::Tensor& ids, double penalty) {
-  if (penalty == 1.0) return scores;
-  at::Tensor score = scores.gather(1, ids);
-  score = at::where(score < 0, score * penalty, score / penalty);
-  return scores.scatter(1, ids, score);
-}
-
 // One input's generated text past the prompt, handed out as it grows: a piece
 // is held back while it ends in an incomplete character (U+FFFD from a token
 // that is only part of a UTF-8 sequence).

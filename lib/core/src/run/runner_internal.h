@@ -98,6 +98,9 @@ std::vector<Generation> cached_generation(Context& c, const std::vector<RunInput
 // The next token of each row of `scores` [rows, vocab] (float32): argmax, or
 // sampled after transformers' warpers (temperature, top-k, top-p) when sampling.
 at::Tensor next_tokens(const RunOptions& o, at::Tensor scores, at::Generator& gen);
+// transformers' RepetitionPenaltyLogitsProcessor: scores [rows, vocab] of the ids
+// [rows, n] so far divided by `penalty` (multiplied where negative).
+at::Tensor repetition_penalty(at::Tensor scores, const at::Tensor& ids, double penalty);
 // Whether a sequence (`ids`: the prompt and the new tokens) should stop: its last
 // token is an eos id, or its text has a stop string that overlaps the last token
 // (transformers' EosTokenCriteria, StopStringCriteria).

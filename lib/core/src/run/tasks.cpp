@@ -560,6 +560,13 @@ std::vector<Embedding> sentence_embeddings(Context& c, const std::vector<RunInpu
 
 // ---------------------------------------------------------- text-generation
 
+at::Tensor repetition_penalty(at::Tensor scores, const at::Tensor& ids, double penalty) {
+  if (penalty == 1.0) return scores;
+  at::Tensor score = scores.gather(1, ids);
+  score = at::where(score < 0, score * penalty, score / penalty);
+  return scores.scatter(1, ids, score);
+}
+
 bool should_stop(const Context& c, const std::vector<int64_t>& ids) {
   if (ids.empty()) return false;
   if (std::find(c.cfg.eos_ids.begin(), c.cfg.eos_ids.end(), ids.back()) != c.cfg.eos_ids.end())
@@ -630,6 +637,7 @@ std::vector<Generation> text_generation(Context& c, const std::vector<RunInput>&
     prompt_len.push_back(e.size());
     seqs.push_back(std::move(e));
   }
+  const size_t longest = *std::max_element(prompt_len.begin(), prompt_len.end());
   std::vector<bool> done(seqs.size(), false);
   for (int64_t step = 0; step < c.opt.max_new_tokens; ++step) {
     std::vector<size_t> active;
@@ -652,7 +660,18 @@ std::vector<Generation> text_generation(Context& c, const std::vector<RunInput>&
     for (size_t r = 0; r < active.size(); ++r)
       last.push_back(
           logits[static_cast<int64_t>(r)][static_cast<int64_t>(seqs[active[r]].size() - 1)]);
-    const at::Tensor next = next_tokens(c.opt, at::stack(last).to(at::kFloat), gen).contiguous();
+    at::Tensor scores = at::stack(last).to(at::kFloat);
+    if (c.opt.repetition_penalty != 1.0)
+      for (size_t r = 0; r < active.size(); ++r) {
+        // generate's input_ids: the row, and the pad token where the row was padded.
+        std::vector<int64_t> row = seqs[active[r]].ids;
+        if (prompt_len[active[r]] < longest) row.push_back(c.cfg.pad_id);
+        const int64_t i = static_cast<int64_t>(r);
+        scores.narrow(0, i, 1).copy_(repetition_penalty(scores.narrow(0, i, 1),
+                                                        at::tensor(row, at::kLong).unsqueeze(0),
+                                                        c.opt.repetition_penalty));
+      }
+    const at::Tensor next = next_tokens(c.opt, scores, gen).contiguous();
     for (size_t r = 0; r < active.size(); ++r) {
       const int64_t id = next[static_cast<int64_t>(r)].item<int64_t>();
       Encoding& e = seqs[active[r]];
