@@ -439,8 +439,17 @@ TEST_CASE("generation: option errors of run and bench", "[generation]") {
                     Catch::EndsWith("a generation artifact runs at its traced batch size 3, "
                                     "not 1"));
   b.batch_sizes = {};
-  b.lengths = {40};
-  CHECK_THROWS_WITH(run_bench(pt, b), "length 40 exceeds the longest prefill 24 of " + pt);
+  b.lengths = {40};  // two prefill chunks of 24: the whole cache, room for the first token only
+  const std::vector<BenchPoint> chunked = run_bench(pt, b);
+  REQUIRE(chunked.size() == 1);
+  CHECK(chunked[0].run_length == 48);
+  CHECK(chunked[0].new_tokens == 1);
+  CHECK(chunked[0].decode_ms_by_step.empty());
+  b.lengths = {49};
+  CHECK_THROWS_WITH(run_bench(pt, b),
+                    "length 49 takes 72 slots in prefill chunks of 24, more "
+                    "than the cache of 48 of " +
+                        pt);
   b.lengths = {8};
   b.new_tokens = -1;
   CHECK_THROWS_WITH(run_bench(pt, b), "--new-tokens must be positive");

@@ -206,15 +206,12 @@ std::vector<BenchPoint> bench_generation(
   for (const std::string& name : {g.decode})
     if (!ts.module.find_method(name))
       throw Error(context(path, "has no method '" + name + "' that its metadata lists"));
-  std::map<int64_t, std::string> prefill;
-  for (const auto& m : g.prefill) {
+  for (const auto& m : g.prefill)
     if (!ts.module.find_method(m.name))
       throw Error(context(path, "has no method '" + m.name + "' that its metadata lists"));
-    prefill[m.length] = m.name;
-  }
   std::vector<int64_t> lengths = o.lengths;
   if (lengths.empty())
-    for (const auto& [len, name] : prefill) lengths.push_back(len);
+    for (const auto& m : g.prefill) lengths.push_back(m.length);
   DummyInputs dummy({"input_ids"}, std::max<int64_t>(meta.vocab_size, 2),
                     meta.pad_token_id.value_or(0), o.seed);
   const at::ScalarType dtype = g.cache_dtype == "bfloat16" ? at::kBFloat16 : at::kFloat;
@@ -224,11 +221,13 @@ std::vector<BenchPoint> bench_generation(
   std::vector<BenchPoint> out;
   torch::NoGradGuard no_grad;
   for (int64_t len : lengths) {
-    auto m = prefill.lower_bound(len);
-    if (m == prefill.end())
-      throw Error("length " + std::to_string(len) + " exceeds the longest prefill " +
-                  std::to_string(prefill.rbegin()->first) + " of " + path);
-    const int64_t p = m->first;
+    // As run takes a prompt: the smallest prefill that holds it, else chunks of the longest.
+    const PrefillPlan plan = plan_prefill(g, len);
+    const int64_t p = plan.slots, chunk = plan.method->length;
+    if (p > max_length)
+      throw Error("length " + std::to_string(len) + " takes " + std::to_string(p) +
+                  " slots in prefill chunks of " + std::to_string(chunk) +
+                  ", more than the cache of " + std::to_string(max_length) + " of " + path);
     const int64_t fits = max_length - p + 1;  // the first from the prefill, one per free slot
     if (o.new_tokens > fits)
       throw Error("--new-tokens " + std::to_string(o.new_tokens) + " does not fit the cache of " +
@@ -239,7 +238,7 @@ std::vector<BenchPoint> bench_generation(
     at::Tensor mask = at::zeros({batch, max_length}, at::kLong);
     const at::Tensor prompt_mask = mask.narrow(1, p - len, len);
     const at::Tensor positions =
-        at::arange(0, p, at::kLong).sub(p - len).clamp_min(0).expand({batch, p});
+        at::arange(0, p, at::kLong).sub(p - len).clamp_min(0).expand({batch, p}).contiguous();
     at::Tensor cache = at::zeros(g.cache_shape, at::TensorOptions(dtype));
     std::vector<double> prefill_ms, step_ms;
     std::vector<std::vector<double>> by_step(static_cast<size_t>(new_tokens - 1));
@@ -247,9 +246,12 @@ std::vector<BenchPoint> bench_generation(
       mask.zero_();
       prompt_mask.fill_(1);
       auto t = Clock::now();
-      at::Tensor logits =
-          run_method(ts.module, m->second,
-                     {ids, mask, positions.contiguous(), at::arange(0, p, at::kLong), cache})[0];
+      at::Tensor logits;
+      for (int64_t start = 0; start < p; start += chunk)
+        logits = run_method(ts.module, plan.method->name,
+                            {ids.narrow(1, start, chunk).contiguous(), mask,
+                             positions.narrow(1, start, chunk).contiguous(),
+                             at::arange(start, start + chunk, at::kLong), cache})[0];
       prefill_ms.push_back(ms_since(t));
       at::Tensor position = at::full({batch, 1}, len - 1, at::kLong);
       for (int64_t s = 0; s + 1 < new_tokens; ++s) {

@@ -1,5 +1,6 @@
 #include "hfjit/io/artifact_meta.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "hfjit/error.h"
@@ -150,6 +151,19 @@ std::vector<std::string> names_of(const std::vector<ArtifactTensor>& tensors) {
 }
 
 }  // namespace
+
+PrefillPlan plan_prefill(const ArtifactGeneration& g, int64_t longest) {
+  PrefillPlan plan;
+  for (const ArtifactMethod& m : g.prefill)
+    if (m.length >= longest && (!plan.method || m.length < plan.method->length)) plan.method = &m;
+  if (!plan.method)  // chunks of the longest
+    for (const ArtifactMethod& m : g.prefill)
+      if (!plan.method || m.length > plan.method->length) plan.method = &m;
+  if (!plan.method) return plan;
+  const int64_t p = plan.method->length;
+  plan.slots = (std::max<int64_t>(longest, 1) + p - 1) / p * p;
+  return plan;
+}
 
 ArtifactMeta parse_artifact_meta(const std::string& text, const std::string& where) {
   json j;

@@ -69,15 +69,9 @@ std::vector<Generation> generate_batch(Context& c, const std::vector<RunInput>& 
   // The smallest prefill that holds the longest prompt of the batch; else the
   // prompts go through the longest one in chunks (chunked prefill), left-padded to
   // a multiple of it. Extra left padding changes nothing: padded slots are masked.
-  const ArtifactMethod* prefill = nullptr;
-  for (const ArtifactMethod& m : g.prefill)
-    if (m.length >= longest && (!prefill || m.length < prefill->length)) prefill = &m;
-  const bool chunked = prefill == nullptr;
-  if (chunked)
-    for (const ArtifactMethod& m : g.prefill)
-      if (!prefill || m.length > prefill->length) prefill = &m;
-  const int64_t p = prefill->length;
-  const int64_t total = (longest + p - 1) / p * p;  // the slots the prompts take
+  const PrefillPlan plan = plan_prefill(g, longest);
+  const ArtifactMethod* prefill = plan.method;
+  const int64_t p = prefill->length, total = plan.slots;
   if (total > max_length) {
     const RunInput* worst = &inputs[0];
     for (size_t i = 0; i < n; ++i)

@@ -32,6 +32,15 @@ struct ArtifactGeneration {
   std::string cache_dtype;
 };
 
+// How a generation artifact takes prompts of up to `longest` tokens: the
+// smallest prefill that holds them, else the longest prefill in chunks; the
+// prompts are left-padded to `slots` (a multiple of the method's length).
+struct PrefillPlan {
+  const ArtifactMethod* method = nullptr;
+  int64_t slots = 0;  // cache slots the padded prompts take; may exceed max_length
+};
+PrefillPlan plan_prefill(const ArtifactGeneration& g, int64_t longest);
+
 struct ArtifactMeta {
   bool hfjit = false;  // "format": "hfjit"; when false nothing else was read
   std::string task, hf_class, model_type;
