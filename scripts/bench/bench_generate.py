@@ -33,7 +33,6 @@ Prints one JSON object (machine, versions, figures) on stdout; progress on stder
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
