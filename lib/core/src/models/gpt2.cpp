@@ -202,11 +202,9 @@ at::Tensor GPT2Model::forward_cached(const CachedInputs& in) const {
   if (reorder_and_upcast_)
     throw Error(
         "a static cache does not support GPT-2's reorder_and_upcast_attn: trace with --cache none");
-  const at::Tensor query = in.cache_position.unsqueeze(-1);
-  const at::Tensor key = arange_like(in.attention_mask, 1).unsqueeze(0);
   const at::Tensor allowed =
-      at::logical_and((key <= query).unsqueeze(0), in.attention_mask.to(at::kBool).unsqueeze(1))
-          .unsqueeze(1);
+      causal_slots(in.cache_position, arange_like(in.attention_mask, 1), in.attention_mask)
+          .allowed.unsqueeze(1);
   at::Tensor h = wte_->forward(in.input_ids) + wpe_->forward(in.position_ids);
   for (size_t i = 0; i < h_.size(); ++i)
     h = h_[i].forward_cached(h, allowed, in.cache.select(0, static_cast<int64_t>(i)),

@@ -323,6 +323,13 @@ std::pair<at::Tensor, at::Tensor> rope_cos_sin(const at::Tensor& inv_freq,
   return {emb.cos().to(dtype), emb.sin().to(dtype)};
 }
 
+CausalSlots causal_slots(const at::Tensor& query_slots, const at::Tensor& key_slots,
+                         const at::Tensor& attention_mask) {
+  const at::Tensor query = query_slots.unsqueeze(-1), key = key_slots.unsqueeze(0);
+  return {at::logical_and((key <= query).unsqueeze(0), attention_mask.to(at::kBool).unsqueeze(1)),
+          query - key};
+}
+
 at::Tensor rotate_half(const at::Tensor& x) {
   const int64_t half = x.size(-1) / 2;
   return at::cat({at::neg(x.slice(-1, half)), x.slice(-1, 0, half)}, -1);

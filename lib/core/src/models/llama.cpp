@@ -388,25 +388,21 @@ BaseOutput LlamaModel::forward(const ModelInputs& in, std::vector<at::Tensor>* h
   // LlamaModel.forward without position ids or a cache: positions 0 .. length - 1,
   // the causal mask combined with the padding mask.
   const at::Tensor positions = arange_like(in.input_ids, 1);
-  const at::Tensor query = positions.unsqueeze(-1), key = positions.unsqueeze(0);
-  const at::Tensor allowed =
-      at::logical_and((key <= query).unsqueeze(0), in.attention_mask.to(at::kBool).unsqueeze(1));
+  const CausalSlots slots = causal_slots(positions, positions, in.attention_mask);
   BaseOutput out;
   out.last_hidden_state =
-      run_layers(embed_tokens_->forward(in.input_ids), positions.unsqueeze(0), allowed, query - key,
-                 {}, {}, hidden, c_.use_cache ? &out.presents : nullptr);
+      run_layers(embed_tokens_->forward(in.input_ids), positions.unsqueeze(0), slots.allowed,
+                 slots.distance, {}, {}, hidden, c_.use_cache ? &out.presents : nullptr);
   return out;
 }
 
 at::Tensor LlamaModel::forward_cached(const CachedInputs& in) const {
   // StaticCache: the slots are the cache positions; a query sees the slots up to
   // its own that hold tokens of its row.
-  const at::Tensor query = in.cache_position.unsqueeze(-1);
-  const at::Tensor key = arange_like(in.attention_mask, 1).unsqueeze(0);
-  const at::Tensor allowed =
-      at::logical_and((key <= query).unsqueeze(0), in.attention_mask.to(at::kBool).unsqueeze(1));
-  return run_layers(embed_tokens_->forward(in.input_ids), in.position_ids, allowed, query - key,
-                    in.cache, in.cache_position, nullptr, nullptr);
+  const CausalSlots slots =
+      causal_slots(in.cache_position, arange_like(in.attention_mask, 1), in.attention_mask);
+  return run_layers(embed_tokens_->forward(in.input_ids), in.position_ids, slots.allowed,
+                    slots.distance, in.cache, in.cache_position, nullptr, nullptr);
 }
 
 std::optional<CacheLayout> LlamaModel::cache_layout() const {

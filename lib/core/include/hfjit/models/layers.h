@@ -233,6 +233,16 @@ at::Tensor rope_inv_freq(double base, int64_t dim);
 // [1 or batch, length] (arange_positions follows a --dynamic trace's length).
 std::pair<at::Tensor, at::Tensor> rope_cos_sin(const at::Tensor& inv_freq,
                                                const at::Tensor& positions, at::ScalarType dtype);
+// Causal attention over slots: a query at slot query_slots[t] ([T]) sees key
+// slot key_slots[j] ([K]) when j's slot is not after its own and the key holds a
+// token of the row (attention_mask [batch, K], 1/0). `allowed` [batch, T, K];
+// `distance` [T, K] is query slot - key slot (for sliding windows).
+struct CausalSlots {
+  at::Tensor allowed, distance;
+};
+CausalSlots causal_slots(const at::Tensor& query_slots, const at::Tensor& key_slots,
+                         const at::Tensor& attention_mask);
+
 // rotate_half: cat(-x2, x1) of x's two halves along the last dimension.
 at::Tensor rotate_half(const at::Tensor& x);
 // apply_rotary_pos_emb(q, k, cos, sin, unsqueeze_dim=1) on [batch, heads,
