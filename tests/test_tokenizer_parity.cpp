@@ -8,6 +8,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <type_traits>
 
 #include "hfjit/error.h"
 #include "hfjit/tokenizer.h"
@@ -93,6 +94,56 @@ std::map<std::string, Mode> slow_modes(std::shared_ptr<Tokenizer> tok) {
        }},
       {"pair", [tok, fmt](const std::string& t,
                           const std::string& p) { return fmt(tok->encode_pair(t, p, false)); }},
+  };
+}
+
+// transformers 5's MarianTokenizer (a Python tokenizer: no offsets or word ids to compare):
+// ids|type_ids|tokens|special_tokens_mask|attention_mask (no tokens for pairs), and decode.
+std::map<std::string, Mode> marian_modes(std::shared_ptr<Tokenizer> tok) {
+  auto fmt = [](const Encoding& e, bool with_tokens) {
+    std::string out;
+    auto join = [&](const auto& v) {
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (i) out += ",";
+        if constexpr (std::is_same_v<std::decay_t<decltype(v[i])>, std::string>)
+          out += v[i];
+        else
+          out += std::to_string(v[i]);
+      }
+    };
+    join(e.ids);
+    out += "|";
+    join(e.type_ids);
+    if (with_tokens) {
+      out += "|";
+      join(e.tokens);
+    }
+    out += "|";
+    join(e.special_tokens_mask);
+    out += "|";
+    join(e.attention_mask);
+    return out;
+  };
+  return {
+      {"single_special",
+       [tok, fmt](const std::string& t, const std::string&) {
+         return fmt(tok->encode(t, true), true);
+       }},
+      {"single", [tok, fmt](const std::string& t,
+                            const std::string&) { return fmt(tok->encode(t, false), true); }},
+      {"pair_special",
+       [tok, fmt](const std::string& t, const std::string& p) {
+         return fmt(tok->encode_pair(t, p, true), false);
+       }},
+      {"pair",
+       [tok, fmt](const std::string& t, const std::string& p) {
+         return fmt(tok->encode_pair(t, p, false), false);
+       }},
+      {"decode",
+       [tok](const std::string& t, const std::string&) {
+         const auto ids = tok->encode(t, true).ids;
+         return tok->decode(ids, true) + std::string(1, '\0') + tok->decode(ids, false);
+       }},
   };
 }
 
@@ -195,6 +246,8 @@ size_t run_set(const std::string& name, const std::string& how) {
     modes = truncation_modes(folder);
   } else if (how.rfind("sentencepiece:", 0) == 0) {
     modes = sentencepiece_modes(load(folder, how));
+  } else if (name.rfind("marian", 0) == 0) {
+    modes = marian_modes(load(folder, how));
   } else if (name.find("-slow") != std::string::npos) {
     modes = slow_modes(load(folder, how));
   } else {
@@ -291,6 +344,7 @@ PARITY_TEST("mpnet-mlm")
 PARITY_TEST("llama3-bpe")
 PARITY_TEST("qwen2-bpe")
 PARITY_TEST("llama2-spm")
+PARITY_TEST("marian-spm")
 
 TEST_CASE("parity: every fixture set has a test", "[tokenizer][parity]") {
   const std::vector<std::string> covered = {"minilm",
@@ -321,7 +375,8 @@ TEST_CASE("parity: every fixture set has a test", "[tokenizer][parity]") {
                                             "mpnet-mlm",
                                             "llama3-bpe",
                                             "qwen2-bpe",
-                                            "llama2-spm"};
+                                            "llama2-spm",
+                                            "marian-spm"};
   for (auto it = manifest()["sets"].begin(); it != manifest()["sets"].end(); ++it) {
     INFO(it.key());
     CHECK(std::find(covered.begin(), covered.end(), it.key()) != covered.end());

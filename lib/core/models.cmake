@@ -13,6 +13,9 @@ target_sources(hfjit PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR}/src/models/electra.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/models/gpt2.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/models/llama.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/models/seq2seq.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/models/marian.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/models/t5.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/models/modernbert.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/models/mpnet.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/models/registry.cpp

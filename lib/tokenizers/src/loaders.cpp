@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "hfjit/error.h"
+#include "hfjit/tokenizers/marian.h"
 #include "hfjit/tokenizers/sentencepiece_model.h"
 #include "hfjit/tokenizers/unicode.h"
 
@@ -1525,6 +1526,100 @@ std::unique_ptr<Pipeline> pipeline_from_sentencepiece_files(const TokenizerFiles
   return p;
 }
 
+namespace {
+
+// A file MarianTokenizer needs: missing, an Error naming it.
+const std::string& marian_file(const TokenizerFiles& files, const std::string& name,
+                               const std::string& origin) {
+  const std::string* text = find_file(files, name);
+  if (!text)
+    throw Error(origin + name +
+                ": missing (MarianTokenizer reads source.spm, target.spm and vocab.json)");
+  return *text;
+}
+
+}  // namespace
+
+// transformers 5's MarianTokenizer (Helsinki-NLP/opus-mt-*; the parts in marian.h): special
+// tokens (added_tokens_decoder, then the named ones, </s> <unk> <pad> by default, then the
+// config's extra special tokens) split out of the raw text, each chunk through MarianModel
+// (language code, source.spm, vocab.json), A </s>; decoding through vocab.json and source.spm,
+// or target_vocab.json and target.spm with separate_vocabs. No punctuation normalizer: the
+// class sets up sacremoses' MosesPunctNormalizer when it can, but only its normalize() method
+// uses it, not encoding.
+std::unique_ptr<Pipeline> marian_pipeline(const TokenizerFiles& files, const std::string& origin) {
+  const json config = config_of(files, origin);
+  const std::string cwhere = origin + "tokenizer_config.json";
+  const std::string& source = marian_file(files, "source.spm", origin);
+  const std::string& target = marian_file(files, "target.spm", origin);
+  const std::string vwhere = origin + "vocab.json";
+  const Vocab encoder =
+      vocab_from_object(parse_json(marian_file(files, "vocab.json", origin), vwhere), vwhere);
+  const bool separate = get_or(config, "separate_vocabs", false, cwhere);
+  std::optional<Vocab> target_vocab;
+  if (separate) {
+    const std::string twhere = origin + "target_vocab.json";
+    const std::string* text = find_file(files, "target_vocab.json");
+    if (!text) throw Error(twhere + ": missing (tokenizer_config.json sets separate_vocabs)");
+    target_vocab = vocab_from_object(parse_json(*text, twhere), twhere);
+  }
+
+  auto names = special_token_names(files, origin);
+  for (const auto& [key, value] : {std::pair<const char*, const char*>{"unk_token", "<unk>"},
+                                   {"eos_token", "</s>"},
+                                   {"pad_token", "<pad>"}})
+    names.emplace(key, value);
+  const std::optional<uint32_t> unk = encoder.find(names["unk_token"]);
+  if (!unk)
+    throw Error(vwhere + ": no '" + names["unk_token"] +
+                "' (the unk_token): MarianTokenizer needs it in the vocabulary");
+
+  std::shared_ptr<const SpmProcessor> source_spm = load_spm(source, origin + "source.spm");
+  std::shared_ptr<const SpmProcessor> target_spm = load_spm(target, origin + "target.spm");
+  const std::shared_ptr<const SpmProcessor>& decode_spm = separate ? target_spm : source_spm;
+  auto p = std::make_unique<Pipeline>();
+  p->model = std::make_unique<MarianModel>(source_spm, encoder, separate ? *target_vocab : encoder,
+                                           *decode_spm, *unk);
+
+  AddedTokenList added(config_added_tokens(config, cwhere));
+  std::vector<std::string> specials;  // all_special_tokens: the named ones, then the extra ones
+  for (const char* key :
+       {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"})
+    if (auto it = names.find(key); it != names.end()) specials.push_back(it->second);
+  for (const char* key : {"extra_special_tokens", "additional_special_tokens"})
+    for (const std::string& c : config_token_list(config, key)) specials.push_back(c);
+  for (const std::string& c : specials) added.add(c, true);
+  p->added.add_tokens(added.tokens(), *p->model);
+  p->added.rebuild(nullptr);
+
+  std::set<int64_t> mask_ids;
+  for (const std::string& c : specials)
+    if (const auto id = p->added.token_to_id(c); id && *id != *unk) mask_ids.insert(*id);
+  const std::string& eos = names["eos_token"];
+  const std::optional<uint32_t> eos_id = p->added.token_to_id(eos);
+  p->post_processor = std::make_unique<MarianPostProcessor>(*eos_id, eos, std::move(mask_ids));
+  p->decoder = std::make_unique<MarianDecoder>(
+      decode_spm, std::set<std::string>(specials.begin(), specials.end()));
+  resolve_special_ids(*p, files, origin, &names);
+  return p;
+}
+
+// MarianTokenizer is AutoTokenizer's class: tokenizer_config.json's tokenizer_class, else
+// config.json's tokenizer_class or model_type "marian"; or no class is named and the files are
+// Marian's (source.spm or target.spm).
+bool is_marian(const TokenizerFiles& files, const std::string& origin) {
+  std::string cls = declared_class(files, origin);
+  if (cls.empty())
+    if (const std::string* text = find_file(files, "config.json")) {
+      const json model = parse_json(*text, origin + "config.json");
+      if (model.is_object() &&
+          get_or(model, "model_type", std::string(), origin + "config.json") == "marian")
+        cls = "MarianTokenizer";
+    }
+  if (!cls.empty()) return cls.starts_with("MarianTokenizer");
+  return files.count("source.spm") || files.count("target.spm");
+}
+
 std::unique_ptr<Tokenizer> sentencepiece_tokenizer(const std::string& proto,
                                                    const std::string& origin) {
   auto p = std::make_unique<Pipeline>();
@@ -1549,7 +1644,10 @@ const std::vector<std::string>& tokenizer_file_names() {
                                                  "spiece.model",
                                                  "tokenizer.model",
                                                  "sentencepiece.bpe.model",
-                                                 "spm.model"};
+                                                 "spm.model",
+                                                 "source.spm",
+                                                 "target.spm",
+                                                 "target_vocab.json"};
   return names;
 }
 
@@ -1557,7 +1655,9 @@ std::unique_ptr<Tokenizer> load_tokenizer_from_files(const TokenizerFiles& files
                                                      const std::string& origin) {
   using namespace tokenizers;
   std::unique_ptr<Pipeline> p;
-  if (auto it = files.find("tokenizer.json"); it != files.end()) {
+  if (is_marian(files, origin)) {  // a Python tokenizer in transformers: tokenizer.json unused
+    p = marian_pipeline(files, origin);
+  } else if (auto it = files.find("tokenizer.json"); it != files.end()) {
     // The special tokens of a class that names its own (else guessed from the usual names).
     std::optional<std::map<std::string, std::string>> class_names;
     const std::string where = origin + "tokenizer.json";

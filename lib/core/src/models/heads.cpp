@@ -173,6 +173,7 @@ HeadSpec generic_head(const std::string& task) {
 std::shared_ptr<Model> build_task_model(const Family& family, const FamilyParts& parts,
                                         const std::string& task, const std::string& hf_class,
                                         const WeightLoader& w, bool hidden) {
+  if (parts.seq2seq) return parts.seq2seq(w, hf_class, hidden);
   if (task == "feature-extraction")
     return std::make_shared<BaseModel>(hf_class, w, family, parts, hidden);
   auto it = parts.heads.find(task);

@@ -214,6 +214,10 @@ Embedding::Embedding(const WeightLoader& w, int64_t num, int64_t dim) {
   weight = register_parameter("weight", w.tensor("weight", {num, dim}), false);
 }
 
+Embedding::Embedding(at::Tensor table) {
+  weight = register_parameter("weight", std::move(table), false);
+}
+
 LayerNorm::LayerNorm(const WeightLoader& w, int64_t dim, double eps, bool has_bias) : eps_(eps) {
   weight = register_parameter("weight", w.tensor("weight", {dim}), false);
   if (has_bias) bias = register_parameter("bias", w.tensor("bias", {dim}), false);

@@ -110,6 +110,7 @@ std::vector<at::Tensor> BuiltModel::forward(const std::vector<at::Tensor>& input
     if (input_names[i] == "input_ids") in.input_ids = inputs[i];
     if (input_names[i] == "attention_mask") in.attention_mask = inputs[i];
     if (input_names[i] == "token_type_ids") in.token_type_ids = inputs[i];
+    if (input_names[i] == "decoder_input_ids") in.decoder_input_ids = inputs[i];
   }
   return module->forward(in);
 }

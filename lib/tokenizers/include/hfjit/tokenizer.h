@@ -8,7 +8,8 @@
 //
 // Build one with load_tokenizer(dir) or load_tokenizer_from_files(files):
 // tokenizer.json when present, else vocab.txt (WordPiece), vocab.json +
-// merges.txt (byte-level BPE) or a SentencePiece model. See docs/tokenizers.md.
+// merges.txt (byte-level BPE) or a SentencePiece model; Marian's source.spm +
+// vocab.json before all. See docs/tokenizers.md.
 //
 // Text is UTF-8; invalid sequences are replaced with U+FFFD first (what
 // Python's bytes.decode("utf-8", "replace") gives), and offsets count code
@@ -145,8 +146,9 @@ class Tokenizer {
 // contents.
 using TokenizerFiles = std::map<std::string, std::string>;
 
-// Picks tokenizer.json when present, else vocab.txt (+ tokenizer_config.json),
-// else vocab.json + merges.txt, else spiece.model / tokenizer.model /
+// Picks Marian's layout (source.spm, target.spm, vocab.json; MarianTokenizer or model_type marian)
+// as transformers 5's MarianTokenizer builds it, else tokenizer.json when present, else vocab.txt
+// (+ tokenizer_config.json), else vocab.json + merges.txt, else spiece.model / tokenizer.model /
 // sentencepiece.bpe.model / spm.model, whose class is AutoTokenizer's:
 // tokenizer_config.json's tokenizer_class, else the model's "config.json" (its
 // tokenizer_class or model_type) when `files` has it. `origin` (a folder or

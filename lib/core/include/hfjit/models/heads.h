@@ -158,6 +158,11 @@ struct FamilyParts {
   // Heads by task, where the family's differ from the generic ones
   // (token-classification and question-answering are generic).
   std::map<std::string, HeadSpec> heads;
+  // An encoder-decoder (seq2seq.h): the whole model, of class `hf_class`, for
+  // every task of the family; no base model or heads then.
+  std::function<std::shared_ptr<Model>(const WeightLoader& w, const std::string& hf_class,
+                                       bool hidden)>
+      seq2seq;
 };
 
 // transformers' *Model: the base model's children at the root; outputs

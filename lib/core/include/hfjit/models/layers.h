@@ -80,6 +80,9 @@ class Conv1D : public torch::nn::Module {
 class Embedding : public torch::nn::Module {
  public:
   Embedding(const WeightLoader& w, int64_t num, int64_t dim);
+  // An Embedding whose table is given: one tensor shared by several modules
+  // (T5's and Marian's shared / encoder.embed_tokens / decoder.embed_tokens).
+  explicit Embedding(at::Tensor table);
   at::Tensor forward(const at::Tensor& ids) const { return at::embedding(weight, ids); }
   at::Tensor weight;
 };

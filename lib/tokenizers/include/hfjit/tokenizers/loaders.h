@@ -3,7 +3,7 @@
 // tokenizer.json (any supported component), or the classic files, mirroring
 // transformers' slow-to-fast converters (vocab.txt -> BERT, vocab.json +
 // merges.txt -> GPT-2 / RoBERTa, spiece.model -> ALBERT / T5 and sentencepiece.bpe.model ->
-// XLM-RoBERTa / CamemBERT as transformers 5 converts them).
+// XLM-RoBERTa / CamemBERT as transformers 5 converts them; source.spm + vocab.json -> Marian).
 
 #include <memory>
 #include <string>
@@ -39,6 +39,15 @@ std::unique_ptr<Pipeline> pipeline_from_bpe_files(const TokenizerFiles& files,
 std::unique_ptr<Pipeline> pipeline_from_sentencepiece_files(const TokenizerFiles& files,
                                                             const std::string& model_file,
                                                             const std::string& origin);
+
+// Whether AutoTokenizer would build MarianTokenizer: tokenizer_config.json's tokenizer_class, else
+// config.json's tokenizer_class or model_type marian, or no class named and source.spm or
+// target.spm present.
+bool is_marian(const TokenizerFiles& files, const std::string& origin);
+// What transformers 5's MarianTokenizer does with source.spm, target.spm, vocab.json (and
+// target_vocab.json with separate_vocabs) and tokenizer_config.json (see marian.h). Throws
+// hfjit::Error naming a missing or malformed file.
+std::unique_ptr<Pipeline> marian_pipeline(const TokenizerFiles& files, const std::string& origin);
 
 // The bare SentencePiece model: its own ids, offsets and decoding, no special tokens.
 std::unique_ptr<Tokenizer> sentencepiece_tokenizer(const std::string& proto,
