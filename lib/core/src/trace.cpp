@@ -927,13 +927,11 @@ nlohmann::json accuracy_json(const std::map<std::string, TraceReport::Accuracy>&
 std::vector<std::string> artifact_files(const std::string& model_dir) {
   // What load_tokenizer reads, and more.
   std::vector<std::string> names = tokenizer_file_names();
-  static const char* kOtherFiles[] = {// Marian's two SentencePiece models
-                                      "source.spm", "target.spm",
-                                      // sentence-transformers
-                                      "modules.json", "sentence_bert_config.json",
-                                      "config_sentence_transformers.json",
-                                      // decoding defaults (eos_token_id) for text generation
-                                      "generation_config.json"};
+  static const char* kOtherFiles[] = {
+      // sentence-transformers
+      "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json",
+      // decoding defaults (eos_token_id) for text generation
+      "generation_config.json"};
   std::vector<std::string> out;
   const fs::path dir(model_dir);
   std::error_code ec;

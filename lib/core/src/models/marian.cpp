@@ -48,8 +48,7 @@ struct MarianConfig {
     c.max_position_embeddings =
         config.get_int("max_position_embeddings", c.max_position_embeddings);
     c.scale_embedding = config.get_bool("scale_embedding", c.scale_embedding);
-    c.share_embeddings =
-        config.get_bool("share_encoder_decoder_embeddings", c.share_embeddings);
+    c.share_embeddings = config.get_bool("share_encoder_decoder_embeddings", c.share_embeddings);
     c.use_cache = config.get_bool("use_cache", c.use_cache);
     check_heads(config, c.d_model, c.encoder_heads);
     check_heads(config, c.d_model, c.decoder_heads);
@@ -190,8 +189,9 @@ class MarianStack : public torch::nn::Module {
     // The checkpoint's copy of a shared table (if saved) is the same tensor.
     embed_tokens_ = s.put("embed_tokens", std::make_shared<Embedding>(std::move(embed_table)));
     // Not in checkpoints (_keys_to_ignore_on_save): computed, as transformers' _init_weights does.
-    embed_positions_ = s.put("embed_positions", std::make_shared<Embedding>(sinusoidal_table(
-                                                    c.max_position_embeddings, c.d_model)));
+    embed_positions_ =
+        s.put("embed_positions",
+              std::make_shared<Embedding>(sinusoidal_table(c.max_position_embeddings, c.d_model)));
     layers_ = s.list<Layer>("layers");
     for (int64_t i = 0; i < layers; ++i) layers_.push(c);
   }
@@ -228,12 +228,12 @@ class MarianModel : public torch::nn::Module {
           w.sub("decoder").tensor("embed_tokens.weight", {c.decoder_vocab_size, c.d_model});
     }
     this->decoder_table = decoder_table;
-    encoder = register_module("encoder", std::make_shared<MarianEncoder>(
-                                             "MarianEncoder", w.sub("encoder"), c, encoder_table,
-                                             c.encoder_layers));
-    decoder = register_module("decoder", std::make_shared<MarianDecoder>(
-                                             "MarianDecoder", w.sub("decoder"), c, decoder_table,
-                                             c.decoder_layers));
+    encoder = register_module("encoder",
+                              std::make_shared<MarianEncoder>("MarianEncoder", w.sub("encoder"), c,
+                                                              encoder_table, c.encoder_layers));
+    decoder = register_module("decoder",
+                              std::make_shared<MarianDecoder>("MarianDecoder", w.sub("decoder"), c,
+                                                              decoder_table, c.decoder_layers));
     // The position tables are never saved; an old checkpoint's copy is ignored.
     for (const char* stack : {"encoder", "decoder"})
       if (w.sub(stack).contains("embed_positions.weight"))
@@ -255,18 +255,18 @@ class MarianMTModel : public Seq2SeqModel {
     Scope s(*this, w);
     model_ = s.add<MarianModel>("model", c);
     const int64_t vocab = vocab_size();
-    final_logits_bias_ = register_buffer("final_logits_bias",
-                                         w.contains("final_logits_bias")
-                                             ? w.tensor("final_logits_bias", {1, vocab})
-                                             : at::zeros({1, vocab}));
+    final_logits_bias_ =
+        register_buffer("final_logits_bias", w.contains("final_logits_bias")
+                                                 ? w.tensor("final_logits_bias", {1, vocab})
+                                                 : at::zeros({1, vocab}));
     // lm_head: the checkpoint's own when it has one (transformers 5 does not tie
     // weights that differ), else a clone of the decoder's embeddings.
     const std::string source =
         c.share_embeddings ? "model.shared.weight" : "model.decoder.embed_tokens.weight";
     const at::Tensor table = model_->decoder_table;
     const bool tie = !w.contains("lm_head.weight");
-    at::Tensor weight = w.sub("lm_head").tied("weight", {vocab, c.d_model}, table,
-                                              w.model_name(source), tie);
+    at::Tensor weight =
+        w.sub("lm_head").tied("weight", {vocab, c.d_model}, table, w.model_name(source), tie);
     lm_head_ = s.put("lm_head", std::make_shared<Linear>(weight, at::Tensor()));
     std::vector<std::string> names = {"logits"};
     if (c.use_cache)
@@ -293,9 +293,8 @@ class MarianMTModel : public Seq2SeqModel {
     for (size_t i = 0; i < layers.size(); ++i)
       std::tie(kv[i].cross_k, kv[i].cross_v) = layers[i].cross_key_value(encoder_out);
     const at::Tensor positions = arange_like(in.decoder_input_ids, 1);
-    const at::Tensor h =
-        run_decoder(in.decoder_input_ids, positions, {}, kv, in.attention_mask,
-                    hidden ? &dec_hidden : nullptr);
+    const at::Tensor h = run_decoder(in.decoder_input_ids, positions, {}, kv, in.attention_mask,
+                                     hidden ? &dec_hidden : nullptr);
     std::vector<at::Tensor> out = {logits(h)};
     if (c_.use_cache)
       for (const LayerKV& l : kv) out.insert(out.end(), {l.self_k, l.self_v, l.cross_k, l.cross_v});
@@ -323,9 +322,8 @@ class MarianMTModel : public Seq2SeqModel {
       kv[i].cross_k = layer.select(0, 0);
       kv[i].cross_v = layer.select(0, 1);
     }
-    const at::Tensor h =
-        run_decoder(step.decoder_input_ids, step.cache_position, step.cache, kv,
-                    step.encoder_attention_mask, nullptr);
+    const at::Tensor h = run_decoder(step.decoder_input_ids, step.cache_position, step.cache, kv,
+                                     step.encoder_attention_mask, nullptr);
     return {logits(h.select(1, -1)), step.cache};
   }
 
@@ -366,9 +364,7 @@ class MarianMTModel : public Seq2SeqModel {
     return h;
   }
 
-  at::Tensor logits(const at::Tensor& h) const {
-    return lm_head_->forward(h) + final_logits_bias_;
-  }
+  at::Tensor logits(const at::Tensor& h) const { return lm_head_->forward(h) + final_logits_bias_; }
 
   MarianConfig c_;
   std::shared_ptr<MarianModel> model_;

@@ -12,8 +12,9 @@ at::Tensor heads_first(const at::Tensor& x, int64_t head_dim) {
 
 at::Tensor seq2seq_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                              const at::Tensor& bias, double scale) {
-  const at::Tensor a =
-      at::scaled_dot_product_attention(q, k, v, bias, 0.0, false, scale).transpose(1, 2).contiguous();
+  const at::Tensor a = at::scaled_dot_product_attention(q, k, v, bias, 0.0, false, scale)
+                           .transpose(1, 2)
+                           .contiguous();
   return view_keeping(a, {a.size(0), a.size(1), -1}, {0, 1});
 }
 

@@ -48,16 +48,15 @@ struct T5Config {
     const size_t dash = proj.find('-');
     if (dash != std::string::npos &&
         (proj.substr(0, dash) != "gated" || proj.find('-', dash + 1) != std::string::npos))
-      throw Error(context(config.path, "feed_forward_proj \"" + proj +
-                                           "\" is not of the form gated-ACT or ACT"));
+      throw Error(context(
+          config.path, "feed_forward_proj \"" + proj + "\" is not of the form gated-ACT or ACT"));
     c.gated = dash != std::string::npos;
     const std::string act = proj == "gated-gelu" ? "gelu_new" : proj.substr(dash + 1);
     c.act = parse_activation(act, config, "feed_forward_proj");
     // Original T5 scales the decoder output; v1.1 (tie_word_embeddings false) does not.
-    c.scale_decoder_outputs =
-        config.has("scale_decoder_outputs")
-            ? config.get_bool("scale_decoder_outputs", true)
-            : config.tie_word_embeddings.value_or(true);
+    c.scale_decoder_outputs = config.has("scale_decoder_outputs")
+                                  ? config.get_bool("scale_decoder_outputs", true)
+                                  : config.tie_word_embeddings.value_or(true);
     c.use_cache = config.get_bool("use_cache", c.use_cache);
     if (c.num_buckets < 2 || c.max_distance < 2)
       throw Error(context(config.path,
@@ -97,12 +96,11 @@ at::Tensor relative_position_bucket(at::Tensor relative_position, bool bidirecti
   }
   const int64_t max_exact = num_buckets / 2;
   const at::Tensor is_small = relative_position < max_exact;
-  at::Tensor large =
-      (at::log(relative_position.to(at::kFloat) / static_cast<double>(max_exact)) /
-       std::log(static_cast<double>(max_distance) / static_cast<double>(max_exact)) *
-       static_cast<double>(num_buckets - max_exact))
-          .to(at::kLong) +
-      max_exact;
+  at::Tensor large = (at::log(relative_position.to(at::kFloat) / static_cast<double>(max_exact)) /
+                      std::log(static_cast<double>(max_distance) / static_cast<double>(max_exact)) *
+                      static_cast<double>(num_buckets - max_exact))
+                         .to(at::kLong) +
+                     max_exact;
   large = at::min(large, at::full_like(large, num_buckets - 1));
   return buckets + at::where(is_small, relative_position, large);
 }
@@ -158,8 +156,8 @@ class T5LayerAttention : public torch::nn::Module {
                    bool decoder)
       : torch::nn::Module(cross ? "T5LayerCrossAttention" : "T5LayerSelfAttention") {
     Scope s(*this, w);
-    attention = s.add<T5Attention>(cross ? "EncDecAttention" : "SelfAttention", c, relative_bias,
-                                   decoder);
+    attention =
+        s.add<T5Attention>(cross ? "EncDecAttention" : "SelfAttention", c, relative_bias, decoder);
     layer_norm = s.add<T5LayerNorm>("layer_norm", c.d_model, c.eps);
   }
   std::shared_ptr<T5Attention> attention;
@@ -281,8 +279,8 @@ class T5Stack : public torch::nn::Module {
 
 class T5ForConditionalGeneration : public Seq2SeqModel {
  public:
-  T5ForConditionalGeneration(const std::string& hf_class, const WeightLoader& w,
-                             const T5Config& c, bool hidden)
+  T5ForConditionalGeneration(const std::string& hf_class, const WeightLoader& w, const T5Config& c,
+                             bool hidden)
       : Seq2SeqModel(hf_class, hidden, c.vocab_size), c_(c), hidden_(hidden) {
     Scope s(*this, w);
     shared_ = s.add<Embedding>("shared", c.vocab_size, c.d_model);
@@ -361,9 +359,8 @@ class T5ForConditionalGeneration : public Seq2SeqModel {
                          std::vector<at::Tensor>* hidden) const {
     at::Tensor h = encoder_->embed_tokens->forward(ids);
     const at::Tensor positions = arange_like(ids, 1);
-    const at::Tensor bias =
-        encoder_->block[0].self_attention().compute_bias(positions, positions) +
-        extended_attention_mask(mask, h.scalar_type());
+    const at::Tensor bias = encoder_->block[0].self_attention().compute_bias(positions, positions) +
+                            extended_attention_mask(mask, h.scalar_type());
     for (size_t i = 0; i < encoder_->block.size(); ++i) {
       if (hidden) hidden->push_back(h);
       h = encoder_->block[i].forward(h, bias);

@@ -14,10 +14,10 @@
 namespace hfjit::models {
 
 struct ModelInputs {
-  at::Tensor input_ids;       // [batch, length] int64
-  at::Tensor attention_mask;  // [batch, length] int64: 1 token, 0 padding (always given)
-  at::Tensor token_type_ids;  // [batch, length] int64; undefined means zeros. Families
-                              // without token types (DistilBERT, RoBERTa, GPT-2) ignore it.
+  at::Tensor input_ids;          // [batch, length] int64
+  at::Tensor attention_mask;     // [batch, length] int64: 1 token, 0 padding (always given)
+  at::Tensor token_type_ids;     // [batch, length] int64; undefined means zeros. Families
+                                 // without token types (DistilBERT, RoBERTa, GPT-2) ignore it.
   at::Tensor decoder_input_ids;  // [batch, target length] int64: encoder-decoders (T5, Marian)
 };
 
