@@ -133,12 +133,6 @@ class MarianEncoderLayer : public torch::nn::Module {
   std::shared_ptr<Linear> fc1_, fc2_;
 };
 
-// A decoder layer's keys and values: its self-attention's (the step's new ones,
-// or the whole cache) and the cross-attention's.
-struct LayerKV {
-  at::Tensor self_k, self_v, cross_k, cross_v;
-};
-
 class MarianDecoderLayer : public torch::nn::Module {
  public:
   MarianDecoderLayer(const WeightLoader& w, const MarianConfig& c)
@@ -249,9 +243,10 @@ class MarianMTModel : public Seq2SeqModel {
  public:
   MarianMTModel(const std::string& hf_class, const WeightLoader& w, const MarianConfig& c,
                 bool hidden)
-      : Seq2SeqModel(hf_class, hidden, c.share_embeddings ? c.vocab_size : c.decoder_vocab_size),
-        c_(c),
-        hidden_(hidden) {
+      : Seq2SeqModel(hf_class, hidden,
+                     {c.share_embeddings ? c.vocab_size : c.decoder_vocab_size, c.encoder_layers,
+                      c.decoder_layers, c.use_cache}),
+        c_(c) {
     Scope s(*this, w);
     model_ = s.add<MarianModel>("model", c);
     const int64_t vocab = vocab_size();
@@ -268,63 +263,6 @@ class MarianMTModel : public Seq2SeqModel {
     at::Tensor weight =
         w.sub("lm_head").tied("weight", {vocab, c.d_model}, table, w.model_name(source), tie);
     lm_head_ = s.put("lm_head", std::make_shared<Linear>(weight, at::Tensor()));
-    std::vector<std::string> names = {"logits"};
-    if (c.use_cache)
-      for (int64_t i = 0; i < c.decoder_layers; ++i)
-        for (const char* what : {"self_key", "self_value", "cross_key", "cross_value"})
-          names.push_back("past_key_values." + std::to_string(i) + "." + what);
-    names.push_back("encoder_last_hidden_state");
-    if (hidden_) {
-      for (int64_t i = 0; i <= c.encoder_layers; ++i)
-        names.push_back("encoder_hidden_states." + std::to_string(i));
-      for (int64_t i = 0; i <= c.decoder_layers; ++i)
-        names.push_back("decoder_hidden_states." + std::to_string(i));
-    }
-    set_output_names(names, 0);
-  }
-
-  std::vector<at::Tensor> forward(const ModelInputs& in) override {
-    std::vector<at::Tensor> enc_hidden, dec_hidden;
-    const bool hidden = hidden_;
-    const at::Tensor encoder_out =
-        run_encoder(in.input_ids, in.attention_mask, hidden ? &enc_hidden : nullptr);
-    const auto& layers = model_->decoder->layers();
-    std::vector<LayerKV> kv(layers.size());
-    for (size_t i = 0; i < layers.size(); ++i)
-      std::tie(kv[i].cross_k, kv[i].cross_v) = layers[i].cross_key_value(encoder_out);
-    const at::Tensor positions = arange_like(in.decoder_input_ids, 1);
-    const at::Tensor h = run_decoder(in.decoder_input_ids, positions, {}, kv, in.attention_mask,
-                                     hidden ? &dec_hidden : nullptr);
-    std::vector<at::Tensor> out = {logits(h)};
-    if (c_.use_cache)
-      for (const LayerKV& l : kv) out.insert(out.end(), {l.self_k, l.self_v, l.cross_k, l.cross_v});
-    out.push_back(encoder_out);
-    out.insert(out.end(), enc_hidden.begin(), enc_hidden.end());
-    out.insert(out.end(), dec_hidden.begin(), dec_hidden.end());
-    return out;
-  }
-
-  at::Tensor encode(const at::Tensor& input_ids, const at::Tensor& attention_mask) override {
-    const at::Tensor encoder_out = run_encoder(input_ids, attention_mask, nullptr);
-    std::vector<at::Tensor> per_layer;
-    for (size_t i = 0; i < model_->decoder->layers().size(); ++i) {
-      auto [k, v] = model_->decoder->layers()[i].cross_key_value(encoder_out);
-      per_layer.push_back(at::stack({k, v}));
-    }
-    return at::stack(per_layer);
-  }
-
-  std::vector<at::Tensor> decode(const DecoderStep& step) override {
-    const auto& layers = model_->decoder->layers();
-    std::vector<LayerKV> kv(layers.size());
-    for (size_t i = 0; i < layers.size(); ++i) {
-      const at::Tensor layer = step.cross.select(0, static_cast<int64_t>(i));
-      kv[i].cross_k = layer.select(0, 0);
-      kv[i].cross_v = layer.select(0, 1);
-    }
-    const at::Tensor h = run_decoder(step.decoder_input_ids, step.cache_position, step.cache, kv,
-                                     step.encoder_attention_mask, nullptr);
-    return {logits(h.select(1, -1)), step.cache};
   }
 
   CacheLayout decoder_cache() const override {
@@ -333,7 +271,7 @@ class MarianMTModel : public Seq2SeqModel {
 
  private:
   at::Tensor run_encoder(const at::Tensor& ids, const at::Tensor& mask,
-                         std::vector<at::Tensor>* hidden) const {
+                         std::vector<at::Tensor>* hidden) const override {
     const auto& enc = *model_->encoder;
     at::Tensor h = enc.embed(ids, arange_like(ids, 1));
     const at::Tensor m = extended_attention_mask(mask, h.scalar_type());
@@ -348,7 +286,8 @@ class MarianMTModel : public Seq2SeqModel {
   // The decoder over `ids` at `positions` (= cache slots with a cache).
   at::Tensor run_decoder(const at::Tensor& ids, const at::Tensor& positions,
                          const at::Tensor& cache, std::vector<LayerKV>& kv,
-                         const at::Tensor& encoder_mask, std::vector<at::Tensor>* hidden) const {
+                         const at::Tensor& encoder_mask,
+                         std::vector<at::Tensor>* hidden) const override {
     const auto& dec = *model_->decoder;
     at::Tensor h = dec.embed(ids, positions);
     const at::Tensor key_slots = cache.defined() ? arange_like(cache, 4) : positions;
@@ -364,13 +303,19 @@ class MarianMTModel : public Seq2SeqModel {
     return h;
   }
 
-  at::Tensor logits(const at::Tensor& h) const { return lm_head_->forward(h) + final_logits_bias_; }
+  std::pair<at::Tensor, at::Tensor> cross_key_value(size_t layer,
+                                                    const at::Tensor& encoder_out) const override {
+    return model_->decoder->layers()[layer].cross_key_value(encoder_out);
+  }
+
+  at::Tensor logits(const at::Tensor& h) const override {
+    return lm_head_->forward(h) + final_logits_bias_;
+  }
 
   MarianConfig c_;
   std::shared_ptr<MarianModel> model_;
   std::shared_ptr<Linear> lm_head_;
   at::Tensor final_logits_bias_;
-  bool hidden_;
 };
 
 }  // namespace

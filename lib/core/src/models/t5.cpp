@@ -204,10 +204,6 @@ class T5LayerFF : public torch::nn::Module {
   std::shared_ptr<T5LayerNorm> layer_norm_;
 };
 
-struct LayerKV {
-  at::Tensor self_k, self_v, cross_k, cross_v;
-};
-
 // T5Block: layer.0 self-attention, layer.1 cross-attention (decoder), layer.-1 feed-forward.
 class T5Block : public torch::nn::Module {
  public:
@@ -281,7 +277,9 @@ class T5ForConditionalGeneration : public Seq2SeqModel {
  public:
   T5ForConditionalGeneration(const std::string& hf_class, const WeightLoader& w, const T5Config& c,
                              bool hidden)
-      : Seq2SeqModel(hf_class, hidden, c.vocab_size), c_(c), hidden_(hidden) {
+      : Seq2SeqModel(hf_class, hidden,
+                     {c.vocab_size, c.num_layers, c.num_decoder_layers, c.use_cache}),
+        c_(c) {
     Scope s(*this, w);
     shared_ = s.add<Embedding>("shared", c.vocab_size, c.d_model);
     for (const char* stack : {"encoder", "decoder"})
@@ -294,60 +292,6 @@ class T5ForConditionalGeneration : public Seq2SeqModel {
         w.sub("lm_head").tied("weight", {c.vocab_size, c.d_model}, shared_->weight,
                               w.model_name("shared.weight"), !w.contains("lm_head.weight"));
     lm_head_ = s.put("lm_head", std::make_shared<Linear>(weight, at::Tensor()));
-    std::vector<std::string> names = {"logits"};
-    if (c.use_cache)
-      for (int64_t i = 0; i < c.num_decoder_layers; ++i)
-        for (const char* what : {"self_key", "self_value", "cross_key", "cross_value"})
-          names.push_back("past_key_values." + std::to_string(i) + "." + what);
-    names.push_back("encoder_last_hidden_state");
-    if (hidden) {
-      for (int64_t i = 0; i <= c.num_layers; ++i)
-        names.push_back("encoder_hidden_states." + std::to_string(i));
-      for (int64_t i = 0; i <= c.num_decoder_layers; ++i)
-        names.push_back("decoder_hidden_states." + std::to_string(i));
-    }
-    set_output_names(names, 0);
-  }
-
-  std::vector<at::Tensor> forward(const ModelInputs& in) override {
-    std::vector<at::Tensor> enc_hidden, dec_hidden;
-    const at::Tensor encoder_out =
-        run_encoder(in.input_ids, in.attention_mask, hidden_ ? &enc_hidden : nullptr);
-    std::vector<LayerKV> kv(decoder_->block.size());
-    for (size_t i = 0; i < kv.size(); ++i)
-      std::tie(kv[i].cross_k, kv[i].cross_v) = decoder_->block[i].cross_key_value(encoder_out);
-    const at::Tensor positions = arange_like(in.decoder_input_ids, 1);
-    const at::Tensor h = run_decoder(in.decoder_input_ids, positions, {}, kv, in.attention_mask,
-                                     hidden_ ? &dec_hidden : nullptr);
-    std::vector<at::Tensor> out = {logits(h)};
-    if (c_.use_cache)
-      for (const LayerKV& l : kv) out.insert(out.end(), {l.self_k, l.self_v, l.cross_k, l.cross_v});
-    out.push_back(encoder_out);
-    out.insert(out.end(), enc_hidden.begin(), enc_hidden.end());
-    out.insert(out.end(), dec_hidden.begin(), dec_hidden.end());
-    return out;
-  }
-
-  at::Tensor encode(const at::Tensor& input_ids, const at::Tensor& attention_mask) override {
-    const at::Tensor encoder_out = run_encoder(input_ids, attention_mask, nullptr);
-    std::vector<at::Tensor> per_layer;
-    for (size_t i = 0; i < decoder_->block.size(); ++i) {
-      auto [k, v] = decoder_->block[i].cross_key_value(encoder_out);
-      per_layer.push_back(at::stack({k, v}));
-    }
-    return at::stack(per_layer);
-  }
-
-  std::vector<at::Tensor> decode(const DecoderStep& step) override {
-    std::vector<LayerKV> kv(decoder_->block.size());
-    for (size_t i = 0; i < kv.size(); ++i) {
-      const at::Tensor layer = step.cross.select(0, static_cast<int64_t>(i));
-      kv[i].cross_k = layer.select(0, 0);
-      kv[i].cross_v = layer.select(0, 1);
-    }
-    const at::Tensor h = run_decoder(step.decoder_input_ids, step.cache_position, step.cache, kv,
-                                     step.encoder_attention_mask, nullptr);
-    return {logits(h.select(1, -1)), step.cache};
   }
 
   CacheLayout decoder_cache() const override {
@@ -356,7 +300,7 @@ class T5ForConditionalGeneration : public Seq2SeqModel {
 
  private:
   at::Tensor run_encoder(const at::Tensor& ids, const at::Tensor& mask,
-                         std::vector<at::Tensor>* hidden) const {
+                         std::vector<at::Tensor>* hidden) const override {
     at::Tensor h = encoder_->embed_tokens->forward(ids);
     const at::Tensor positions = arange_like(ids, 1);
     const at::Tensor bias = encoder_->block[0].self_attention().compute_bias(positions, positions) +
@@ -372,7 +316,8 @@ class T5ForConditionalGeneration : public Seq2SeqModel {
 
   at::Tensor run_decoder(const at::Tensor& ids, const at::Tensor& positions,
                          const at::Tensor& cache, std::vector<LayerKV>& kv,
-                         const at::Tensor& encoder_mask, std::vector<at::Tensor>* hidden) const {
+                         const at::Tensor& encoder_mask,
+                         std::vector<at::Tensor>* hidden) const override {
     at::Tensor h = decoder_->embed_tokens->forward(ids);
     const at::Tensor key_slots = cache.defined() ? arange_like(cache, 4) : positions;
     const at::Tensor self_bias =
@@ -390,13 +335,18 @@ class T5ForConditionalGeneration : public Seq2SeqModel {
     return h;
   }
 
-  at::Tensor logits(at::Tensor h) const {
-    if (c_.scale_decoder_outputs) h = h * std::pow(static_cast<double>(c_.d_model), -0.5);
+  std::pair<at::Tensor, at::Tensor> cross_key_value(size_t layer,
+                                                    const at::Tensor& encoder_out) const override {
+    return decoder_->block[layer].cross_key_value(encoder_out);
+  }
+
+  at::Tensor logits(const at::Tensor& h) const override {
+    if (c_.scale_decoder_outputs)
+      return lm_head_->forward(h * std::pow(static_cast<double>(c_.d_model), -0.5));
     return lm_head_->forward(h);
   }
 
   T5Config c_;
-  bool hidden_;
   std::shared_ptr<Embedding> shared_;
   std::shared_ptr<T5Stack> encoder_, decoder_;
   std::shared_ptr<Linear> lm_head_;

@@ -37,28 +37,60 @@ struct DecoderStep {
   at::Tensor encoder_attention_mask;  // [R, S] int64
 };
 
+// A decoder layer's keys and values: its self-attention's (a step's new ones,
+// or the whole cache after writing them) and its cross-attention's.
+struct LayerKV {
+  at::Tensor self_k, self_v, cross_k, cross_v;
+};
+
 // The arguments of the decode method, in order, and of the encode method.
 inline const std::vector<std::string> kDecodeInputNames = {
     "decoder_input_ids", "cache_position", "cache", "cross", "encoder_attention_mask"};
 inline const std::vector<std::string> kEncodeInputNames = {"input_ids", "attention_mask"};
 
+// The generic half of an encoder-decoder: forward, encode and decode are
+// written once here over the family's pieces (run_encoder, cross_key_value,
+// run_decoder, logits).
 class Seq2SeqModel : public Model {
  public:
+  // transformers' forward: logits, then (with use_cache) each decoder layer's
+  // self key, self value, cross key, cross value, then the encoder's last
+  // hidden state, then the encoder's and the decoder's hidden states when asked.
+  std::vector<at::Tensor> forward(const ModelInputs& in) final;
   // The cross-attention keys and values of every decoder layer for a source batch.
-  virtual at::Tensor encode(const at::Tensor& input_ids, const at::Tensor& attention_mask) = 0;
+  at::Tensor encode(const at::Tensor& input_ids, const at::Tensor& attention_mask);
   // {logits [R, vocab] of the step's last position, the cache}.
-  virtual std::vector<at::Tensor> decode(const DecoderStep& step) = 0;
+  std::vector<at::Tensor> decode(const DecoderStep& step);
   // The decoder's self-attention cache (and the cross tensor) dimensions.
   virtual CacheLayout decoder_cache() const = 0;
   // The logits' width (the target vocabulary).
   int64_t vocab_size() const { return vocab_size_; }
 
  protected:
-  Seq2SeqModel(const std::string& hf_class, bool hidden, int64_t vocab)
-      : Model(hf_class, hidden), vocab_size_(vocab) {}
+  struct Sizes {
+    int64_t vocab = 0, encoder_layers = 0, decoder_layers = 0;
+    bool presents = true;  // config's use_cache: forward returns the keys and values
+  };
+  Seq2SeqModel(const std::string& hf_class, bool hidden, const Sizes& sizes);
+
+  // The encoder's last hidden state; appends its hidden states to `hidden` when given.
+  virtual at::Tensor run_encoder(const at::Tensor& ids, const at::Tensor& mask,
+                                 std::vector<at::Tensor>* hidden) const = 0;
+  // Decoder layer `layer`'s cross-attention keys and values of the encoder output.
+  virtual std::pair<at::Tensor, at::Tensor> cross_key_value(
+      size_t layer, const at::Tensor& encoder_out) const = 0;
+  // The decoder's last hidden state over `ids` at `positions` (the cache slots
+  // when `cache` is given); kv[i].cross_* given, kv[i].self_* set.
+  virtual at::Tensor run_decoder(const at::Tensor& ids, const at::Tensor& positions,
+                                 const at::Tensor& cache, std::vector<LayerKV>& kv,
+                                 const at::Tensor& encoder_mask,
+                                 std::vector<at::Tensor>* hidden) const = 0;
+  virtual at::Tensor logits(const at::Tensor& last_hidden) const = 0;
 
  private:
+  Sizes sizes_;
   int64_t vocab_size_;
+  bool hidden_;
 };
 
 // Attention over [batch, heads, length, head_dim] tensors: softmax(q k^T *
