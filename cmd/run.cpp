@@ -157,6 +157,12 @@ std::string rows(const Generation& r) {
   return "  " + one_line(r.generated_text) + "\n";
 }  // render prints it whole
 
+std::string rows(const TextToText& r) {
+  std::string out;
+  for (const std::string& t : r.texts) out += "  " + one_line(t) + "\n";
+  return out;
+}
+
 // Readable text for one result: the input, then the answer as a table.
 // Generated text is printed as it is.
 std::string render(const RunInput& in, const RunResult& result) {
@@ -522,7 +528,8 @@ Command add_run(CLI::App& app) {
   app.add_option(
       "--task", a->opts.task,
       "fill-mask, text-classification, token-classification, question-answering, "
-      "feature-extraction, sentence-embedding, text-generation (default: the artifact's)");
+      "feature-extraction, sentence-embedding, text-generation, translation, summarization, "
+      "text2text-generation (default: the artifact's)");
   app.add_option("--tokenizer", a->opts.tokenizer_dir,
                  "Tokenizer (model) folder instead of the files in the artifact");
   app.add_option(
@@ -559,7 +566,21 @@ Command add_run(CLI::App& app) {
   app.add_flag("--handle-impossible-answer", a->opts.handle_impossible_answer,
                "question-answering: allow an empty answer");
   app.add_option("--max-new-tokens", a->opts.max_new_tokens,
-                 "text-generation: tokens to generate (default 20)");
+                 "Generation: tokens to generate at most (text-generation: 20; encoder-decoders: "
+                 "generation_config.json's max_length - 1)");
+  app.add_option("--num-beams", a->opts.num_beams,
+                 "Encoder-decoders: beam search with this many beams (1: greedy; default: "
+                 "generation_config.json's)");
+  app.add_option("--length-penalty", a->opts.length_penalty,
+                 "Beam search: finished scores are divided by length^this (default 1)");
+  app.add_option("--early-stopping", a->opts.early_stopping,
+                 "Beam search: true (stop at num_beams finished), false (transformers' "
+                 "heuristic, the default) or never")
+      ->type_name("true|false|never");
+  app.add_option("--no-repeat-ngram-size", a->opts.no_repeat_ngram_size,
+                 "Encoder-decoders: no n-gram of this size twice in a sequence (0: off)");
+  app.add_option("--num-return-sequences", a->opts.num_return_sequences,
+                 "Beam search: the best N sequences per input (at most --num-beams)");
   app.add_option("--temperature", a->opts.temperature,
                  "text-generation: sample with this temperature (0: greedy)");
   app.add_option("--top-p", a->opts.top_p,
@@ -574,7 +595,8 @@ Command add_run(CLI::App& app) {
                  "text-generation: divide the scores of tokens already in the sequence by this "
                  "(negative ones: multiply), as transformers' repetition_penalty (default 1: off)");
   app.add_option("--batch-size", a->opts.batch_size,
-                 "Plain TorchScript files: the batch size to pad to");
+                 "Encoder-decoders: sources per encode (default: the traced batch size); plain "
+                 "TorchScript files: the batch size to pad to");
   app.add_option("--max-length", a->opts.max_length,
                  "Plain TorchScript files: the length to pad to");
   app.add_flag(

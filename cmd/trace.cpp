@@ -61,10 +61,14 @@ Command add_trace(CLI::App& app) {
   app.add_option("-o,--output", a->output, "The .pt file to write")->required();
   app.add_option("--task", a->opts.task,
                  "Task (default: from config.json's architectures): feature-extraction, fill-mask, "
-                 "text-classification, token-classification, question-answering, text-generation");
+                 "text-classification, token-classification, question-answering, text-generation, "
+                 "translation, summarization, text2text-generation");
   app.add_option("--max-length", a->max_length,
                  "Sequence length to trace at (default 128, capped by the model)");
   app.add_option("--batch-size", a->opts.batch_size, "Batch size to trace at (default 1)");
+  app.add_option("--target-length", a->opts.target_length,
+                 "Encoder-decoders: decoder cache slots, the start token and the new tokens "
+                 "(default 128, capped by the model); --max-length bounds the source");
   app.add_option(
          "--lengths", a->opts.lengths,
          "Also trace these lengths as methods forward_<L> sharing the weights (e.g. 16,32,64)")

@@ -153,3 +153,48 @@ TEST_CASE("artifact meta: a generation artifact's \"generation\" is checked whol
                          "decode": "decode", "cache": {"shape": [3, 2, 1, 4, 48, 8]}})")) ==
         p + ": \"generation\".\"cache\".\"shape\" has batch 1, not batch_size 2");
 }
+
+TEST_CASE("artifact meta: an encoder-decoder's \"seq2seq\" is checked whole", "[meta][errors]") {
+  const std::string p = "m.pt: hfjit/meta.json";
+  auto s2s = [&](const std::string& g) {
+    std::string s = kGood;
+    s.insert(s.size() - 1, ", \"seq2seq\": " + g);
+    return s;
+  };
+  const std::string cache = R"("cache": {"layers": 2, "heads": 4, "head_dim": 8})";
+  const ArtifactMeta m = parse_artifact_meta(
+      s2s(R"({"encode": "encode", "decode": "decode", "max_length": 40, "target_length": 24, )" +
+          cache + "}"),
+      "m.pt");
+  REQUIRE(m.seq2seq);
+  CHECK(m.seq2seq->encode == "encode");
+  CHECK(m.seq2seq->decode == "decode");
+  CHECK(m.seq2seq->max_length == 40);
+  CHECK(m.seq2seq->target_length == 24);
+  CHECK(m.seq2seq->layers == 2);
+  CHECK(m.seq2seq->heads == 4);
+  CHECK(m.seq2seq->head_dim == 8);
+  CHECK(m.seq2seq->cache_dtype == "float32");
+  CHECK(!parse_artifact_meta(kGood, "m.pt").seq2seq);
+
+  CHECK(error_of(s2s("7")) == p + ": \"seq2seq\" must be an object");
+  CHECK(error_of(s2s(R"({"encode": "encode"})")) ==
+        p + ": \"seq2seq\" needs \"encode\" and \"decode\" method names");
+  CHECK(error_of(s2s(R"({"encode": "e", "decode": "d"})")) ==
+        p + ": \"seq2seq\" needs a \"max_length\"");
+  CHECK(error_of(s2s(R"({"encode": "e", "decode": "d", "max_length": 40})")) ==
+        p + ": \"seq2seq\" needs a \"target_length\"");
+  CHECK(error_of(s2s(R"({"encode": "e", "decode": "d", "max_length": 40, "target_length": 1})")) ==
+        p + ": \"seq2seq\".\"target_length\" must be at least 2 (the start token and one more)");
+  CHECK(error_of(s2s(R"({"encode": "e", "decode": "d", "max_length": 40, "target_length": 24})")) ==
+        p + ": \"seq2seq\" needs a \"cache\" object");
+  CHECK(error_of(s2s(R"({"encode": "e", "decode": "d", "max_length": 40, "target_length": 24,
+                         "cache": {"layers": 2, "heads": 4}})")) ==
+        p + ": \"seq2seq\" needs \"cache\".\"head_dim\"");
+  CHECK(error_of(s2s(R"({"encode": "e", "decode": "d", "max_length": 40, "target_length": 24,
+                         "cache": {"layers": -2, "heads": 4, "head_dim": 8}})")) ==
+        p + ": \"layers\" must be an integer from 1 to 1048576");
+  CHECK(error_of(s2s(R"({"encode": "e", "decode": "d", "max_length": 40, "target_length": 24, )" +
+                     cache.substr(0, cache.size() - 1) + R"(, "dtype": "int8"}})")) ==
+        p + ": \"seq2seq\".\"cache\".\"dtype\" must be float32 or bfloat16");
+}

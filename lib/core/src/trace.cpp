@@ -27,6 +27,7 @@
 #include "hfjit/models/convert.h"
 #include "hfjit/models/layers.h"
 #include "hfjit/models/registry.h"
+#include "hfjit/models/seq2seq.h"
 #include "hfjit/sentence_transformers.h"
 #include "hfjit/timing.h"
 #include "hfjit/tokenizer.h"
@@ -149,6 +150,9 @@ models::Precision check_options(const std::string& output, const TraceOptions& o
     throw Error("--max-length must be positive (got " + std::to_string(*opts.max_length) + ")");
   for (int64_t l : opts.lengths)
     if (l <= 0) throw Error("--lengths must be positive (got " + std::to_string(l) + ")");
+  if (opts.target_length && *opts.target_length < 2)
+    throw Error("--target-length must be at least 2, the start token and one new token (got " +
+                std::to_string(*opts.target_length) + ")");
   if (!(opts.atol > 0)) throw Error("--atol must be positive");
   if (opts.dynamic && !opts.lengths.empty())
     throw Error("--dynamic traces one method for every shape; --lengths is for static traces");
@@ -913,6 +917,206 @@ void describe_generation(const Traced& traced, const std::vector<int64_t>& prefi
   meta["outputs"] = outputs;
 }
 
+// ------------------------------------------------------------ encoder-decoders
+// An encoder-decoder (MarianMT, T5) is traced as two methods sharing the
+// weights, both shape-polymorphic in the batch and the source length:
+//   encode(input_ids [B, S], attention_mask [B, S]) -> (cross,)
+//       cross [layers, 2, B, heads, S, head_dim]: every decoder layer's
+//       cross-attention keys and values, computed once per input
+//   decode(decoder_input_ids [R, 1], cache_position [1], cache, cross,
+//          encoder_attention_mask [R, S]) -> (logits [R, vocab], cache)
+//       cache [layers, 2, R, heads, T, head_dim], updated in place at the slot
+// R is the rows decoded (inputs x beams); T (--target-length) is fixed.
+
+models::Seq2SeqModel* seq2seq_model(const models::BuiltModel& built) {
+  return dynamic_cast<models::Seq2SeqModel*>(built.module.get());
+}
+
+// The decoder cache's slots: --target-length, else 128 (capped by the decoder's
+// positions, Marian's sinusoidal table). Error past them.
+int64_t target_length(const Resolved& res, const TraceOptions& opts) {
+  const int64_t limit = position_limit(res.config);
+  int64_t t = opts.target_length.value_or(128);
+  if (!opts.target_length && limit > 0) t = std::min(t, limit);
+  if (t < 2)
+    throw Error("--target-length " + std::to_string(t) +
+                ": the decoder needs at least 2 slots (the start token and one new token)");
+  if (limit > 0 && t > limit)
+    throw Error("--target-length " + std::to_string(t) + " exceeds the model's " +
+                std::to_string(limit) + " decoder positions (max_position_embeddings)");
+  return t;
+}
+
+// The options an encoder-decoder trace does not take: one line naming the option.
+void refuse_seq2seq_options(models::Precision precision, const TraceOptions& opts) {
+  const char* option = precision != models::Precision::Float32 ? "--dtype/--quantize"
+                       : !opts.lengths.empty()                 ? "--lengths"
+                       : opts.optimize                         ? "--optimize"
+                       : opts.for_triton                       ? "--triton"
+                       : !opts.cache.empty()                   ? "--cache"
+                                                               : nullptr;
+  if (option)
+    throw Error(std::string(option) +
+                ": an encoder-decoder is traced as an encode method and a decoder step over a "
+                "static cache, shape-polymorphic in batch and source length, in float32; trace "
+                "without " +
+                option);
+}
+
+// A decoder step's inputs: `ids` [R, 1] at cache slot `slot`.
+std::vector<at::Tensor> decoder_step(const at::Tensor& ids, int64_t slot, const at::Tensor& cache,
+                                     const at::Tensor& cross, const at::Tensor& mask) {
+  return {ids, at::full({1}, slot, at::kLong), cache, cross, mask};
+}
+
+std::vector<at::Tensor> eager_decode(models::Seq2SeqModel& m, const std::vector<at::Tensor>& in) {
+  return m.decode({in[0], in[1], in[2], in[3], in[4]});
+}
+
+at::Tensor empty_decoder_cache(models::Seq2SeqModel& m, int64_t rows, int64_t target) {
+  const models::CacheLayout l = m.decoder_cache();
+  return at::zeros({l.layers, 2, rows, l.kv_heads, target, l.head_dim}, at::kFloat);
+}
+
+// Stage "trace" of an encoder-decoder: "encode" and "decode", under DynamicShapes.
+Traced trace_seq2seq(const models::BuiltModel& built, const TraceOptions& opts, int64_t source,
+                     int64_t target, DummyInputs& dummy, StageClock& clock) {
+  clock.start();
+  models::Seq2SeqModel& m = *seq2seq_model(built);
+  Tracer tracer(built);
+  Traced traced;
+  const int64_t batch = opts.batch_size, length = std::min<int64_t>(source, 7);
+  {
+    models::DynamicShapes dynamic;
+    const std::vector<at::Tensor> src = dummy.padded(batch, length);
+    const std::vector<at::Tensor> cross = tracer.add_method(
+        "encode", src, models::kEncodeInputNames, [&](const std::vector<at::Tensor>& in) {
+          return std::vector<at::Tensor>{m.encode(in[0], in[1])};
+        });
+    traced.outputs[0].emplace_back(cross[0].sizes().vec(), cross[0].scalar_type());
+    const std::vector<at::Tensor> step =
+        decoder_step(dummy.full(batch, 1)[0], std::min<int64_t>(2, target - 1),
+                     empty_decoder_cache(m, batch, target), cross[0], src[1]);
+    for (const at::Tensor& o :
+         tracer.add_method("decode", step, models::kDecodeInputNames,
+                           [&](const std::vector<at::Tensor>& in) { return eager_decode(m, in); }))
+      traced.outputs[1].emplace_back(o.sizes().vec(), o.scalar_type());
+  }
+  traced.methods = {{0, "encode"}, {1, "decode"}};
+  traced.module = tracer.module();
+  clock.end("trace", "encode and decode (any batch and source length up to " +
+                         std::to_string(source) + "), decoder cache of " + std::to_string(target));
+  return traced;
+}
+
+// Stage "verify" of an encoder-decoder, on fresh random sources at two batch
+// sizes and three lengths, padded and not:
+//  - encode against the eager model;
+//  - greedy decoder steps over rows expanded as beams expand them (each input
+//    twice): the traced step against the eager one (logits and the whole
+//    cache), and the eager step against the full forward without a cache.
+void verify_seq2seq(const models::BuiltModel& built, Traced& traced, int64_t source, int64_t target,
+                    DummyInputs& dummy, const TraceOptions& opts, TraceReport& r,
+                    StageClock& clock) {
+  clock.start();
+  torch::NoGradGuard no_grad;
+  models::Seq2SeqModel& m = *seq2seq_model(built);
+  const models::Precision precision = models::Precision::Float32;
+  size_t steps_checked = 0;
+  const int64_t steps = std::min<int64_t>(4, target - 1);
+  for (int64_t len :
+       std::set<int64_t>{source, std::max<int64_t>(2, source / 2), std::min<int64_t>(source, 5)})
+    for (int64_t b : {opts.batch_size, opts.batch_size + 1})
+      for (bool padded : {true, false}) {
+        const std::vector<at::Tensor> src = padded ? dummy.padded(b, len) : dummy.full(b, len);
+        const Check enc{"encode", b, len};
+        const at::Tensor cross = m.encode(src[0], src[1]);
+        compare_with_eager({"cross"}, {cross}, run_method(traced.module, "encode", src), enc,
+                           padded, precision, opts.atol, r);
+        const at::Tensor beams = at::arange(b, at::kLong).repeat_interleave(2);
+        const at::Tensor rows_cross = cross.index_select(2, beams);
+        const at::Tensor rows_mask = src[1].index_select(0, beams);
+        at::Tensor eager_cache = empty_decoder_cache(m, 2 * b, target);
+        at::Tensor traced_cache = eager_cache.clone();
+        at::Tensor sequence = dummy.full(2 * b, 1)[0];
+        for (int64_t t = 0; t < steps; ++t) {
+          const at::Tensor ids = sequence.narrow(1, t, 1).contiguous();
+          std::vector<at::Tensor> in = decoder_step(ids, t, eager_cache, rows_cross, rows_mask);
+          const std::vector<at::Tensor> eager = eager_decode(m, in);
+          const at::Tensor full =
+              built.forward({src[0].index_select(0, beams), rows_mask, sequence})[0].select(1, -1);
+          const Check step{"decode", 2 * b, len};
+          compare_with_eager({"logits"}, {full}, {eager[0]},
+                             Check{"forward (no cache)", 2 * b, len}, padded, precision, opts.atol,
+                             r);
+          in[2] = traced_cache;
+          compare_with_eager(models::kCachedOutputNames, eager,
+                             run_method(traced.module, "decode", in), step, padded, precision,
+                             opts.atol, r);
+          ++steps_checked;
+          sequence = at::cat({sequence, eager[0].argmax(-1, /*keepdim=*/true)}, 1);
+        }
+      }
+  r.verified = true;
+  double worst = 0;
+  for (const auto& [k, v] : r.max_abs_diff) worst = std::max(worst, v);
+  char buf[200];
+  std::snprintf(buf, sizeof buf,
+                "max abs diff %.3g: encode at 3 lengths x 2 batch sizes, %zu decoder steps "
+                "(against the eager step and the model without a cache), atol %g",
+                worst, steps_checked, opts.atol);
+  clock.end("verify", buf);
+}
+
+// meta.json of an encoder-decoder: "seq2seq" (what `run` needs to drive the
+// methods), and "methods", "inputs" and "outputs" at batch --batch-size and the
+// longest source.
+void describe_seq2seq(const Traced& traced, const models::BuiltModel& built, int64_t batch,
+                      int64_t source, int64_t target, json& meta) {
+  const models::CacheLayout l = seq2seq_model(built)->decoder_cache();
+  json cache_meta;
+  cache_meta["layers"] = l.layers;
+  cache_meta["heads"] = l.kv_heads;
+  cache_meta["head_dim"] = l.head_dim;
+  cache_meta["dtype"] = dtype_string(traced.outputs.at(1).at(1).second);
+  json s;
+  s["encode"] = "encode";
+  s["decode"] = "decode";
+  s["max_length"] = source;
+  s["target_length"] = target;
+  s["cache"] = cache_meta;
+  meta["seq2seq"] = s;
+  meta["dynamic"] = true;
+  json methods = json::array();
+  methods.push_back({{"name", "encode"}, {"length", source}});
+  methods.push_back({{"name", "decode"}, {"length", 1}});
+  meta["methods"] = methods;
+  const std::vector<int64_t> cross = {l.layers, 2, batch, l.kv_heads, source, l.head_dim};
+  const std::vector<int64_t> cache = {l.layers, 2, batch, l.kv_heads, target, l.head_dim};
+  json inputs = json::array();
+  auto input = [&](const std::string& method, const std::string& name, const char* dtype,
+                   const std::vector<int64_t>& shape) {
+    inputs.push_back({{"method", method}, {"name", name}, {"dtype", dtype}, {"shape", shape}});
+  };
+  input("encode", "input_ids", "int64", {batch, source});
+  input("encode", "attention_mask", "int64", {batch, source});
+  input("decode", "decoder_input_ids", "int64", {batch, 1});
+  input("decode", "cache_position", "int64", {1});
+  input("decode", "cache", "float32", cache);
+  input("decode", "cross", "float32", cross);
+  input("decode", "encoder_attention_mask", "int64", {batch, source});
+  meta["inputs"] = inputs;
+  json outputs = json::array();
+  auto output = [&](const std::string& method, const std::string& name,
+                    const std::vector<int64_t>& shape) {
+    outputs.push_back({{"method", method}, {"name", name}, {"dtype", "float32"}, {"shape", shape}});
+  };
+  output("encode", "cross", cross);
+  output("decode", "logits", {batch, seq2seq_model(built)->vocab_size()});
+  output("decode", "cache", cache);
+  meta["outputs"] = outputs;
+}
+
 }  // namespace
 
 nlohmann::json accuracy_json(const std::map<std::string, TraceReport::Accuracy>& accuracy) {
@@ -989,6 +1193,25 @@ TraceReport trace_model(const std::string& model, const std::string& output,
 
   // Dummy inputs avoid special tokens, as real text mostly does.
   DummyInputs dummy(res.config, res.dir.path, built.input_names, opts.seed);
+  if (opts.target_length && !seq2seq_model(built))
+    throw Error("--target-length: " + built.hf_class +
+                " is not an encoder-decoder (it bounds the decoder of translation, "
+                "summarization and text2text-generation models; --max-length bounds inputs)");
+  if (seq2seq_model(built)) {  // encoder-decoder: encode and a decoder step
+    refuse_seq2seq_options(precision, opts);
+    const int64_t target = target_length(res, opts);
+    DummyInputs source_dummy(res.config, res.dir.path, models::kEncodeInputNames, opts.seed);
+    Traced traced = trace_seq2seq(built, opts, res.max_length, target, source_dummy, clock);
+    if (opts.verify)
+      verify_seq2seq(built, traced, res.max_length, target, source_dummy, opts, r, clock);
+    r.input_names = models::kDecodeInputNames;
+    r.output_names = models::kCachedOutputNames;
+    json meta = artifact_meta(model, res, built, traced, dummy.pad_id(), listed, precision, opts, r,
+                              /*describe=*/false);
+    describe_seq2seq(traced, built, opts.batch_size, res.max_length, target, meta);
+    save_artifact(traced, meta, res, files, res.st.weights, output, opts.force, r, clock);
+    return r;
+  }
   if (static_cache(built, opts)) {  // text generation with a static cache
     refuse_generation_options(precision, opts);
     const std::vector<int64_t> prefill = prefill_lengths(opts, res.max_length);

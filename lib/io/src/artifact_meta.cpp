@@ -144,6 +144,37 @@ ArtifactGeneration generation_of(const Reader& r) {
   return out;
 }
 
+// "seq2seq": checked whole, since `run` sizes the caches by it.
+ArtifactSeq2Seq seq2seq_of(const Reader& r) {
+  const json& g = r.j["seq2seq"];
+  if (!g.is_object()) r.fail("\"seq2seq\" must be an object");
+  const Reader sr{g, r.where};
+  ArtifactSeq2Seq out;
+  out.encode = sr.str("encode", "");
+  out.decode = sr.str("decode", "");
+  if (out.encode.empty() || out.decode.empty())
+    r.fail("\"seq2seq\" needs \"encode\" and \"decode\" method names");
+  auto size = [&](const Reader& from, const char* key, const char* label) {
+    const int64_t v = from.integer(key, 1, kMaxShape).value_or(0);
+    if (v == 0) r.fail(std::string("\"seq2seq\" needs ") + label);
+    return v;
+  };
+  out.max_length = size(sr, "max_length", "a \"max_length\"");
+  out.target_length = size(sr, "target_length", "a \"target_length\"");
+  if (out.target_length < 2)
+    r.fail("\"seq2seq\".\"target_length\" must be at least 2 (the start token and one more)");
+  const json* cache = g.contains("cache") && g["cache"].is_object() ? &g["cache"] : nullptr;
+  if (!cache) r.fail("\"seq2seq\" needs a \"cache\" object");
+  const Reader cr{*cache, r.where};
+  out.layers = size(cr, "layers", "\"cache\".\"layers\"");
+  out.heads = size(cr, "heads", "\"cache\".\"heads\"");
+  out.head_dim = size(cr, "head_dim", "\"cache\".\"head_dim\"");
+  out.cache_dtype = cr.str("dtype", "float32");
+  if (out.cache_dtype != "float32" && out.cache_dtype != "bfloat16")
+    r.fail("\"seq2seq\".\"cache\".\"dtype\" must be float32 or bfloat16");
+  return out;
+}
+
 std::vector<std::string> names_of(const std::vector<ArtifactTensor>& tensors) {
   std::vector<std::string> out;
   for (const ArtifactTensor& t : tensors) out.push_back(t.name);
@@ -199,6 +230,10 @@ ArtifactMeta parse_artifact_meta(const std::string& text, const std::string& whe
       r.fail("\"generation\".\"cache\".\"shape\" has batch " +
              std::to_string(m.generation->cache_shape[2]) + ", not batch_size " +
              std::to_string(m.batch_size));
+  }
+  if (j.contains("seq2seq") && !j["seq2seq"].is_null()) {
+    if (m.generation) r.fail("has both \"generation\" and \"seq2seq\"");
+    m.seq2seq = seq2seq_of(r);
   }
   return m;
 }

@@ -25,7 +25,11 @@ struct TraceOptions {
   std::optional<int64_t>
       max_length;  // unset: 128 (or the largest of lengths), capped by the model's positions
   std::vector<int64_t> lengths;  // extra traced lengths (methods forward_<L>), sharing weights
-  bool keep_tied = false;        // keep tied weights as one shared tensor instead of clones
+  // Encoder-decoders (translation, summarization, text2text-generation): the
+  // decoder cache's slots, the start token and the new tokens; unset: 128,
+  // capped by the decoder's positions. --max-length bounds the source.
+  std::optional<int64_t> target_length;
+  bool keep_tied = false;  // keep tied weights as one shared tensor instead of clones
   bool dynamic =
       false;  // one shape-polymorphic trace, verified at three lengths and two batch sizes
   bool optimize = false;  // torch.jit.freeze + optimize_for_inference, then verified as usual

@@ -106,9 +106,10 @@ std::vector<Generation> generate_batch(Context& c, const std::vector<RunInput>& 
         c.traced.module, prefill->name,
         {ids.narrow(1, start, p).contiguous(), mask, positions.narrow(1, start, p).contiguous(),
          at::arange(start, start + p, at::kLong), cache});
-  std::vector<bool> done(n, c.opt.max_new_tokens == 0);
+  const int64_t max_new_tokens = c.opt.max_new_tokens.value_or(20);
+  std::vector<bool> done(n, max_new_tokens == 0);
   const bool streaming = c.opt.on_text && n == 1;
-  for (int64_t step = 0; step < c.opt.max_new_tokens; ++step) {
+  for (int64_t step = 0; step < max_new_tokens; ++step) {
     at::Tensor scores =
         repetition_penalty(out[0].to(at::kFloat), all_ids, c.opt.repetition_penalty);
     const at::Tensor next = next_tokens(c.opt, scores, gen).contiguous();
@@ -117,7 +118,7 @@ std::vector<Generation> generate_batch(Context& c, const std::vector<RunInput>& 
     for (size_t i = 0; i < n; ++i) {
       if (done[i]) continue;
       streams[i].push(nx[i]);
-      if (should_stop(c, streams[i].ids()) || step + 1 == c.opt.max_new_tokens) done[i] = true;
+      if (should_stop(c, streams[i].ids()) || step + 1 == max_new_tokens) done[i] = true;
       if (streaming) {
         const std::string piece = streams[i].piece(done[i]);
         if (!piece.empty()) c.opt.on_text(inputs[i], piece);

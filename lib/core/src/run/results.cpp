@@ -94,6 +94,16 @@ ojson Generation::to_json() const {
   return ojson::array({j});
 }
 
+ojson TextToText::to_json() const {
+  ojson out = ojson::array();
+  for (const std::string& t : texts) {
+    ojson j;
+    j[key] = t;
+    out.push_back(j);
+  }
+  return out;
+}
+
 ojson to_json(const RunResult& result) {
   return std::visit([](const auto& r) { return r.to_json(); }, result);
 }

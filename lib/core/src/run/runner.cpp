@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -29,7 +30,8 @@ namespace hfjit {
 const std::vector<std::string>& run_task_names() {
   static const std::vector<std::string> names = {
       "fill-mask",          "text-classification", "token-classification", "question-answering",
-      "feature-extraction", "sentence-embedding",  "text-generation"};
+      "feature-extraction", "sentence-embedding",  "text-generation",      "translation",
+      "summarization",      "text2text-generation"};
   return names;
 }
 
@@ -50,9 +52,14 @@ nlohmann::json parse_json(const std::string& text, const std::string& where) {
   }
 }
 
+bool is_seq2seq_task(const std::string& task) {
+  return task == "translation" || task == "summarization" || task == "text2text-generation";
+}
+
 // The task an artifact traced as `artifact_task` can run as `wanted`.
 bool task_fits(const std::string& artifact_task, const std::string& wanted) {
   if (artifact_task == wanted) return true;
+  if (is_seq2seq_task(artifact_task) && is_seq2seq_task(wanted)) return true;
   const bool features =
       artifact_task == "feature-extraction" || artifact_task == "sentence-embedding";
   return features && (wanted == "feature-extraction" || wanted == "sentence-embedding");
@@ -235,7 +242,18 @@ void check_options(const RunOptions& o) {
   if (o.top_k && *o.top_k < 0) throw Error("--top-k must be >= 0");
   if (o.doc_stride && *o.doc_stride < 0) throw Error("--doc-stride must be >= 0");
   if (o.max_answer_len < 1) throw Error("--max-answer-len must be >= 1");
-  if (o.max_new_tokens < 0) throw Error("--max-new-tokens must be >= 0");
+  if (o.max_new_tokens && *o.max_new_tokens < 0) throw Error("--max-new-tokens must be >= 0");
+  if (o.num_beams && *o.num_beams < 1) throw Error("--num-beams must be >= 1");
+  if (o.length_penalty && !std::isfinite(*o.length_penalty))
+    throw Error("--length-penalty must be a finite number");
+  if (o.early_stopping && *o.early_stopping != "true" && *o.early_stopping != "false" &&
+      *o.early_stopping != "never")
+    throw Error("--early-stopping must be true, false or never (got \"" + *o.early_stopping +
+                "\")");
+  if (o.no_repeat_ngram_size && *o.no_repeat_ngram_size < 0)
+    throw Error("--no-repeat-ngram-size must be >= 0");
+  if (o.num_return_sequences && *o.num_return_sequences < 1)
+    throw Error("--num-return-sequences must be >= 1");
   if (o.temperature && !(*o.temperature >= 0)) throw Error("--temperature must be >= 0");
   if (!(o.repetition_penalty > 0)) throw Error("--repetition-penalty must be positive");
   for (const std::string& stop : o.stop_strings)
@@ -303,6 +321,9 @@ std::string resolve_task(const RunOptions& o, const ArtifactMeta& meta, bool has
         path, "has no hfjit metadata (not written by hfjit trace): give --task and --tokenizer"));
   if (!o.task.empty()) {
     if (meta.hfjit && !task_fits(meta.task, o.task)) {
+      if (is_seq2seq_task(o.task))
+        throw Error(context(path, o.task + " needs an encoder-decoder (MarianMT, T5); this " +
+                                      "artifact is " + meta.hf_class + " (" + meta.task + ")"));
       if (o.task == "text-generation")
         throw Error(context(
             path, "text-generation needs a causal language model (GPT-2); this artifact is " +
@@ -334,7 +355,7 @@ Traced read_shapes(torch::jit::Module module, const ArtifactMeta& meta, const Ru
     for (const auto& m : meta.methods) t.methods.push_back({m.name, m.length});
     t.input_names = meta.input_names;
     t.output_names = meta.output_names;
-    if (o.batch_size && *o.batch_size != t.batch)
+    if (o.batch_size && *o.batch_size != t.batch && !meta.seq2seq)
       throw Error(context(path, "was traced with batch size " + std::to_string(t.batch) +
                                     ", not --batch-size " + std::to_string(*o.batch_size)));
     if (o.max_length)
@@ -353,6 +374,18 @@ Traced read_shapes(torch::jit::Module module, const ArtifactMeta& meta, const Ru
     if (!fn) throw Error(context(path, "has no forward method"));
     const auto& args = fn->function().getSchema().arguments();
     for (size_t i = 1; i < args.size(); ++i) t.input_names.push_back(args[i].name());
+  }
+  if (meta.seq2seq) {  // encode and a decoder step, driven by seq2seq_generation
+    t.seq2seq = meta.seq2seq;
+    t.batch = o.batch_size.value_or(meta.batch_size);
+    t.methods = {{meta.seq2seq->encode, 0}};
+    t.dynamic_limit = meta.seq2seq->max_length;
+    t.dynamic_batch = false;
+    for (const std::string& name : {meta.seq2seq->encode, meta.seq2seq->decode})
+      if (!t.module.find_method(name))
+        throw Error(context(path, "has no method '" + name + "' that its metadata lists"));
+    t.input_names.clear();
+    return t;
   }
   if (meta.generation) {  // prefill methods and a decode step, driven by cached_generation
     t.generation = meta.generation;
@@ -452,6 +485,7 @@ TaskConfig read_task_config(const ArtifactFiles& files, const ArtifactMeta& meta
           context(path, "generation_config.json: \"stop_strings\" should be a string or a list"));
     }
   }
+  if (meta.seq2seq) t.seq2seq = read_seq2seq_config(generation_config, config, path);
   t.eos_ids = int_or_list(generation_config.value("eos_token_id", nlohmann::json()));
   if (t.eos_ids.empty()) t.eos_ids = int_or_list(config.value("eos_token_id", nlohmann::json()));
   return t;
@@ -486,6 +520,9 @@ class ModuleFiles : public st::ModelFiles {
 void check_task_needs(const Context& c) {
   if (c.task == "fill-mask" && !c.tok->special_tokens().mask)
     throw Error(context(c.path, "fill-mask needs a mask token; the tokenizer declares none"));
+  if (is_seq2seq_task(c.task) && !c.traced.seq2seq)
+    throw Error(context(c.path, c.task + " needs an encoder-decoder traced by hfjit trace (its "
+                                         "encode and decode methods)"));
   if (c.task == "question-answering" && c.traced.output_names.empty() && c.opt.task.empty())
     throw Error(context(c.path, "question-answering needs start and end logits"));
 }
@@ -516,7 +553,8 @@ Runner::Runner(const std::string& model_path, RunOptions options)
     int64_t longest = 0;
     for (const auto& m : c.traced.methods) longest = std::max(longest, m.length);
     const CpuKernels k = select_cpu_kernels(
-        c.traced.module, c.traced.generation ? generation_linear(c.opt.linear) : c.opt.linear,
+        c.traced.module,
+        c.traced.generation || c.traced.seq2seq ? generation_linear(c.opt.linear) : c.opt.linear,
         c.traced.batch * std::max<int64_t>(longest, 1));
     spdlog::debug("{}: Linear kernels: {}", model_path, describe(k));
   }
@@ -584,6 +622,7 @@ std::vector<RunResult> Runner::run(const std::vector<RunInput>& inputs) {
   if (t == "question-answering") return results(run::question_answering(c, inputs));
   if (t == "feature-extraction") return results(run::token_embeddings(c, inputs));
   if (t == "sentence-embedding") return results(run::sentence_embeddings(c, inputs));
+  if (run::is_seq2seq_task(t)) return results(run::seq2seq_generation(c, inputs));
   if (t == "text-generation")
     return results(c.traced.generation ? run::cached_generation(c, inputs)
                                        : run::text_generation(c, inputs));

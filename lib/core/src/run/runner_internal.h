@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,28 @@ struct Traced {
   std::vector<std::string> input_names;
   std::vector<std::string> output_names;
   std::optional<ArtifactGeneration> generation;  // a static-cache generation artifact
+  std::optional<ArtifactSeq2Seq> seq2seq;        // an encoder-decoder's encode and decode
+};
+
+// An encoder-decoder's decoding defaults, as transformers' generate takes them:
+// generation_config.json's (config.json's when the folder has none), else
+// GenerationConfig's defaults. The options override them (seq2seq.cpp).
+struct Seq2SeqConfig {
+  std::optional<int64_t> decoder_start;
+  std::optional<int64_t> pad;
+  std::vector<int64_t> eos;
+  std::optional<int64_t> forced_eos;
+  std::vector<std::vector<int64_t>> bad_words;
+  int64_t max_length = 20;  // decoder tokens, the start token included
+  std::optional<int64_t> max_new_tokens;
+  int64_t min_length = 0;
+  int64_t num_beams = 1;
+  double length_penalty = 1.0;
+  std::string early_stopping = "false";  // "true", "false" or "never"
+  int64_t no_repeat_ngram_size = 0;
+  int64_t num_return_sequences = 1;
+  bool renormalize_logits = false;  // log_softmax after the processors (opus-mt sets it)
+  std::string prefix;  // config.json's "prefix", put before each source (as the pipeline does)
 };
 
 // What the post-processing needs from config.json, tokenizer_config.json and
@@ -48,6 +71,7 @@ struct TaskConfig {
   int64_t pad_id = 0;
   std::vector<int64_t> eos_ids;
   std::vector<std::string> stop_strings;  // generation_config.json's, unless --stop
+  Seq2SeqConfig seq2seq;                  // encoder-decoders only
 };
 
 struct Context {
@@ -95,6 +119,13 @@ std::vector<Embedding> sentence_embeddings(Context& c, const std::vector<RunInpu
 std::vector<Generation> text_generation(Context& c, const std::vector<RunInput>& inputs);
 // text-generation through a static-cache artifact's prefill and decode methods (generate.cpp).
 std::vector<Generation> cached_generation(Context& c, const std::vector<RunInput>& inputs);
+// translation, summarization, text2text-generation through an encoder-decoder
+// artifact's encode and decode methods (seq2seq.cpp).
+std::vector<TextToText> seq2seq_generation(Context& c, const std::vector<RunInput>& inputs);
+// Seq2SeqConfig from generation_config.json (`generation`, null when absent)
+// and config.json; Error naming a key of the wrong type.
+Seq2SeqConfig read_seq2seq_config(const nlohmann::json& generation, const nlohmann::json& config,
+                                  const std::string& where);
 // The next token of each row of `scores` [rows, vocab] (float32): argmax, or
 // sampled after transformers' warpers (temperature, top-k, top-p) when sampling.
 at::Tensor next_tokens(const RunOptions& o, at::Tensor scores, at::Generator& gen);

@@ -639,7 +639,7 @@ std::vector<Generation> text_generation(Context& c, const std::vector<RunInput>&
   }
   const size_t longest = *std::max_element(prompt_len.begin(), prompt_len.end());
   std::vector<bool> done(seqs.size(), false);
-  for (int64_t step = 0; step < c.opt.max_new_tokens; ++step) {
+  for (int64_t step = 0; step < c.opt.max_new_tokens.value_or(20); ++step) {
     std::vector<size_t> active;
     for (size_t i = 0; i < seqs.size(); ++i) {
       if (done[i]) continue;

@@ -100,9 +100,24 @@ struct Generation {
   nlohmann::ordered_json to_json() const;
 };
 
+// translation, summarization, text2text-generation: the generated texts, best
+// first (one unless --num-return-sequences), under the pipeline's key:
+// [{"translation_text"}], [{"summary_text"}] or [{"generated_text"}].
+// Beside the JSON: each text's token ids (the decoder start token first, as
+// generate returns them, padded to the batch's longest) and, for beam search,
+// its score (generate's sequences_scores).
+struct TextToText {
+  std::string key;
+  std::vector<std::string> texts;
+  std::vector<std::vector<int64_t>> sequences;
+  std::vector<float> scores;
+  nlohmann::ordered_json to_json() const;
+};
+
 // The answer for one input; the alternative is fixed by the task.
-using RunResult = std::variant<FillMaskResult, ClassificationResult, TokenClassificationResult,
-                               QuestionAnsweringResult, TokenEmbeddings, Embedding, Generation>;
+using RunResult =
+    std::variant<FillMaskResult, ClassificationResult, TokenClassificationResult,
+                 QuestionAnsweringResult, TokenEmbeddings, Embedding, Generation, TextToText>;
 
 nlohmann::ordered_json to_json(const RunResult& result);
 // to_json() as one line, without the newline; invalid UTF-8 replaced by U+FFFD.

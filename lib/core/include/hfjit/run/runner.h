@@ -39,7 +39,18 @@ struct RunOptions {
   std::optional<int64_t> doc_stride;  // question-answering; default min(length / 2, 128)
   int64_t max_answer_len = 15;
   bool handle_impossible_answer = false;
-  int64_t max_new_tokens = 20;
+  // Generation: new tokens at most. Unset: 20 for text-generation; for an
+  // encoder-decoder generation_config.json's max_new_tokens or max_length - 1.
+  std::optional<int64_t> max_new_tokens;
+  // Encoder-decoders (translation, summarization, text2text-generation): beam
+  // search as transformers' generate; unset: generation_config.json's, else
+  // transformers' defaults (1 beam, length penalty 1, early stopping false,
+  // no n-gram ban, one sequence per input). early_stopping: "true", "false", "never".
+  std::optional<int64_t> num_beams;
+  std::optional<double> length_penalty;
+  std::optional<std::string> early_stopping;
+  std::optional<int64_t> no_repeat_ngram_size;
+  std::optional<int64_t> num_return_sequences;
   std::optional<double> temperature;  // sampling when set (or top_p, or top_k for generation)
   std::optional<double> top_p;
   uint64_t seed = 0;

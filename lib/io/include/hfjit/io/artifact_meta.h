@@ -41,6 +41,19 @@ struct PrefillPlan {
 };
 PrefillPlan plan_prefill(const ArtifactGeneration& g, int64_t longest);
 
+// "seq2seq": an encoder-decoder (MarianMT, T5) traced as an encode method and a
+// one-token decoder step over a static self-attention cache (docs/artifact.md).
+// Batch and source length are free; the cache of R rows is [layers, 2, R,
+// heads, target_length, head_dim], the cross keys/values [layers, 2, R, heads,
+// source length, head_dim].
+struct ArtifactSeq2Seq {
+  std::string encode, decode;  // method names
+  int64_t max_length = 0;      // the longest source, in tokens
+  int64_t target_length = 0;   // decoder cache slots: the start token and the new tokens
+  int64_t layers = 0, heads = 0, head_dim = 0;
+  std::string cache_dtype;
+};
+
 struct ArtifactMeta {
   bool hfjit = false;  // "format": "hfjit"; when false nothing else was read
   std::string task, hf_class, model_type;
@@ -55,6 +68,7 @@ struct ArtifactMeta {
   std::string dtype = "float32", quantization = "none";
   int64_t int8_weight_bits = 0;  // int8 artifacts: 8 or 7 (0: absent)
   std::optional<ArtifactGeneration> generation;
+  std::optional<ArtifactSeq2Seq> seq2seq;
 };
 
 // `text` is the file's contents; `where` prefixes every error (the .pt's path).
