@@ -49,7 +49,10 @@ struct Seq2SeqConfig {
   std::vector<int64_t> eos;
   std::optional<int64_t> forced_eos;
   std::vector<std::vector<int64_t>> bad_words;
-  int64_t max_length = 20;  // decoder tokens, the start token included
+  // Decoder tokens, the start token included. Unset: transformers 5's default,
+  // 20 new tokens (max_length 21), capped by config.json's max_position_embeddings.
+  std::optional<int64_t> max_length;
+  std::optional<int64_t> max_position_embeddings;
   std::optional<int64_t> max_new_tokens;
   int64_t min_length = 0;
   int64_t num_beams = 1;

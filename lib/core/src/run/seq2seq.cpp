@@ -111,6 +111,9 @@ Seq2SeqConfig read_seq2seq_config(const json& generation, const json& config,
   }
   if (!s.decoder_start && config.is_object())
     s.decoder_start = integer_of(config, "bos_token_id", where + ": config.json");
+  if (config.is_object())
+    s.max_position_embeddings =
+        integer_of(config, "max_position_embeddings", where + ": config.json");
   if (config.is_object() && config.contains("prefix") && config["prefix"].is_string())
     s.prefix = config["prefix"].get<std::string>();
   return s;
@@ -185,7 +188,12 @@ Settings settings(Context& c) {
                   " (trace with a larger --target-length)");
     s.max_length = 1 + *o.max_new_tokens;
   } else {
-    s.max_length = d.max_new_tokens ? 1 + *d.max_new_tokens : d.max_length;
+    if (d.max_new_tokens)
+      s.max_length = 1 + *d.max_new_tokens;
+    else if (d.max_length)
+      s.max_length = *d.max_length;
+    else  // transformers 5: "by default let's always generate 20 new tokens"
+      s.max_length = std::min<int64_t>(21, d.max_position_embeddings.value_or(21));
     if (s.max_length < 2)
       throw Error(context(c.path, "generation_config.json allows no new token (max_length " +
                                       std::to_string(s.max_length) + "); give --max-new-tokens"));
