@@ -553,8 +553,7 @@ Runner::Runner(const std::string& model_path, RunOptions options)
     int64_t longest = 0;
     for (const auto& m : c.traced.methods) longest = std::max(longest, m.length);
     const CpuKernels k = select_cpu_kernels(
-        c.traced.module,
-        c.traced.generation || c.traced.seq2seq ? generation_linear(c.opt.linear) : c.opt.linear,
+        c.traced.module, c.traced.generation ? generation_linear(c.opt.linear) : c.opt.linear,
         c.traced.batch * std::max<int64_t>(longest, 1));
     spdlog::debug("{}: Linear kernels: {}", model_path, describe(k));
   }
