@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "hfjit/bench.h"
 #include "hfjit/checkpoint.h"
 #include "hfjit/error.h"
 #include "hfjit/io/artifact_meta.h"
@@ -206,6 +207,21 @@ TEST_CASE("seq2seq: bad options and artifacts are one-line errors", "[seq2seq][e
     REQUIRE(r.warnings().size() == 1);
     CHECK_THAT(r.warnings()[0], Catch::Contains("more than the 8 decoder slots"));
     CHECK(std::get<TextToText>(res[0]).sequences[0].size() <= 9);
+  }
+  // bench does not time an encoder-decoder yet: one line pointing at run.
+  try {
+    run_bench(pt, BenchOptions{});
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK_THAT(std::string(e.what()), Catch::Contains("is an encoder-decoder (MarianMTModel): "
+                                                      "hfjit bench does not time"));
+  }
+  try {
+    run_bench(marian, BenchOptions{});
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK_THAT(std::string(e.what()), Catch::Contains("is an encoder-decoder (marian): hfjit "
+                                                      "bench does not time"));
   }
   // Trace: options an encoder-decoder trace does not take, and --target-length elsewhere.
   auto trace_error = [&](const std::string& folder, TraceOptions t) {

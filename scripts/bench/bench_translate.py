@@ -326,7 +326,7 @@ def trace(hfjit, work: Path, new, env):
     log(f"hfjit trace --target-length {new + 1}")
     t = time.perf_counter()
     subprocess.run([hfjit, "trace", str(work / "model"), "-o", str(pt), "--max-length", str(MAX_SOURCE),
-                    "--target-length", str(new + 1)], check=True, stdout=sys.stderr, env=env)
+                    "--target-length", str(new + 1), "--force"], check=True, stdout=sys.stderr, env=env)
     s = time.perf_counter() - t
     rec.write_text(json.dumps({"target_length": new + 1, "seconds": s}))
     return s

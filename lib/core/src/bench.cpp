@@ -294,6 +294,14 @@ std::vector<BenchPoint> bench_generation(
   return out;
 }
 
+// What bench does not time yet: one line pointing at what does.
+[[noreturn]] void refuse_seq2seq(const std::string& where, const std::string& what) {
+  throw Error(context(where, "is an encoder-decoder (" + what +
+                                 "): hfjit bench does not time its encode and decode methods "
+                                 "yet; time `hfjit run --input FILE` (as "
+                                 "scripts/bench/bench_translate.py does)"));
+}
+
 std::vector<BenchPoint> bench_artifact(
     const std::string& path, const BenchOptions& o,
     const std::function<void(const BenchPoint&)>& on_point,
@@ -305,6 +313,7 @@ std::vector<BenchPoint> bench_artifact(
   const ArtifactMeta meta = parse_artifact_meta(it->second, path);
   if (!meta.hfjit) throw Error(context(path, "hfjit/meta.json does not say \"format\": \"hfjit\""));
   if (meta.generation) return bench_generation(path, ts, meta, o, on_point, on_progress);
+  if (meta.seq2seq) refuse_seq2seq(path, meta.hf_class);
   const int64_t traced_batch = meta.batch_size;
   // "traced", or "traced-bf16" / "traced-int8" for the levers' artifacts.
   std::string mode = "traced";
@@ -398,6 +407,9 @@ std::vector<BenchPoint> bench_folder(
     std::string mode;
     models::BuiltModel built;
   };
+  const std::vector<std::string> inputs = models::input_names(config.model_type);
+  if (std::find(inputs.begin(), inputs.end(), "decoder_input_ids") != inputs.end())
+    refuse_seq2seq(dir.path, config.model_type);
   std::vector<Variant> variants;
   models::BuiltModel built = [&] {
     Checkpoint ckpt = Checkpoint::load(dir.path);

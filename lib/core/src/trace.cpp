@@ -581,6 +581,13 @@ void compare_with_float32(const std::vector<std::string>& names,
   }
 }
 
+// The largest difference from the eager model over every output verified.
+double worst_diff(const TraceReport& r) {
+  double worst = 0;
+  for (const auto& [k, v] : r.max_abs_diff) worst = std::max(worst, v);
+  return worst;
+}
+
 // Stage "verify": the trace against the eager model at every check, on fresh
 // inputs, one unpadded and one padded; the converted trace against float32 too.
 void verify(const models::BuiltModel& built, Traced& traced, const std::vector<Check>& checks,
@@ -608,8 +615,7 @@ void verify(const models::BuiltModel& built, Traced& traced, const std::vector<C
                        run_method(traced.module, c.method, in), c, true, precision, opts.atol, r);
   }
   r.verified = true;
-  double worst = 0;
-  for (const auto& [k, v] : r.max_abs_diff) worst = std::max(worst, v);
+  const double worst = worst_diff(r);
   char buf[96];
   std::snprintf(buf, sizeof buf, "max abs diff %.3g over %zu outputs at %zu shapes, atol %g", worst,
                 r.max_abs_diff.size(), checks.size(), opts.atol);
@@ -863,8 +869,7 @@ void verify_generation(const models::BuiltModel& built, Traced& traced,
     }
   }
   r.verified = true;
-  double worst = 0;
-  for (const auto& [k, v] : r.max_abs_diff) worst = std::max(worst, v);
+  const double worst = worst_diff(r);
   char buf[160];
   std::snprintf(buf, sizeof buf,
                 "max abs diff %.3g over %zu steps (prefill and decode, left-padded and not; the "
@@ -1061,8 +1066,7 @@ void verify_seq2seq(const models::BuiltModel& built, Traced& traced, int64_t sou
         }
       }
   r.verified = true;
-  double worst = 0;
-  for (const auto& [k, v] : r.max_abs_diff) worst = std::max(worst, v);
+  const double worst = worst_diff(r);
   char buf[200];
   std::snprintf(buf, sizeof buf,
                 "max abs diff %.3g: encode at 3 lengths x 2 batch sizes, %zu decoder steps "

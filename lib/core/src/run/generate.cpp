@@ -162,15 +162,9 @@ std::vector<Generation> generate_batch(Context& c, const std::vector<RunInput>& 
 std::vector<Generation> cached_generation(Context& c, const std::vector<RunInput>& inputs) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(c.opt.seed);
   c.tok->set_truncation(std::nullopt);
-  std::vector<Generation> results;
-  const size_t batch = static_cast<size_t>(c.traced.batch);
-  for (size_t first = 0; first < inputs.size(); first += batch) {
-    const std::vector<RunInput> chunk(
-        inputs.begin() + static_cast<std::ptrdiff_t>(first),
-        inputs.begin() + static_cast<std::ptrdiff_t>(std::min(inputs.size(), first + batch)));
-    for (Generation& r : generate_batch(c, chunk, gen)) results.push_back(std::move(r));
-  }
-  return results;
+  return in_batches<Generation>(inputs, c.traced.batch, [&](const std::vector<RunInput>& chunk) {
+    return generate_batch(c, chunk, gen);
+  });
 }
 
 }  // namespace hfjit::run

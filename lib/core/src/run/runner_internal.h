@@ -5,6 +5,8 @@
 #include <ATen/ATen.h>
 #include <torch/script.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -139,6 +141,20 @@ at::Tensor repetition_penalty(at::Tensor scores, const at::Tensor& ids, double p
 // token is an eos id, or its text has a stop string that overlaps the last token
 // (transformers' EosTokenCriteria, StopStringCriteria).
 bool should_stop(const Context& c, const std::vector<int64_t>& ids);
+
+// `run_batch` over consecutive chunks of at most `batch` inputs, results in order.
+template <typename Result, typename Fn>
+std::vector<Result> in_batches(const std::vector<RunInput>& inputs, int64_t batch, Fn run_batch) {
+  std::vector<Result> results;
+  const size_t n = static_cast<size_t>(std::max<int64_t>(batch, 1));
+  for (size_t first = 0; first < inputs.size(); first += n) {
+    const std::vector<RunInput> chunk(
+        inputs.begin() + static_cast<std::ptrdiff_t>(first),
+        inputs.begin() + static_cast<std::ptrdiff_t>(std::min(inputs.size(), first + n)));
+    for (Result& r : run_batch(chunk)) results.push_back(std::move(r));
+  }
+  return results;
+}
 
 // Code-point slicing of UTF-8 text (offsets count code points, as Python's str does).
 std::string substr_chars(const std::string& text, size_t start, size_t end);

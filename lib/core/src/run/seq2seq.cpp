@@ -468,15 +468,9 @@ std::vector<TextToText> generate_batch(Context& c, const Settings& s,
 
 std::vector<TextToText> seq2seq_generation(Context& c, const std::vector<RunInput>& inputs) {
   const Settings s = settings(c);
-  std::vector<TextToText> results;
-  const size_t batch = static_cast<size_t>(std::max<int64_t>(c.traced.batch, 1));
-  for (size_t first = 0; first < inputs.size(); first += batch) {
-    const std::vector<RunInput> chunk(
-        inputs.begin() + static_cast<std::ptrdiff_t>(first),
-        inputs.begin() + static_cast<std::ptrdiff_t>(std::min(inputs.size(), first + batch)));
-    for (TextToText& r : generate_batch(c, s, chunk)) results.push_back(std::move(r));
-  }
-  return results;
+  return in_batches<TextToText>(inputs, c.traced.batch, [&](const std::vector<RunInput>& chunk) {
+    return generate_batch(c, s, chunk);
+  });
 }
 
 }  // namespace hfjit::run
