@@ -549,16 +549,19 @@ Runner::Runner(const std::string& model_path, RunOptions options)
   c.task = run::resolve_task(c.opt, meta, has_st_config, model_path);
   c.traced = run::read_shapes(std::move(ts.module), meta, c.opt, model_path);
   warn_int8_weight_bits(meta.int8_weight_bits, model_path);
+  c.tok = run::open_tokenizer(files, c.opt.tokenizer_dir, model_path);
+  c.cfg = run::read_task_config(files, meta, *c.tok, model_path);
   {
+    // The rows a call mostly multiplies: batch x length; an encoder-decoder's
+    // decoder step, batch x beams.
     int64_t longest = 0;
     for (const auto& m : c.traced.methods) longest = std::max(longest, m.length);
+    if (c.traced.seq2seq) longest = c.opt.num_beams.value_or(c.cfg.seq2seq.num_beams);
     const CpuKernels k = select_cpu_kernels(
         c.traced.module, c.traced.generation ? generation_linear(c.opt.linear) : c.opt.linear,
         c.traced.batch * std::max<int64_t>(longest, 1));
     spdlog::debug("{}: Linear kernels: {}", model_path, describe(k));
   }
-  c.tok = run::open_tokenizer(files, c.opt.tokenizer_dir, model_path);
-  c.cfg = run::read_task_config(files, meta, *c.tok, model_path);
   if (c.task == "sentence-embedding" && has_st_config) {
     c.st_modules = st::read_modules(run::ModuleFiles(files, model_path, c.opt.tokenizer_dir));
     if (c.st_modules.do_lower_case) {

@@ -262,6 +262,7 @@ struct Decoder {
   const ArtifactSeq2Seq& a;
   at::Tensor cross, mask;  // [layers, 2, R, heads, S, head_dim], [R, S]
   at::Tensor cache;        // [layers, 2, R, heads, slots, head_dim]
+  at::Tensor spare;        // beam search: the cache's other buffer
 
   Decoder(Context& ctx, const at::Tensor& source_cross, const at::Tensor& source_mask,
           const at::Tensor& rows)
@@ -270,6 +271,14 @@ struct Decoder {
     mask = rows.defined() ? source_mask.index_select(0, rows) : source_mask;
     cache = at::zeros({a.layers, 2, mask.size(0), a.heads, a.target_length, a.head_dim},
                       at::TensorOptions(a.cache_dtype == "bfloat16" ? at::kBFloat16 : at::kFloat));
+  }
+  // Beam search: the cache's rows follow `rows` (row i takes row rows[i]'s keys
+  // and values), in the first `filled` slots only; into a second buffer, then swapped.
+  void reorder(const at::Tensor& rows, int64_t filled) {
+    if (!spare.defined()) spare = at::zeros_like(cache);  // masked slots must be finite
+    at::Tensor dst = spare.narrow(4, 0, filled);
+    at::index_select_out(dst, cache.narrow(4, 0, filled), 2, rows);
+    std::swap(cache, spare);
   }
   // The logits [R, V] (float32) after feeding `ids` [R] at `slot`.
   at::Tensor step(const at::Tensor& ids, int64_t slot) {
@@ -380,9 +389,7 @@ Generated beam_search(Decoder& d, const Settings& s, int64_t batch) {
     beam_idx = gather_beams(at::cat({beam_idx, topk_running_idx}, 1), merged_idx);
     finished = gather_beams(at::cat({finished, just_finished}, 1), merged_idx);
     // The cache follows the running beams (only its filled slots move).
-    const at::Tensor reorder = running_idx.select(2, cur_len - 1).flatten();
-    at::Tensor filled = d.cache.narrow(4, 0, cur_len);
-    filled.copy_(filled.index_select(2, reorder));
+    d.reorder(running_idx.select(2, cur_len - 1).flatten(), cur_len);
     ++cur_len;
     // _check_early_stop_heuristic
     const int64_t best_len =
