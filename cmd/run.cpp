@@ -329,6 +329,11 @@ void describe(const RunArgs& a) {
         (m.dynamic
              ? " [any batch, any length up to " + std::to_string(m.max_length) + "] (--dynamic)"
              : " [" + std::to_string(m.batch_size) + ", " + std::to_string(x.length) + "]");
+  if (m.seq2seq)  // an encoder-decoder: its two methods, as docs/generation.md describes them
+    methods = m.seq2seq->encode + " [any batch, sources up to " +
+              std::to_string(m.seq2seq->max_length) + " tokens], " + m.seq2seq->decode +
+              " [one token a step, a decoder cache of " + std::to_string(m.seq2seq->target_length) +
+              " slots]";
   t.add({"methods", methods});
   std::string inputs, outputs;
   for (const auto& i : m.input_names) inputs += (inputs.empty() ? "" : ", ") + i;

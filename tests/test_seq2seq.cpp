@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "hfjit/bench.h"
 #include "hfjit/checkpoint.h"
@@ -170,6 +171,30 @@ TEST_CASE("seq2seq: run's JSON is the pipelines' (transformers 4.57.6)", "[seq2s
       CHECK(nlohmann::json::parse(to_json_line(out[0])) == r["output"]);
     }
   }
+}
+
+TEST_CASE("seq2seq: the CLI translates, with the pipeline's JSON, and describes both methods",
+          "[seq2seq]") {
+  TempFolder tmp;
+  const std::string folder = fixture("models/marian-mt");
+  const nlohmann::json ref = seq2seq_reference(folder);
+  const std::string pt = trace_seq2seq(folder, tmp, "marian");
+  const nlohmann::json& c = ref["cases"][1];  // beam4
+  REQUIRE(c["name"] == "beam4");
+  const hfjit::test::CliResult r = hfjit::test::run_cli(
+      {"run", pt, "--json", "--batch-size", "3", "--num-beams", "4", "--max-new-tokens", "12",
+       "--length-penalty", "1", "--early-stopping", "false", c["sources"][0].get<std::string>(),
+       c["sources"][1].get<std::string>(), c["sources"][2].get<std::string>()});
+  REQUIRE(r.code == 0);
+  std::vector<std::string> texts;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);)
+    texts.push_back(nlohmann::json::parse(line).at(0).at("translation_text").get<std::string>());
+  CHECK(texts == c["texts"].get<std::vector<std::string>>());
+  const hfjit::test::CliResult d = hfjit::test::run_cli({"run", pt, "--describe"});
+  REQUIRE(d.code == 0);
+  CHECK_THAT(d.out, Catch::Contains("encode [any batch, sources up to 40 tokens], decode [one "
+                                    "token a step, a decoder cache of 24 slots]"));
 }
 
 TEST_CASE("seq2seq: bad options and artifacts are one-line errors", "[seq2seq][errors]") {
