@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "artifact_test_util.h"
 #include "hfjit/bench.h"
 #include "hfjit/checkpoint.h"
 #include "hfjit/config.h"
@@ -24,7 +25,9 @@
 
 namespace fs = std::filesystem;
 using namespace hfjit;
+using hfjit::test::artifact_meta_of;
 using hfjit::test::fixture;
+using hfjit::test::int_matrix;
 using hfjit::test::TempFolder;
 
 namespace {
@@ -49,19 +52,6 @@ std::string trace_generation(const std::string& folder, const TempFolder& tmp,
   const std::string pt = tmp / (name + ".pt");
   trace_model(folder, pt, o);
   return pt;
-}
-
-at::Tensor int_matrix(const nlohmann::json& rows) {
-  std::vector<int64_t> flat;
-  for (const auto& r : rows)
-    for (const auto& v : r) flat.push_back(v.get<int64_t>());
-  return at::tensor(flat, at::kLong).view({static_cast<int64_t>(rows.size()), -1});
-}
-
-ArtifactMeta meta_of(const std::string& pt) {
-  std::unordered_map<std::string, std::string> extra{{"hfjit/meta.json", ""}};
-  torch::jit::load(pt, c10::nullopt, extra);
-  return parse_artifact_meta(extra["hfjit/meta.json"], pt);
 }
 
 std::vector<RunInput> prompts(const nlohmann::json& ref) {
@@ -100,7 +90,7 @@ TEST_CASE("generation: traced prefill and decode give transformers' logits at ev
     at::Tensor mask = at::zeros({batch, max_length}, at::kLong);
     mask.narrow(1, 0, p).copy_(prompt_mask);
     at::Tensor positions = (prompt_mask.cumsum(1) - 1).masked_fill(prompt_mask == 0, 0);
-    const ArtifactMeta meta = meta_of(pt);
+    const ArtifactMeta meta = artifact_meta_of(pt);
     REQUIRE(meta.generation);
     CHECK(meta.generation->max_length == max_length);
     CHECK(meta.generation->cache_shape[2] == batch);
@@ -314,11 +304,11 @@ TEST_CASE("generation: --cache picks the static cache or the full forward", "[ge
   o.max_length = 24;
   // The defaults: GPT-2 keeps its full forward (logits and presents), Llama has the cache.
   trace_model(fixture("models/gpt2-lm"), tmp / "gpt2.pt", o);
-  ArtifactMeta gpt2 = meta_of(tmp / "gpt2.pt");
+  ArtifactMeta gpt2 = artifact_meta_of(tmp / "gpt2.pt");
   CHECK(!gpt2.generation);
   CHECK(gpt2.output_names.front() == "logits");
   trace_model(fixture("models/qwen2-lm"), tmp / "qwen2.pt", o);
-  ArtifactMeta qwen2 = meta_of(tmp / "qwen2.pt");
+  ArtifactMeta qwen2 = artifact_meta_of(tmp / "qwen2.pt");
   REQUIRE(qwen2.generation);
   // Default prefills: powers of two from 16 up to half the cache, else half the cache.
   REQUIRE(qwen2.generation->prefill.size() == 1);
@@ -328,7 +318,7 @@ TEST_CASE("generation: --cache picks the static cache or the full forward", "[ge
   o.cache = "none";
   o.quantize = "int8";
   trace_model(fixture("models/qwen2-lm"), tmp / "qwen2-int8.pt", o);
-  ArtifactMeta q8 = meta_of(tmp / "qwen2-int8.pt");
+  ArtifactMeta q8 = artifact_meta_of(tmp / "qwen2-int8.pt");
   CHECK(!q8.generation);
   CHECK(q8.quantization != "none");
   CHECK(q8.output_names.size() == 1 + 2 * 3);  // logits, then each layer's key and value

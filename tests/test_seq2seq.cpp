@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "artifact_test_util.h"
 #include "hfjit/bench.h"
 #include "hfjit/checkpoint.h"
 #include "hfjit/error.h"
@@ -23,7 +24,9 @@
 
 namespace fs = std::filesystem;
 using namespace hfjit;
+using hfjit::test::artifact_meta_of;
 using hfjit::test::fixture;
+using hfjit::test::int_matrix;
 using hfjit::test::TempFolder;
 
 namespace {
@@ -70,19 +73,6 @@ RunOptions options_of(const nlohmann::json& kwargs) {
   return o;
 }
 
-ArtifactMeta meta_of(const std::string& pt) {
-  std::unordered_map<std::string, std::string> extra{{"hfjit/meta.json", ""}};
-  torch::jit::load(pt, c10::nullopt, extra);
-  return parse_artifact_meta(extra["hfjit/meta.json"], pt);
-}
-
-at::Tensor int_matrix(const nlohmann::json& rows) {
-  std::vector<int64_t> flat;
-  for (const auto& r : rows)
-    for (const auto& v : r) flat.push_back(v.get<int64_t>());
-  return at::tensor(flat, at::kLong).view({static_cast<int64_t>(rows.size()), -1});
-}
-
 }  // namespace
 
 TEST_CASE("seq2seq: the traced encode and decode steps give transformers' greedy logits",
@@ -93,7 +83,7 @@ TEST_CASE("seq2seq: the traced encode and decode steps give transformers' greedy
     const std::string folder = fixture(std::string("models/") + name);
     const nlohmann::json ref = seq2seq_reference(folder);
     const std::string pt = trace_seq2seq(folder, tmp, name);
-    const ArtifactMeta meta = meta_of(pt);
+    const ArtifactMeta meta = artifact_meta_of(pt);
     REQUIRE(meta.seq2seq);
     CHECK(meta.seq2seq->target_length == 24);
     CHECK(meta.seq2seq->max_length == 40);
