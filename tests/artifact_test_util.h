@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "hfjit/io/artifact_meta.h"
+#include "hfjit/run/runner.h"
 
 namespace hfjit::test {
 
@@ -27,6 +28,14 @@ inline ArtifactMeta artifact_meta_of(const std::string& pt) {
   std::unordered_map<std::string, std::string> extra{{"hfjit/meta.json", ""}};
   torch::jit::load(pt, c10::nullopt, extra);
   return parse_artifact_meta(extra["hfjit/meta.json"], pt);
+}
+
+// Each text of a JSON list as run's input, named by its text.
+inline std::vector<RunInput> run_inputs(const nlohmann::json& texts) {
+  std::vector<RunInput> in;
+  for (const auto& t : texts)
+    in.push_back(RunInput{t.get<std::string>(), std::nullopt, std::nullopt, t.get<std::string>()});
+  return in;
 }
 
 }  // namespace hfjit::test

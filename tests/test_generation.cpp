@@ -28,6 +28,7 @@ using namespace hfjit;
 using hfjit::test::artifact_meta_of;
 using hfjit::test::fixture;
 using hfjit::test::int_matrix;
+using hfjit::test::run_inputs;
 using hfjit::test::TempFolder;
 
 namespace {
@@ -55,10 +56,7 @@ std::string trace_generation(const std::string& folder, const TempFolder& tmp,
 }
 
 std::vector<RunInput> prompts(const nlohmann::json& ref) {
-  std::vector<RunInput> in;
-  for (const auto& p : ref["prompts"])
-    in.push_back(RunInput{p.get<std::string>(), std::nullopt, std::nullopt, p.get<std::string>()});
-  return in;
+  return run_inputs(ref["prompts"]);
 }
 
 std::vector<std::string> generated(Runner& runner, const std::vector<RunInput>& in) {

@@ -27,6 +27,7 @@ using namespace hfjit;
 using hfjit::test::artifact_meta_of;
 using hfjit::test::fixture;
 using hfjit::test::int_matrix;
+using hfjit::test::run_inputs;
 using hfjit::test::TempFolder;
 
 namespace {
@@ -47,13 +48,6 @@ std::string trace_seq2seq(const std::string& folder, const TempFolder& tmp, cons
   const std::string pt = tmp / (name + ".pt");
   trace_model(folder, pt, o);
   return pt;
-}
-
-std::vector<RunInput> sources(const nlohmann::json& list) {
-  std::vector<RunInput> in;
-  for (const auto& s : list)
-    in.push_back(RunInput{s.get<std::string>(), std::nullopt, std::nullopt, s.get<std::string>()});
-  return in;
 }
 
 // generate's kwargs of a fixture case as run's options.
@@ -121,7 +115,7 @@ TEST_CASE("seq2seq: run's greedy and beam search are transformers 5 generate's, 
     for (const auto& c : ref["cases"]) {
       INFO(name << " " << c["name"].get<std::string>());
       Runner runner(pt, options_of(c["options"]));
-      const std::vector<RunResult> results = runner.run(sources(c["sources"]));
+      const std::vector<RunResult> results = runner.run(run_inputs(c["sources"]));
       std::vector<std::vector<int64_t>> got;
       std::vector<std::string> texts;
       std::vector<float> scores;
@@ -156,7 +150,8 @@ TEST_CASE("seq2seq: run's JSON is the pipelines' (transformers 4.57.6)", "[seq2s
       RunOptions o = options_of(p["kwargs"]);
       o.task = r["task"].get<std::string>();
       Runner runner(pt, o);
-      const std::vector<RunResult> out = runner.run(sources(nlohmann::json::array({r["source"]})));
+      const std::vector<RunResult> out =
+          runner.run(run_inputs(nlohmann::json::array({r["source"]})));
       REQUIRE(out.size() == 1);
       CHECK(nlohmann::json::parse(to_json_line(out[0])) == r["output"]);
     }
@@ -191,7 +186,7 @@ TEST_CASE("seq2seq: bad options and artifacts are one-line errors", "[seq2seq][e
   TempFolder tmp;
   const std::string marian = fixture("models/marian-mt");
   const std::string pt = trace_seq2seq(marian, tmp, "marian", 8);
-  const std::vector<RunInput> in = sources(nlohmann::json::array({"Dogs run fast."}));
+  const std::vector<RunInput> in = run_inputs(nlohmann::json::array({"Dogs run fast."}));
   auto run_error = [&](RunOptions o) {
     try {
       Runner(pt, std::move(o)).run(in);
@@ -224,20 +219,18 @@ TEST_CASE("seq2seq: bad options and artifacts are one-line errors", "[seq2seq][e
     CHECK(std::get<TextToText>(res[0]).sequences[0].size() <= 9);
   }
   // bench does not time an encoder-decoder yet: one line pointing at run.
-  try {
-    run_bench(pt, BenchOptions{});
-    FAIL("no error");
-  } catch (const Error& e) {
-    CHECK_THAT(std::string(e.what()), Catch::Contains("is an encoder-decoder (MarianMTModel): "
-                                                      "hfjit bench does not time"));
-  }
-  try {
-    run_bench(marian, BenchOptions{});
-    FAIL("no error");
-  } catch (const Error& e) {
-    CHECK_THAT(std::string(e.what()), Catch::Contains("is an encoder-decoder (marian): hfjit "
-                                                      "bench does not time"));
-  }
+  auto bench_error = [](const std::string& model) {
+    try {
+      run_bench(model, BenchOptions{});
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK_THAT(bench_error(pt),
+             Catch::Contains("is an encoder-decoder (MarianMTModel): hfjit bench does not time"));
+  CHECK_THAT(bench_error(marian),
+             Catch::Contains("is an encoder-decoder (marian): hfjit bench does not time"));
   // Trace: options an encoder-decoder trace does not take, and --target-length elsewhere.
   auto trace_error = [&](const std::string& folder, TraceOptions t) {
     try {

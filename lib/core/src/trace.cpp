@@ -522,6 +522,13 @@ double tolerance(models::Precision precision, double atol, const at::Tensor& eag
   return atol + std::ldexp(eager.abs().max().item<double>(), -3);
 }
 
+// printf's %g of `v` at `digits` significant digits.
+std::string g_format(double v, int digits = 6) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+  return buf;
+}
+
 // Each output of one traced call against the eager model's: finite, and within
 // tolerance (VerifyError otherwise); the largest differences into the report.
 void compare_with_eager(const std::vector<std::string>& names, const std::vector<at::Tensor>& eager,
@@ -543,14 +550,11 @@ void compare_with_eager(const std::vector<std::string>& names, const std::vector
     const double d = max_abs_diff(eager[i], traced[i]);
     r.max_abs_diff[name] = std::max(r.max_abs_diff[name], d);
     const double tol = tolerance(precision, atol, eager[i]);
-    if (!(d <= tol)) {
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "%.3g", d);
+    if (!(d <= tol))
       throw VerifyError("verification failed: output \"" + name + "\" of " + c.method +
-                        " differs from the eager model by " + buf + " (atol " +
+                        " differs from the eager model by " + g_format(d, 3) + " (atol " +
                         std::to_string(tol) + ", " + (padded ? "padded " : "unpadded ") + shape +
                         "); nothing written");
-    }
   }
 }
 
@@ -588,6 +592,15 @@ double worst_diff(const TraceReport& r) {
   return worst;
 }
 
+// The end of every verify stage: the report marked verified, and the stage's line
+// "max abs diff W<what>, atol A<after>".
+void end_verify(TraceReport& r, StageClock& clock, const std::string& what, double atol,
+                const std::string& after = "") {
+  r.verified = true;
+  clock.end("verify", "max abs diff " + g_format(worst_diff(r), 3) + what + ", atol " +
+                          g_format(atol) + after);
+}
+
 // Stage "verify": the trace against the eager model at every check, on fresh
 // inputs, one unpadded and one padded; the converted trace against float32 too.
 void verify(const models::BuiltModel& built, Traced& traced, const std::vector<Check>& checks,
@@ -614,16 +627,13 @@ void verify(const models::BuiltModel& built, Traced& traced, const std::vector<C
     compare_with_eager(built.output_names, built.forward(in),
                        run_method(traced.module, c.method, in), c, true, precision, opts.atol, r);
   }
-  r.verified = true;
-  const double worst = worst_diff(r);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "max abs diff %.3g over %zu outputs at %zu shapes, atol %g", worst,
-                r.max_abs_diff.size(), checks.size(), opts.atol);
-  std::string detail = buf;
+  const std::string what = " over " + std::to_string(r.max_abs_diff.size()) + " outputs at " +
+                           std::to_string(checks.size()) + " shapes";
+  std::string after;
   if (!ref.checks.empty())
-    detail += ref.checks.front().size() > 1 ? "; float32 compared on random ids and real text"
-                                            : "; float32 compared on random ids (no tokenizer)";
-  clock.end("verify", detail);
+    after = ref.checks.front().size() > 1 ? "; float32 compared on random ids and real text"
+                                          : "; float32 compared on random ids (no tokenizer)";
+  end_verify(r, clock, what, opts.atol, after);
 }
 
 // meta.json's "methods", "inputs" and "outputs": the traced methods and forward's signature.
@@ -868,14 +878,11 @@ void verify_generation(const models::BuiltModel& built, Traced& traced,
       }
     }
   }
-  r.verified = true;
-  const double worst = worst_diff(r);
-  char buf[160];
-  std::snprintf(buf, sizeof buf,
-                "max abs diff %.3g over %zu steps (prefill and decode, left-padded and not; the "
-                "cache against the model without one), atol %g",
-                worst, steps_checked, opts.atol);
-  clock.end("verify", buf);
+  end_verify(r, clock,
+             " over " + std::to_string(steps_checked) +
+                 " steps (prefill and decode, left-padded and not; the cache against the model "
+                 "without one)",
+             opts.atol);
 }
 
 // meta.json's "generation": what `run` needs to drive the methods.
@@ -1065,14 +1072,10 @@ void verify_seq2seq(const models::BuiltModel& built, Traced& traced, int64_t sou
           sequence = at::cat({sequence, eager[0].argmax(-1, /*keepdim=*/true)}, 1);
         }
       }
-  r.verified = true;
-  const double worst = worst_diff(r);
-  char buf[200];
-  std::snprintf(buf, sizeof buf,
-                "max abs diff %.3g: encode at 3 lengths x 2 batch sizes, %zu decoder steps "
-                "(against the eager step and the model without a cache), atol %g",
-                worst, steps_checked, opts.atol);
-  clock.end("verify", buf);
+  end_verify(r, clock,
+             ": encode at 3 lengths x 2 batch sizes, " + std::to_string(steps_checked) +
+                 " decoder steps (against the eager step and the model without a cache)",
+             opts.atol);
 }
 
 // meta.json of an encoder-decoder: "seq2seq" (what `run` needs to drive the
