@@ -123,8 +123,9 @@ TEST_CASE("generation: run's greedy text is transformers' generate, eos as confi
     const nlohmann::json ref = generation_reference(folder);
     RunOptions o;
     o.max_new_tokens = ref["cases"][0]["max_new_tokens"].get<int64_t>();
+    const std::string pt = trace_generation(folder, tmp, name);
     {
-      Runner runner(trace_generation(folder, tmp, name), o);
+      Runner runner(pt, o);
       CHECK(runner.task() == "text-generation");
       CHECK(generated(runner, prompts(ref)) ==
             ref["cases"][0]["texts"].get<std::vector<std::string>>());
@@ -138,9 +139,9 @@ TEST_CASE("generation: run's greedy text is transformers' generate, eos as confi
       chunks.batch_size = 3;
       chunks.max_length = 48;
       chunks.lengths = {8};
-      const std::string pt = tmp / (std::string(name) + "-chunks.pt");
-      trace_model(folder, pt, chunks);
-      Runner runner(pt, o);
+      const std::string chunked = tmp / (std::string(name) + "-chunks.pt");
+      trace_model(folder, chunked, chunks);
+      Runner runner(chunked, o);
       CHECK(generated(runner, prompts(ref)) ==
             ref["cases"][0]["texts"].get<std::vector<std::string>>());
     }
@@ -164,8 +165,7 @@ TEST_CASE("generation: run's greedy text is transformers' generate, eos as confi
       if (stop_case.contains("stop_strings")) {  // --stop gives the same
         RunOptions with_stop = o;
         with_stop.stop_strings = stop_case["stop_strings"].get<std::vector<std::string>>();
-        Runner from_option(trace_generation(folder, tmp, std::string(name) + "-stop-option"),
-                           with_stop);
+        Runner from_option(pt, with_stop);
         CHECK(generated(from_option, prompts(ref)) ==
               stop_case["texts"].get<std::vector<std::string>>());
       }
