@@ -16,21 +16,39 @@ namespace {
 
 using LoadFn = SpmProcessor* (*)(const char*, size_t, std::string*);
 
-// AddressSanitizer refuses RTLD_DEEPBIND (it would bypass its interceptors). The
-// sanitized builds only load SentencePiece models in processes without libtorch
-// (the tokenizer tests), where there is no second protobuf to keep apart.
+// libsentencepiece is opened with RTLD_DEEPBIND: its own symbols before those
+// already loaded. Without it, its names that libtorch also exports bind to
+// libtorch's: its bundled protobuf to libtorch's, and its absl flag
+// FLAGS_minloglevel (a 32-byte absl::Flag) to libc10's int of that name, whose
+// constructor then overwrites the mutex next to that int (a process with
+// libtorch hangs at its first TorchScript call). AddressSanitizer's dlopen
+// refuses RTLD_DEEPBIND (a library bound deep could take libc's malloc over the
+// sanitizer's); the sanitized libhfjit_spm.so names libasan first among its
+// libraries, so bound deep it still allocates through the sanitizer, and the
+// sanitized builds call libc's own dlopen.
 #if defined(__SANITIZE_ADDRESS__)
-#define HFJIT_NO_DEEPBIND 1
+#define HFJIT_ASAN_DLOPEN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define HFJIT_NO_DEEPBIND 1
+#define HFJIT_ASAN_DLOPEN 1
 #endif
 #endif
-#ifdef HFJIT_NO_DEEPBIND
-constexpr int kDlopenFlags = RTLD_NOW | RTLD_LOCAL;
-#else
 constexpr int kDlopenFlags = RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND;
+
+void* open_shim(const char* path) {
+#ifdef HFJIT_ASAN_DLOPEN
+  using DlopenFn = void* (*)(const char*, int);
+  static const DlopenFn libc_dlopen = [] {
+    void* libc = ::dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+    return libc ? reinterpret_cast<DlopenFn>(::dlsym(libc, "dlopen")) : nullptr;
+  }();
+  if (libc_dlopen) return libc_dlopen(path, kDlopenFlags);
+  // No libc.so.6 to ask: the sanitizer's dlopen, not bound deep.
+  return ::dlopen(path, RTLD_NOW | RTLD_LOCAL);
+#else
+  return ::dlopen(path, kDlopenFlags);
 #endif
+}
 
 std::vector<std::string> candidates() {
   std::vector<std::string> out;
@@ -58,7 +76,7 @@ LoadFn shim(const std::string& origin) {
     for (const std::string& path : candidates()) {
       std::error_code ec;
       if (!std::filesystem::exists(path, ec)) continue;
-      void* h = ::dlopen(path.c_str(), kDlopenFlags);
+      void* h = open_shim(path.c_str());
       if (!h) {
         const char* e = ::dlerror();
         errors += std::string(errors.empty() ? "" : "; ") + (e ? e : path);
