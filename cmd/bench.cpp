@@ -47,13 +47,18 @@ nlohmann::ordered_json to_json(const BenchPoint& p) {
           {"gflops_per_s", p.gflops_per_s}};
 }
 
+// An encoder-decoder's point (mode seq2seq...): its first call is the encode.
+bool is_seq2seq(const BenchPoint& p) {
+  return p.mode.rfind("seq2seq", 0) == 0;
+}
+
 // A generation point: the whole generation's latencies and new tokens per second, then the parts.
 nlohmann::ordered_json to_json_generation(const BenchPoint& p) {
   nlohmann::ordered_json j = to_json(p);
   j.erase("gflop");
   j.erase("gflops_per_s");
   j["new_tokens"] = p.new_tokens;
-  j["prefill_ms"] = p.prefill_ms;
+  j[is_seq2seq(p) ? "encode_ms" : "prefill_ms"] = p.prefill_ms;
   j["decode_ms"] = p.decode_ms;
   j["decode_ms_by_step"] = p.decode_ms_by_step;
   return j;
@@ -91,8 +96,8 @@ Command add_bench(CLI::App& app) {
   app.add_option("--min-time", a->opts.min_time_s, "Seconds to time each point for (default 1)");
   app.add_option("--warmup", a->opts.warmup, "Untimed iterations first (default 3)");
   app.add_option("--new-tokens", a->opts.new_tokens,
-                 "A generation artifact: new tokens per generation (default 128, or what the "
-                 "cache holds)");
+                 "A generation or encoder-decoder artifact: new tokens per generation (default "
+                 "128, or what the cache holds)");
   app.add_flag(
       "--compare", a->opts.compare,
       "Model folder: eager, traced and the levers (traced-bf16, traced-int8) side by side");
@@ -154,11 +159,11 @@ Command add_bench(CLI::App& app) {
       for (const auto& p : points) {
         if (p.new_tokens) {
           std::printf(
-              "%s b%lld l%lld: %lld new tokens: prefill %.2f ms, decode %.2f ms/token "
+              "%s b%lld l%lld: %lld new tokens: %s %.2f ms, decode %.2f ms/token "
               "(p50), %.1f new tokens/s\n",
               p.mode.c_str(), static_cast<long long>(p.batch_size),
-              static_cast<long long>(p.length), static_cast<long long>(p.new_tokens), p.prefill_ms,
-              p.decode_ms, p.tokens_per_s);
+              static_cast<long long>(p.length), static_cast<long long>(p.new_tokens),
+              is_seq2seq(p) ? "encode" : "prefill", p.prefill_ms, p.decode_ms, p.tokens_per_s);
           continue;
         }
         std::printf(

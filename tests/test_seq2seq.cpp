@@ -182,6 +182,61 @@ TEST_CASE("seq2seq: the CLI translates, with the pipeline's JSON, and describes 
                                     "token a step, a decoder cache of 24 slots]"));
 }
 
+TEST_CASE("seq2seq: bench times the encode and each decode step", "[seq2seq]") {
+  TempFolder tmp;
+  const std::string marian = fixture("models/marian-mt");
+  const std::string pt = trace_seq2seq(marian, tmp, "marian", 8);
+  BenchOptions o;
+  o.iterations = 2;
+  o.warmup = 1;
+  o.batch_sizes = {1, 2};  // any batch: the methods are shape-polymorphic
+  o.lengths = {7};
+  o.new_tokens = 8;  // every slot
+  const std::vector<BenchPoint> points = run_bench(pt, o);
+  REQUIRE(points.size() == 2);
+  for (const BenchPoint& p : points) {
+    CHECK(p.mode.rfind("seq2seq", 0) == 0);
+    CHECK(p.length == 7);
+    CHECK(p.run_length == 7);
+    CHECK(p.run_batch_size == p.batch_size);
+    CHECK(p.new_tokens == 8);
+    CHECK(p.iterations == 2);
+    CHECK(p.decode_ms_by_step.size() == 8);
+    CHECK(p.prefill_ms > 0);
+    CHECK(p.decode_ms > 0);
+    CHECK(p.tokens_per_s == Approx(p.batch_size * 8 * 1000.0 / p.p50_ms));
+  }
+  CHECK(points[0].batch_size == 1);
+  CHECK(points[1].batch_size == 2);
+  // The CLI's JSON names the encode.
+  const hfjit::test::CliResult r = hfjit::test::run_cli(
+      {"bench", pt, "--json", "--lengths", "5", "--new-tokens", "3", "--iterations", "1"});
+  REQUIRE(r.code == 0);
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  CHECK(j["encode_ms"].get<double>() > 0);
+  CHECK(j["decode_ms_by_step"].size() == 3);
+  CHECK_FALSE(j.contains("prefill_ms"));
+  // What does not fit: one line naming the option to trace with.
+  auto bench_error = [](const std::string& model, BenchOptions b) {
+    try {
+      run_bench(model, b);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  o.new_tokens = 9;
+  CHECK_THAT(bench_error(pt, o), Catch::Contains("--new-tokens 9 exceeds the 8 decoder slots") &&
+                                     Catch::Contains("--target-length"));
+  o.new_tokens = 0;
+  o.lengths = {41};
+  CHECK_THAT(bench_error(pt, o), Catch::Contains("takes sources up to 40 tokens, not 41") &&
+                                     Catch::Contains("--max-length"));
+  // A folder: bench times the trace, and says how to make it.
+  CHECK_THAT(bench_error(marian, BenchOptions{}),
+             Catch::Contains("is an encoder-decoder (marian): hfjit bench times its trace"));
+}
+
 TEST_CASE("seq2seq: bad options and artifacts are one-line errors", "[seq2seq][errors]") {
   TempFolder tmp;
   const std::string marian = fixture("models/marian-mt");
@@ -218,19 +273,6 @@ TEST_CASE("seq2seq: bad options and artifacts are one-line errors", "[seq2seq][e
     CHECK_THAT(r.warnings()[0], Catch::Contains("more than the 8 decoder slots"));
     CHECK(std::get<TextToText>(res[0]).sequences[0].size() <= 9);
   }
-  // bench does not time an encoder-decoder yet: one line pointing at run.
-  auto bench_error = [](const std::string& model) {
-    try {
-      run_bench(model, BenchOptions{});
-    } catch (const Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
-  CHECK_THAT(bench_error(pt),
-             Catch::Contains("is an encoder-decoder (MarianMTModel): hfjit bench does not time"));
-  CHECK_THAT(bench_error(marian),
-             Catch::Contains("is an encoder-decoder (marian): hfjit bench does not time"));
   // Trace: options an encoder-decoder trace does not take, and --target-length elsewhere.
   auto trace_error = [&](const std::string& folder, TraceOptions t) {
     try {

@@ -190,6 +190,63 @@ std::vector<BenchPoint> bench_plain(
   return out;
 }
 
+// The parts of whole generations as they are timed: the first call (a prefill
+// or an encode) and each decode step, recorded on every run, warm-up included.
+struct GenerationParts {
+  std::vector<double> first_ms, step_ms;
+  std::vector<std::vector<double>> by_step;  // [decode step][run]
+  explicit GenerationParts(int64_t steps)
+      : by_step(static_cast<size_t>(std::max<int64_t>(steps, 0))) {}
+  void step(size_t s, double ms) {
+    step_ms.push_back(ms);
+    by_step[s].push_back(ms);
+  }
+  // The timed runs' parts (the last `timed`) into `point`, which counts
+  // `batch` rows and `new_tokens` tokens a generation.
+  void fill(BenchPoint& point, size_t timed, int64_t batch, int64_t new_tokens) {
+    auto keep_last = [timed](std::vector<double>& v, size_t per_run) {
+      v.erase(v.begin(), v.end() - static_cast<std::ptrdiff_t>(timed * per_run));
+    };
+    keep_last(first_ms, 1);
+    keep_last(step_ms, by_step.size());
+    point.new_tokens = new_tokens;
+    point.tokens_per_s = batch * new_tokens * 1000.0 / point.p50_ms;
+    point.seqs_per_s = batch * 1000.0 / point.p50_ms;
+    point.prefill_ms = latency_stats(first_ms).p50;
+    point.decode_ms = step_ms.empty() ? 0 : latency_stats(step_ms).p50;
+    for (auto& v : by_step) {
+      keep_last(v, 1);
+      point.decode_ms_by_step.push_back(latency_stats(v).p50);
+    }
+  }
+};
+
+// Times `generate` (at least one warm-up) as `label`, and the point of mode
+// `mode` with its parts.
+BenchPoint time_generations(const std::function<void()>& generate, GenerationParts& parts,
+                            const std::string& mode, int64_t batch, int64_t length,
+                            int64_t run_length, int64_t new_tokens, const BenchOptions& o,
+                            const std::function<void(int, int, const std::string&)>& on_progress) {
+  const std::string label = mode + " b" + std::to_string(batch) + " l" + std::to_string(length);
+  BenchOptions once = o;
+  once.warmup = std::max(o.warmup, 1);
+  auto ms = time_calls(generate, once, [&](int i, int n) {
+    if (on_progress) on_progress(i, n, label);
+  });
+  const size_t timed = ms.size();
+  BenchPoint point = make_point(mode, batch, length, batch, run_length, std::move(ms), FlopModel{});
+  parts.fill(point, timed, batch, new_tokens);
+  return point;
+}
+
+// The methods an artifact's metadata lists, present in its module.
+void require_methods(const std::string& path, TorchScriptFile& ts,
+                     const std::vector<std::string>& names) {
+  for (const std::string& name : names)
+    if (!ts.module.find_method(name))
+      throw Error(context(path, "has no method '" + name + "' that its metadata lists"));
+}
+
 // A generation artifact: whole greedy generations (prefill, then decode steps
 // into the static cache) at each prompt length; also the prefill alone, each
 // decode step, and each step's position (a flat series is the point of a static cache).
@@ -203,12 +260,9 @@ std::vector<BenchPoint> bench_generation(
     if (b != batch)
       throw Error(context(path, "a generation artifact runs at its traced batch size " +
                                     std::to_string(batch) + ", not " + std::to_string(b)));
-  for (const std::string& name : {g.decode})
-    if (!ts.module.find_method(name))
-      throw Error(context(path, "has no method '" + name + "' that its metadata lists"));
-  for (const auto& m : g.prefill)
-    if (!ts.module.find_method(m.name))
-      throw Error(context(path, "has no method '" + m.name + "' that its metadata lists"));
+  std::vector<std::string> methods{g.decode};
+  for (const auto& m : g.prefill) methods.push_back(m.name);
+  require_methods(path, ts, methods);
   std::vector<int64_t> lengths = o.lengths;
   if (lengths.empty())
     for (const auto& m : g.prefill) lengths.push_back(m.length);
@@ -240,8 +294,7 @@ std::vector<BenchPoint> bench_generation(
     const at::Tensor positions =
         at::arange(0, p, at::kLong).sub(p - len).clamp_min(0).expand({batch, p}).contiguous();
     at::Tensor cache = at::zeros(g.cache_shape, at::TensorOptions(dtype));
-    std::vector<double> prefill_ms, step_ms;
-    std::vector<std::vector<double>> by_step(static_cast<size_t>(new_tokens - 1));
+    GenerationParts parts(new_tokens - 1);
     auto generate = [&] {
       mask.zero_();
       prompt_mask.fill_(1);
@@ -252,7 +305,7 @@ std::vector<BenchPoint> bench_generation(
                             {ids.narrow(1, start, chunk).contiguous(), mask,
                              positions.narrow(1, start, chunk).contiguous(),
                              at::arange(start, start + chunk, at::kLong), cache})[0];
-      prefill_ms.push_back(ms_since(t));
+      parts.first_ms.push_back(ms_since(t));
       at::Tensor position = at::full({batch, 1}, len - 1, at::kLong);
       for (int64_t s = 0; s + 1 < new_tokens; ++s) {
         t = Clock::now();
@@ -261,45 +314,83 @@ std::vector<BenchPoint> bench_generation(
         position = position + 1;
         logits = run_method(ts.module, g.decode,
                             {next, mask, position, at::full({1}, p + s, at::kLong), cache})[0];
-        const double d = ms_since(t);
-        step_ms.push_back(d);
-        by_step[static_cast<size_t>(s)].push_back(d);
+        parts.step(static_cast<size_t>(s), ms_since(t));
       }
       logits.argmax(-1);
     };
-    const std::string label = mode + " b" + std::to_string(batch) + " l" + std::to_string(len);
-    BenchOptions once = o;
-    once.warmup = std::max(o.warmup, 1);
-    auto ms = time_calls(generate, once, [&](int i, int n) {
-      if (on_progress) on_progress(i, n, label);
-    });
-    // Warm-up runs recorded parts too: keep the timed generations' only.
-    const size_t timed = ms.size();
-    prefill_ms.erase(prefill_ms.begin(), prefill_ms.end() - static_cast<std::ptrdiff_t>(timed));
-    step_ms.erase(step_ms.begin(),
-                  step_ms.end() - static_cast<std::ptrdiff_t>(timed * (new_tokens - 1)));
-    BenchPoint point = make_point(mode, batch, len, batch, p, std::move(ms), FlopModel{});
-    point.new_tokens = new_tokens;
-    point.tokens_per_s = batch * new_tokens * 1000.0 / point.p50_ms;
-    point.seqs_per_s = batch * 1000.0 / point.p50_ms;
-    point.prefill_ms = latency_stats(prefill_ms).p50;
-    point.decode_ms = step_ms.empty() ? 0 : latency_stats(step_ms).p50;
-    for (auto& v : by_step) {
-      v.erase(v.begin(), v.end() - static_cast<std::ptrdiff_t>(timed));
-      point.decode_ms_by_step.push_back(latency_stats(v).p50);
-    }
-    out.push_back(std::move(point));
+    out.push_back(
+        time_generations(generate, parts, mode, batch, len, p, new_tokens, o, on_progress));
     if (on_point) on_point(out.back());
   }
   return out;
 }
 
-// What bench does not time yet: one line pointing at what does.
-[[noreturn]] void refuse_seq2seq(const std::string& where, const std::string& what) {
+// An encoder-decoder artifact: whole greedy generations at each batch size and
+// source length (random ids, no eos: every generation makes all its tokens):
+// the encode call, then one decode step per new token into the decoder's cache.
+std::vector<BenchPoint> bench_seq2seq(
+    const std::string& path, TorchScriptFile& ts, const ArtifactMeta& meta, const BenchOptions& o,
+    const std::function<void(const BenchPoint&)>& on_point,
+    const std::function<void(int, int, const std::string&)>& on_progress) {
+  const ArtifactSeq2Seq& a = *meta.seq2seq;
+  require_methods(path, ts, {a.encode, a.decode});
+  const std::vector<int64_t> batches =
+      o.batch_sizes.empty() ? std::vector<int64_t>{meta.batch_size} : o.batch_sizes;
+  const std::vector<int64_t> lengths =
+      o.lengths.empty() ? std::vector<int64_t>{a.max_length} : o.lengths;
+  for (int64_t len : lengths)
+    if (len > a.max_length)
+      throw Error(context(path, "takes sources up to " + std::to_string(a.max_length) +
+                                    " tokens, not " + std::to_string(len) +
+                                    " (trace it with a larger --max-length)"));
+  // Slot 0 holds the decoder's start token, each step's token the next slot.
+  if (o.new_tokens > a.target_length)
+    throw Error("--new-tokens " + std::to_string(o.new_tokens) + " exceeds the " +
+                std::to_string(a.target_length) + " decoder slots of " + path +
+                " (trace it with a larger --target-length)");
+  const int64_t new_tokens =
+      o.new_tokens > 0 ? o.new_tokens : std::min<int64_t>(128, a.target_length);
+  const int64_t pad = meta.pad_token_id.value_or(0);
+  DummyInputs dummy({"input_ids"}, std::max<int64_t>(meta.vocab_size, 2), pad, o.seed);
+  const at::ScalarType dtype = a.cache_dtype == "bfloat16" ? at::kBFloat16 : at::kFloat;
+  // As run: the decoder step multiplies batch rows (greedy, one beam).
+  const CpuKernels k = select_cpu_kernels(ts.module, o.linear, batches.front());
+  spdlog::debug("{}: Linear kernels: {}", path, describe(k));
+  const std::string mode = k.linears > 0 ? "seq2seq-onednn" : "seq2seq";
+  std::vector<BenchPoint> out;
+  torch::NoGradGuard no_grad;
+  for (int64_t batch : batches)
+    for (int64_t len : lengths) {
+      const at::Tensor ids = dummy.full(batch, len)[0];
+      const at::Tensor mask = at::ones({batch, len}, at::kLong);
+      at::Tensor cache =
+          at::zeros({a.layers, 2, batch, a.heads, a.target_length, a.head_dim}, dtype);
+      GenerationParts parts(new_tokens);
+      auto generate = [&] {
+        auto t = Clock::now();
+        const at::Tensor cross = run_method(ts.module, a.encode, {ids, mask})[0];
+        parts.first_ms.push_back(ms_since(t));
+        at::Tensor next = at::full({batch, 1}, pad, at::kLong);
+        for (int64_t s = 0; s < new_tokens; ++s) {
+          t = Clock::now();
+          const at::Tensor logits = run_method(
+              ts.module, a.decode, {next, at::full({1}, s, at::kLong), cache, cross, mask})[0];
+          next = logits.argmax(-1, true);
+          parts.step(static_cast<size_t>(s), ms_since(t));
+        }
+      };
+      out.push_back(
+          time_generations(generate, parts, mode, batch, len, len, new_tokens, o, on_progress));
+      if (on_point) on_point(out.back());
+    }
+  return out;
+}
+
+// A model folder of an encoder-decoder: bench times its trace.
+[[noreturn]] void refuse_seq2seq_folder(const std::string& where, const std::string& what) {
   throw Error(context(where, "is an encoder-decoder (" + what +
-                                 "): hfjit bench does not time its encode and decode methods "
-                                 "yet; time `hfjit run --input FILE` (as "
-                                 "scripts/bench/bench_translate.py does)"));
+                                 "): hfjit bench times its trace; run `hfjit trace " + where +
+                                 " -o model.pt`, then `hfjit bench model.pt`"));
 }
 
 std::vector<BenchPoint> bench_artifact(
@@ -313,7 +404,7 @@ std::vector<BenchPoint> bench_artifact(
   const ArtifactMeta meta = parse_artifact_meta(it->second, path);
   if (!meta.hfjit) throw Error(context(path, "hfjit/meta.json does not say \"format\": \"hfjit\""));
   if (meta.generation) return bench_generation(path, ts, meta, o, on_point, on_progress);
-  if (meta.seq2seq) refuse_seq2seq(path, meta.hf_class);
+  if (meta.seq2seq) return bench_seq2seq(path, ts, meta, o, on_point, on_progress);
   const int64_t traced_batch = meta.batch_size;
   // "traced", or "traced-bf16" / "traced-int8" for the levers' artifacts.
   std::string mode = "traced";
@@ -409,7 +500,7 @@ std::vector<BenchPoint> bench_folder(
   };
   const std::vector<std::string> inputs = models::input_names(config.model_type);
   if (std::find(inputs.begin(), inputs.end(), "decoder_input_ids") != inputs.end())
-    refuse_seq2seq(dir.path, config.model_type);
+    refuse_seq2seq_folder(dir.path, config.model_type);
   std::vector<Variant> variants;
   models::BuiltModel built = [&] {
     Checkpoint ckpt = Checkpoint::load(dir.path);

@@ -23,7 +23,7 @@ struct BenchOptions {
   uint64_t seed = 0;
   bool trust = false;  // run code off the pure-compute list (graph_check.h)
   // A generation artifact (static cache): new tokens per generation; 0: 128,
-  // capped by the cache past the prompt.
+  // capped by the cache past the prompt (an encoder-decoder's: by its decoder slots).
   int64_t new_tokens = 0;
   // A .pt's fp32 Linear kernels (cpu_kernels.h); --compare times aten and oneDNN both.
   LinearKernel linear = LinearKernel::Auto;
@@ -44,9 +44,11 @@ struct BenchPoint {
   double gflops_per_s = 0;  // achieved, at p50
   // mode "generate" (a static-cache artifact): length is the prompt, the
   // latencies are of whole generations (prefill + new_tokens - 1 decode steps,
-  // greedy), tokens_per_s counts new tokens; then the parts.
+  // greedy), tokens_per_s counts new tokens; then the parts. Mode "seq2seq"
+  // (an encoder-decoder): length is the source, a generation is the encode and
+  // new_tokens decode steps, and prefill_ms is the encode's.
   int64_t new_tokens = 0;
-  double prefill_ms = 0;                  // p50 of the prefill calls
+  double prefill_ms = 0;                  // p50 of the prefill (or encode) calls
   double decode_ms = 0;                   // p50 of every decode step
   std::vector<double> decode_ms_by_step;  // p50 of each step over the generations
 };
