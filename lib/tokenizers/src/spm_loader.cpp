@@ -10,6 +10,8 @@
 
 #include "hfjit/error.h"
 #include "hfjit/tokenizers/spm.h"
+#include "hfjit/tokenizers/spm_proto.h"
+#include "hfjit/tokenizers/spm_viterbi.h"
 
 namespace hfjit::tokenizers {
 namespace {
@@ -92,13 +94,49 @@ LoadFn shim(const std::string& origin) {
   return fn;
 }
 
+// libsentencepiece's processor with its unigram pieces segmented again as
+// sentencepiece 0.2.x segments them (hfjit/tokenizers/spm_viterbi.h).
+class Resegmenting : public SpmProcessor {
+ public:
+  Resegmenting(std::unique_ptr<SpmProcessor> inner, const SpmProto& proto)
+      : inner_(std::move(inner)), encoder_(proto) {}
+  int piece_size() const override { return inner_->piece_size(); }
+  std::string id_to_piece(int id) const override { return inner_->id_to_piece(id); }
+  int unk_id() const override { return inner_->unk_id(); }
+  void encode_pieces(std::string_view text, std::vector<SpmPiece>& out) const override {
+    std::vector<SpmPiece> pieces;
+    inner_->encode_pieces(text, pieces);
+    for (SpmPiece& p : encoder_.resegment(text, std::move(pieces))) out.push_back(std::move(p));
+  }
+  std::vector<std::string> encode(std::string_view text) const override {
+    std::vector<SpmPiece> pieces;
+    encode_pieces(text, pieces);
+    std::vector<std::string> out;
+    out.reserve(pieces.size());
+    for (SpmPiece& p : pieces) out.push_back(std::move(p.piece));
+    return out;
+  }
+  std::string decode(const std::vector<std::string>& pieces) const override {
+    return inner_->decode(pieces);
+  }
+
+ private:
+  std::unique_ptr<SpmProcessor> inner_;
+  SpmUnigramEncoder encoder_;
+};
+
 }  // namespace
 
 std::shared_ptr<SpmProcessor> load_spm(const std::string& proto, const std::string& origin) {
   std::string error;
-  SpmProcessor* p = shim(origin)(proto.data(), proto.size(), &error);
+  std::unique_ptr<SpmProcessor> p(shim(origin)(proto.data(), proto.size(), &error));
   if (!p) throw Error(origin + ": not a SentencePiece model: " + error);
-  return std::shared_ptr<SpmProcessor>(p);
+  // A unigram model without byte fallback (the pieces sentencepiece's encoder
+  // picks are the whole answer): segmented as sentencepiece 0.2.x does.
+  const SpmProto parsed = parse_spm_proto(proto, origin);
+  if (parsed.model_type == 1 && !parsed.byte_fallback)
+    return std::make_shared<Resegmenting>(std::move(p), parsed);
+  return std::shared_ptr<SpmProcessor>(std::move(p));
 }
 
 }  // namespace hfjit::tokenizers
