@@ -33,14 +33,12 @@ bool is_space(char c) {
 
 SpmUnigramEncoder::SpmUnigramEncoder(const SpmProto& proto) {
   const size_t n = proto.pieces.size();
-  strings_.reserve(n);
   score_.reserve(n);
   type_.reserve(n);
   float min_score = FLT_MAX;
   bool unk_found = false;
   for (size_t i = 0; i < n; ++i) {
     const SpmProto::Piece& p = proto.pieces[i];
-    strings_.push_back(p.piece);
     score_.push_back(p.score);
     type_.push_back(p.type);
     if (p.type == SpmProto::kNormal) min_score = std::min(min_score, p.score);
@@ -48,16 +46,12 @@ SpmUnigramEncoder::SpmUnigramEncoder(const SpmProto& proto) {
       unk_id_ = static_cast<int>(i);
       unk_found = true;
     }
+    if (!p.piece.empty() && (p.type == SpmProto::kNormal || p.type == SpmProto::kUserDefined ||
+                             p.type == SpmProto::kUnused))
+      trie_.insert(p.piece, static_cast<uint32_t>(i));
   }
+  trie_.finish();
   if (!unk_found) unk_id_ = static_cast<int>(proto.unk_id);
-  for (size_t i = 0; i < n; ++i) {
-    const int t = type_[i];
-    if (strings_[i].empty() ||
-        (t != SpmProto::kNormal && t != SpmProto::kUserDefined && t != SpmProto::kUnused))
-      continue;
-    trie_.emplace(std::string_view(strings_[i]), static_cast<int>(i));  // the first id wins
-    longest_ = std::max(longest_, strings_[i].size());
-  }
   unk_score_ = min_score - kUnkPenalty;
 }
 
@@ -82,12 +76,9 @@ std::vector<SpmUnigramEncoder::Segment> SpmUnigramEncoder::segment(
     bool has_single_node = false;
     const size_t mblen =
         std::min(one_char_len(static_cast<unsigned char>(normalized[starts_at])), size - starts_at);
-    const size_t reach = std::min(longest_, size - starts_at);
-    for (size_t length = 1; length <= reach; ++length) {
-      auto it = trie_.find(normalized.substr(starts_at, length));
-      if (it == trie_.end()) continue;
-      const int id = it->second;
-      if (type_[static_cast<size_t>(id)] == SpmProto::kUnused) continue;
+    trie_.common_prefixes(normalized.substr(starts_at), [&](size_t length, uint32_t value) {
+      const int id = static_cast<int>(value);
+      if (type_[value] == SpmProto::kUnused) return;
       const size_t end = starts_at + length;
       max_frontier = std::max(max_frontier, end);
       const float score = type_[static_cast<size_t>(id)] == SpmProto::kUserDefined
@@ -99,7 +90,7 @@ std::vector<SpmUnigramEncoder::Segment> SpmUnigramEncoder::segment(
         target = {id, candidate, static_cast<int64_t>(starts_at)};
       }
       if (length == mblen) has_single_node = true;
-    }
+    });
     if (!has_single_node) {
       max_frontier = std::max(max_frontier, starts_at + mblen);
       Best& target = best[starts_at + mblen];

@@ -17,11 +17,11 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "hfjit/tokenizers/spm.h"
 #include "hfjit/tokenizers/spm_proto.h"
+#include "hfjit/tokenizers/vocab.h"
 
 namespace hfjit::tokenizers {
 
@@ -47,11 +47,9 @@ class SpmUnigramEncoder {
   int unk_id() const { return unk_id_; }
 
  private:
-  std::unordered_map<std::string_view, int> trie_;  // normal, user-defined and unused pieces
-  std::vector<std::string> strings_;                // what trie_'s keys view
+  PrefixTrie trie_;  // normal, user-defined and unused pieces -> ids
   std::vector<float> score_;
   std::vector<int> type_;
-  size_t longest_ = 0;  // bytes of the longest piece
   float unk_score_ = 0;
   int unk_id_ = 0;
 };
