@@ -268,7 +268,7 @@ std::vector<BenchPoint> bench_generation(
     for (const auto& m : g.prefill) lengths.push_back(m.length);
   DummyInputs dummy({"input_ids"}, std::max<int64_t>(meta.vocab_size, 2),
                     meta.pad_token_id.value_or(0), o.seed);
-  const at::ScalarType dtype = g.cache_dtype == "bfloat16" ? at::kBFloat16 : at::kFloat;
+  const at::ScalarType dtype = cache_scalar_type(g.cache_dtype);
   const CpuKernels k = select_cpu_kernels(ts.module, generation_linear(o.linear), batch);
   spdlog::debug("{}: Linear kernels: {}", path, describe(k));
   const std::string mode = k.linears > 0 ? "generate-onednn" : "generate";
@@ -352,7 +352,7 @@ std::vector<BenchPoint> bench_seq2seq(
       o.new_tokens > 0 ? o.new_tokens : std::min<int64_t>(128, a.target_length);
   const int64_t pad = meta.pad_token_id.value_or(0);
   DummyInputs dummy({"input_ids"}, std::max<int64_t>(meta.vocab_size, 2), pad, o.seed);
-  const at::ScalarType dtype = a.cache_dtype == "bfloat16" ? at::kBFloat16 : at::kFloat;
+  const at::ScalarType dtype = cache_scalar_type(a.cache_dtype);
   // As run: the decoder step multiplies batch rows (greedy, one beam).
   const CpuKernels k = select_cpu_kernels(ts.module, o.linear, batches.front());
   spdlog::debug("{}: Linear kernels: {}", path, describe(k));

@@ -46,6 +46,11 @@ class Tracer {
 std::vector<at::Tensor> run_method(torch::jit::Module& module, const std::string& method,
                                    const std::vector<at::Tensor>& inputs);
 
+// The tensor type of a cache dtype in meta.json ("float32" or "bfloat16").
+inline at::ScalarType cache_scalar_type(const std::string& dtype) {
+  return dtype == "bfloat16" ? at::kBFloat16 : at::kFloat;
+}
+
 // Synthetic inputs: random token ids that avoid the special tokens (those of
 // config.json and tokenizer.json), attention mask, token types.
 class DummyInputs {

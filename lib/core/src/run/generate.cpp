@@ -95,8 +95,7 @@ std::vector<Generation> generate_batch(Context& c, const std::vector<RunInput>& 
   const at::Tensor positions = (prompt_mask.cumsum(1) - 1).masked_fill(prompt_mask == 0, 0);
   at::Tensor last_position = positions.select(1, total - 1).unsqueeze(1).contiguous();
   const std::vector<int64_t>& shape = g.cache_shape;
-  at::Tensor cache =
-      at::zeros(shape, at::TensorOptions(g.cache_dtype == "bfloat16" ? at::kBFloat16 : at::kFloat));
+  at::Tensor cache = at::zeros(shape, at::TensorOptions(cache_scalar_type(g.cache_dtype)));
   // Every row's ids so far for the repetition penalty: as generate's input_ids, padded
   // to the longest prompt only.
   at::Tensor all_ids = ids.narrow(1, total - longest, longest);

@@ -270,7 +270,7 @@ struct Decoder {
     cross = rows.defined() ? source_cross.index_select(2, rows) : source_cross;
     mask = rows.defined() ? source_mask.index_select(0, rows) : source_mask;
     cache = at::zeros({a.layers, 2, mask.size(0), a.heads, a.target_length, a.head_dim},
-                      at::TensorOptions(a.cache_dtype == "bfloat16" ? at::kBFloat16 : at::kFloat));
+                      at::TensorOptions(cache_scalar_type(a.cache_dtype)));
   }
   // Beam search: the cache's rows follow `rows` (row i takes row rows[i]'s keys
   // and values), in the first `filled` slots only; into a second buffer, then swapped.
